@@ -1,0 +1,255 @@
+// The event record that flows from every parser into the engine.
+//
+// Parsers fill ONE reused DmaEvent per input (cursor style) and hand it to a sink
+// synchronously; nothing is allocated per event. 64-bit quantities (DMA and
+// physical addresses, pointers) are kept as two u32 halves so they stay exact.
+// Sizes are plain numbers (exact below 2^53; parsers reject larger sizes).
+// The engine copies what it needs and never keeps a reference to the record.
+
+/** What happened. Values are stable: they index tables in the engine. */
+export const enum EventKind {
+  /** dma_map_page / dma_map_phys (6.18+) / dma_map_single: one `single` entry (or `resource` with attr MMIO). */
+  MapPage = 1,
+  /** dma_unmap_page / dma_unmap_phys. */
+  UnmapPage = 2,
+  /** dma_map_resource: one `resource` entry. */
+  MapResource = 3,
+  UnmapResource = 4,
+  /** dma_map_sg: one `scather-gather` entry per mapped segment. */
+  MapSg = 5,
+  /** dma_unmap_sg: only the physical addresses of the list are known. */
+  UnmapSg = 6,
+  /** dma_map_sg_err: a failed sg mapping (sgPhys holds the physical addresses). */
+  MapSgErr = 7,
+  /** dma_alloc (coherent). */
+  Alloc = 8,
+  Free = 9,
+  /** dma_alloc_pages (noncoherent). */
+  AllocPages = 10,
+  FreePages = 11,
+  /** dma_alloc_sgt: dma address + size + physical list. */
+  AllocSgt = 12,
+  FreeSgt = 13,
+  AllocSgtErr = 14,
+  SyncSingleForCpu = 15,
+  SyncSingleForDevice = 16,
+  SyncSgForCpu = 17,
+  SyncSgForDevice = 18,
+  /** kmem:mm_page_free / mm_page_free_batched: pfn + order. */
+  PageFree = 19,
+  /** Events were lost on `cpu` (count in `lost`, 0 when unknown). */
+  Lost = 20,
+  /** A `<stack trace>` block for the previous event of `cpu`; frames in `stack`. */
+  Stack = 21,
+  /** trace_printk / trace_marker text, for humans. `text` holds it. */
+  Marker = 22,
+}
+
+/** enum dma_data_direction, as the kernel numbers it. */
+export const enum Dir {
+  Bidirectional = 0,
+  ToDevice = 1,
+  FromDevice = 2,
+  None = 3,
+}
+
+/** DMA_ATTR_* bits the checks care about (include/linux/dma-mapping.h). */
+export const ATTR_SKIP_CPU_SYNC = 1 << 5;
+/** 6.18+: the physical address is MMIO (a resource mapping). */
+export const ATTR_MMIO = 1 << 10;
+/** 2026 kernels: the driver declares cacheline overlap safe. */
+export const ATTR_CACHELINES_OVERLAP = 1 << 11;
+/** 2026 kernels: coherent-only mapping. */
+export const ATTR_REQUIRE_COHERENT = 1 << 12;
+
+/**
+ * Growable parallel arrays for sg lists. `count` items are valid.
+ * hi/lo are the u32 halves of each 64-bit address.
+ */
+export class AddrList {
+  count = 0;
+  hi: Uint32Array;
+  lo: Uint32Array;
+  constructor(capacity = 16) {
+    this.hi = new Uint32Array(capacity);
+    this.lo = new Uint32Array(capacity);
+  }
+  clear(): void {
+    this.count = 0;
+  }
+  push(hi: number, lo: number): void {
+    if (this.count === this.hi.length) this.grow();
+    this.hi[this.count] = hi;
+    this.lo[this.count] = lo;
+    this.count++;
+  }
+  private grow(): void {
+    const n = this.hi.length * 2;
+    const hi = new Uint32Array(n);
+    const lo = new Uint32Array(n);
+    hi.set(this.hi);
+    lo.set(this.lo);
+    this.hi = hi;
+    this.lo = lo;
+  }
+  copyFrom(o: AddrList): void {
+    this.count = 0;
+    for (let i = 0; i < o.count; i++) this.push(o.hi[i]!, o.lo[i]!);
+  }
+}
+
+/** Growable list of sizes (numbers, exact below 2^53). */
+export class SizeList {
+  count = 0;
+  v: Float64Array;
+  constructor(capacity = 16) {
+    this.v = new Float64Array(capacity);
+  }
+  clear(): void {
+    this.count = 0;
+  }
+  push(x: number): void {
+    if (this.count === this.v.length) {
+      const n = new Float64Array(this.v.length * 2);
+      n.set(this.v);
+      this.v = n;
+    }
+    this.v[this.count++] = x;
+  }
+  copyFrom(o: SizeList): void {
+    this.count = 0;
+    for (let i = 0; i < o.count; i++) this.push(o.v[i]!);
+  }
+}
+
+/**
+ * One event. Which fields are meaningful depends on `kind`; parsers reset the
+ * ones they do not set with `resetPayload()`.
+ */
+export class DmaEvent {
+  kind: EventKind = EventKind.Marker;
+
+  // ---- where it came from ----
+  /** Source line (text) or event number / byte offset (binary), 1-based; 0 = unknown. */
+  line = 0;
+  /** Timestamp, seconds part. */
+  tsSec = 0;
+  /** Timestamp, fractional part in nanoseconds (0..999999999). */
+  tsNs = 0;
+  /** How many fractional digits the source printed (6 for µs text, 9 for ns). */
+  tsDigits = 6;
+  cpu = 0;
+  pid = 0;
+  /** Interned task name (see Interner `comms`), -1 = unknown. */
+  comm = -1;
+
+  // ---- payload ----
+  /** Interned device name (see Interner `devices`), -1 = none. */
+  device = -1;
+  dir: Dir = Dir.Bidirectional;
+  /** True when the source gave a direction (alloc/free layouts of 6.12 merge have none). */
+  hasDir = false;
+  /** DMA_ATTR_* bit mask. */
+  attrs = 0;
+  /** dma_addr (single, resource, alloc, free, sync_single, alloc_sgt). */
+  addrHi = 0;
+  addrLo = 0;
+  /** phys_addr of map_page/map_resource/6.12-merge alloc. Valid when hasPhys. */
+  physHi = 0;
+  physLo = 0;
+  hasPhys = false;
+  /** size in bytes. */
+  size = 0;
+  /** virt_addr of alloc/free: a hashed `%p` (text) or a raw pointer (binary). Valid when hasVirt. */
+  virtHi = 0;
+  virtLo = 0;
+  hasVirt = false;
+  /** True when virt is a raw kernel pointer (trace.dat), false when it is a hashed %p. */
+  virtRaw = false;
+
+  // ---- sg ----
+  /** nents as called (full count, even when the arrays were truncated). */
+  nents = 0;
+  /** mapped ents (full count). */
+  ents = 0;
+  /** Arrays were capped by the kernel ([TRUNCATED]). */
+  truncated = false;
+  /** dma_addrs of map_sg / sync_sg. */
+  sgDma = new AddrList();
+  /** sizes of map_sg / sync_sg. */
+  sgLen = new SizeList();
+  /** phys_addrs of map_sg / unmap_sg / map_sg_err / alloc_sgt. */
+  sgPhys = new AddrList();
+  /** err of map_sg_err. */
+  err = 0;
+
+  // ---- kmem ----
+  /** pfn of a freed page (hi/lo) and its order. */
+  pfnHi = 0;
+  pfnLo = 0;
+  order = 0;
+
+  // ---- lost / stack / marker ----
+  /** Number of lost events (Lost), 0 when unknown. */
+  lost = 0;
+  /** Interned stack (see Interner `stacks`), for kind Stack. */
+  stack = -1;
+  /** Marker text (kind Marker only; allocation is fine there, markers are rare). */
+  text = '';
+
+  resetPayload(): void {
+    this.device = -1;
+    this.dir = Dir.Bidirectional;
+    this.hasDir = false;
+    this.attrs = 0;
+    this.addrHi = 0;
+    this.addrLo = 0;
+    this.physHi = 0;
+    this.physLo = 0;
+    this.hasPhys = false;
+    this.size = 0;
+    this.virtHi = 0;
+    this.virtLo = 0;
+    this.hasVirt = false;
+    this.virtRaw = false;
+    this.nents = 0;
+    this.ents = 0;
+    this.truncated = false;
+    this.sgDma.clear();
+    this.sgLen.clear();
+    this.sgPhys.clear();
+    this.err = 0;
+    this.pfnHi = 0;
+    this.pfnLo = 0;
+    this.order = 0;
+    this.lost = 0;
+    this.stack = -1;
+    this.text = '';
+  }
+
+  /** A deep copy, for library users who want to keep events (not used on hot paths). */
+  clone(): DmaEvent {
+    const e = new DmaEvent();
+    Object.assign(e, this);
+    e.sgDma = new AddrList(Math.max(1, this.sgDma.count));
+    e.sgDma.copyFrom(this.sgDma);
+    e.sgLen = new SizeList(Math.max(1, this.sgLen.count));
+    e.sgLen.copyFrom(this.sgLen);
+    e.sgPhys = new AddrList(Math.max(1, this.sgPhys.count));
+    e.sgPhys.copyFrom(this.sgPhys);
+    return e;
+  }
+}
+
+/** Where parsers deliver events. Called synchronously with a reused record. */
+export type EventSink = (ev: DmaEvent) => void;
+
+/** Coverage facts a parser learns from headers (not events). */
+export interface InputFacts {
+  /** `# entries-in-buffer/entries-written: A/B` seen with A < B: the ring buffer overwrote events. */
+  overwritten: boolean;
+  /** The header was seen at all (a `trace` file, not trace_pipe). */
+  sawBufferHeader: boolean;
+  /** Events written minus entries in buffer, when known. */
+  overwrittenCount: number;
+}
