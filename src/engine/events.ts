@@ -7,51 +7,53 @@
 // The engine copies what it needs and never keeps a reference to the record.
 
 /** What happened. Values are stable: they index tables in the engine. */
-export const enum EventKind {
+export const EventKind = {
   /** dma_map_page / dma_map_phys (6.18+) / dma_map_single: one `single` entry (or `resource` with attr MMIO). */
-  MapPage = 1,
+  MapPage: 1,
   /** dma_unmap_page / dma_unmap_phys. */
-  UnmapPage = 2,
+  UnmapPage: 2,
   /** dma_map_resource: one `resource` entry. */
-  MapResource = 3,
-  UnmapResource = 4,
+  MapResource: 3,
+  UnmapResource: 4,
   /** dma_map_sg: one `scather-gather` entry per mapped segment. */
-  MapSg = 5,
+  MapSg: 5,
   /** dma_unmap_sg: only the physical addresses of the list are known. */
-  UnmapSg = 6,
+  UnmapSg: 6,
   /** dma_map_sg_err: a failed sg mapping (sgPhys holds the physical addresses). */
-  MapSgErr = 7,
+  MapSgErr: 7,
   /** dma_alloc (coherent). */
-  Alloc = 8,
-  Free = 9,
+  Alloc: 8,
+  Free: 9,
   /** dma_alloc_pages (noncoherent). */
-  AllocPages = 10,
-  FreePages = 11,
+  AllocPages: 10,
+  FreePages: 11,
   /** dma_alloc_sgt: dma address + size + physical list. */
-  AllocSgt = 12,
-  FreeSgt = 13,
-  AllocSgtErr = 14,
-  SyncSingleForCpu = 15,
-  SyncSingleForDevice = 16,
-  SyncSgForCpu = 17,
-  SyncSgForDevice = 18,
+  AllocSgt: 12,
+  FreeSgt: 13,
+  AllocSgtErr: 14,
+  SyncSingleForCpu: 15,
+  SyncSingleForDevice: 16,
+  SyncSgForCpu: 17,
+  SyncSgForDevice: 18,
   /** kmem:mm_page_free / mm_page_free_batched: pfn + order. */
-  PageFree = 19,
+  PageFree: 19,
   /** Events were lost on `cpu` (count in `lost`, 0 when unknown). */
-  Lost = 20,
+  Lost: 20,
   /** A `<stack trace>` block for the previous event of `cpu`; frames in `stack`. */
-  Stack = 21,
+  Stack: 21,
   /** trace_printk / trace_marker text, for humans. `text` holds it. */
-  Marker = 22,
-}
+  Marker: 22,
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
 /** enum dma_data_direction, as the kernel numbers it. */
-export const enum Dir {
-  Bidirectional = 0,
-  ToDevice = 1,
-  FromDevice = 2,
-  None = 3,
-}
+export const Dir = {
+  Bidirectional: 0,
+  ToDevice: 1,
+  FromDevice: 2,
+  None: 3,
+} as const;
+export type Dir = (typeof Dir)[keyof typeof Dir];
 
 /** DMA_ATTR_* bits the checks care about (include/linux/dma-mapping.h). */
 export const ATTR_SKIP_CPU_SYNC = 1 << 5;
