@@ -1,0 +1,127 @@
+// Open-addressing hash table from a (small int, u32, u32) key to an int32
+// value, in typed arrays: no allocation per operation, no string keys. The
+// engine uses it for (device, DMA address) and (device, physical address)
+// indexes. Linear probing with backward-shift deletion keeps lookups short
+// without tombstones.
+
+const EMPTY = -1;
+
+export class KeyTable {
+  private a: Int32Array;
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private val: Int32Array;
+  private mask: number;
+  private used = 0;
+
+  constructor(capacityPow2 = 1024) {
+    this.a = new Int32Array(capacityPow2).fill(EMPTY);
+    this.hi = new Uint32Array(capacityPow2);
+    this.lo = new Uint32Array(capacityPow2);
+    this.val = new Int32Array(capacityPow2);
+    this.mask = capacityPow2 - 1;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  /** Bytes held by the table's arrays. */
+  get bytes(): number {
+    return this.a.length * 16;
+  }
+
+  private slotOf(k: number, hi: number, lo: number): number {
+    let h = Math.imul(k ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 15), 0x27d4eb2f);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0x165667b1);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  /** The value for the key, or -1. */
+  get(k: number, hi: number, lo: number): number {
+    let s = this.slotOf(k, hi, lo);
+    for (;;) {
+      const ks = this.a[s]!;
+      if (ks === EMPTY) return -1;
+      if (ks === k && this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) return this.val[s]!;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  /** Sets the value (k must be >= 0). */
+  set(k: number, hi: number, lo: number, v: number): void {
+    let s = this.slotOf(k, hi, lo);
+    for (;;) {
+      const ks = this.a[s]!;
+      if (ks === EMPTY) break;
+      if (ks === k && this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) {
+        this.val[s] = v;
+        return;
+      }
+      s = (s + 1) & this.mask;
+    }
+    this.a[s] = k;
+    this.hi[s] = hi;
+    this.lo[s] = lo;
+    this.val[s] = v;
+    this.used++;
+    if (this.used * 2 > this.a.length) this.resize(this.a.length * 2);
+  }
+
+  /** Removes the key; returns its value or -1. */
+  delete(k: number, hi: number, lo: number): number {
+    let s = this.slotOf(k, hi, lo);
+    for (;;) {
+      const ks = this.a[s]!;
+      if (ks === EMPTY) return -1;
+      if (ks === k && this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) break;
+      s = (s + 1) & this.mask;
+    }
+    const v = this.val[s]!;
+    this.used--;
+    // Backward-shift deletion: move later members of the probe run into the hole.
+    let hole = s;
+    let j = s;
+    for (;;) {
+      j = (j + 1) & this.mask;
+      const kj = this.a[j]!;
+      if (kj === EMPTY) break;
+      const home = this.slotOf(kj, this.hi[j]!, this.lo[j]!);
+      // Move j into hole unless home lies cyclically in (hole, j].
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        this.a[hole] = kj;
+        this.hi[hole] = this.hi[j]!;
+        this.lo[hole] = this.lo[j]!;
+        this.val[hole] = this.val[j]!;
+        hole = j;
+      }
+    }
+    this.a[hole] = EMPTY;
+    return v;
+  }
+
+  clear(): void {
+    this.a.fill(EMPTY);
+    this.used = 0;
+  }
+
+  private resize(n: number): void {
+    const oa = this.a;
+    const ohi = this.hi;
+    const olo = this.lo;
+    const ov = this.val;
+    this.a = new Int32Array(n).fill(EMPTY);
+    this.hi = new Uint32Array(n);
+    this.lo = new Uint32Array(n);
+    this.val = new Int32Array(n);
+    this.mask = n - 1;
+    this.used = 0;
+    for (let i = 0; i < oa.length; i++) {
+      const k = oa[i]!;
+      if (k !== EMPTY) this.set(k, ohi[i]!, olo[i]!, ov[i]!);
+    }
+  }
+}

@@ -1,0 +1,1364 @@
+// The DMA-API debug engine: kernel/dma/debug.c's model and checks, driven by
+// events instead of hooks. It owns the entry table, the active cachelines, the
+// entry pool, the error policy and the coverage rules; it does no I/O and knows
+// no input format. Parsers call handle() with a reused DmaEvent; embedders may
+// instead call the typed methods (mapPage, unmapPage, …, mappingError, unbind,
+// assertIdle), which is how checks with no tracepoint are reached.
+//
+// Coverage ("never cry wolf"): a lookup that finds nothing proves a bug only
+// when the trace covers everything since boot and no events were lost. Otherwise
+// the finding is `unconfirmed`, unless this trace itself shows the address being
+// unmapped with no map since (a proven double unmap). Losses are counted as
+// epochs; an entry made before the latest loss cannot prove a mismatch either.
+
+import { KeyTable } from '../base/key-table.js';
+import type { Names } from '../base/interner.js';
+import { hex16 } from '../base/u64.js';
+import { CachelineTracker, clnHiOf, clnLoOf, EEXIST, OVERFLOW } from './cachelines.js';
+import { EntryTable, F_PHYS_KNOWN, F_SG_TRUNCATED, bucketOf } from './entries.js';
+import {
+  ATTR_CACHELINES_OVERLAP,
+  ATTR_MMIO,
+  ATTR_REQUIRE_COHERENT,
+  ATTR_SKIP_CPU_SYNC,
+  Dir,
+  DmaEvent,
+  EventKind,
+  type InputFacts,
+} from './events.js';
+import type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
+import { addr, msg, pa } from './messages.js';
+import { DEFAULT_PREALLOC_ENTRIES, DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
+import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
+
+/** Knobs, as the kernel's command line and debugfs have them. */
+export interface EngineConfig {
+  /** dma_debug_driver= / driver_filter: only this driver's errors are shown. */
+  driverFilter: string | null;
+  /** num_errors: how many errors to show; Infinity = all_errors. */
+  numErrors: number;
+  /** dma_debug_entries=: the preallocated pool size. */
+  entries: number;
+  /** The pool grows on demand (kernels since 5.x). false models an old fixed pool. */
+  poolGrows: boolean;
+  /** Does the input cover everything since boot? null = decide from the input. */
+  fromBoot: boolean | null;
+  /** A first event at or before this many seconds after boot counts as early boot. */
+  earlyBootSeconds: number;
+  /** Side information: device name -> driver name. */
+  drivers: ReadonlyMap<string, string> | null;
+  /** Side information: kernel text/rodata physical ranges [start, end) as bigint. */
+  kernelImage: ReadonlyArray<{ start: bigint; end: bigint; name: string }> | null;
+  /** Side information: per-device sg limits (max segment size, segment boundary mask). */
+  segmentLimits: ReadonlyMap<string, { maxSegmentSize: number; segmentBoundary: bigint }> | null;
+  /** The caller reports dma_mapping_error() calls (library use). Traces cannot. */
+  tracksMappingErrors: boolean;
+}
+
+export function defaultConfig(): EngineConfig {
+  return {
+    driverFilter: null,
+    numErrors: Number.POSITIVE_INFINITY,
+    entries: DEFAULT_PREALLOC_ENTRIES,
+    poolGrows: true,
+    fromBoot: null,
+    earlyBootSeconds: 2,
+    drivers: null,
+    kernelImage: null,
+    segmentLimits: null,
+    tracksMappingErrors: false,
+  };
+}
+
+/** What the summary says about coverage. */
+export interface Coverage {
+  fromBoot: boolean;
+  /** How fromBoot was decided. */
+  decidedBy: string;
+  firstTs: string | null;
+  lastTs: string | null;
+  /** LOST EVENTS notices and the events they counted (0 when not stated). */
+  lossNotices: number;
+  lostEvents: number;
+  lostByCpu: Record<string, number>;
+  /** The ring buffer overwrote this many events before the trace was read. */
+  overwritten: number;
+  unknownUnmaps: number;
+  unknownSyncs: number;
+  /** sg calls whose arrays the kernel truncated: their later segments are unknown. */
+  truncatedSgCalls: number;
+  /** Coherent/noncoherent entries whose physical address the trace cannot tell. */
+  unknownPhysEntries: number;
+}
+
+export interface PoolState {
+  modelled: boolean;
+  preallocated: number;
+  nrTotalEntries: number;
+  numFreeEntries: number;
+  minFreeEntries: number;
+  peakUsed: number;
+  disabled: boolean;
+}
+
+export interface DeviceCounts {
+  maps: number;
+  unmaps: number;
+  syncs: number;
+  allocs: number;
+  frees: number;
+  mapFailures: number;
+  live: number;
+}
+
+/** One dump line's data (renderers format it). */
+export interface DumpEntry {
+  device: string;
+  driver: string | null;
+  type: string;
+  bucket: number;
+  /** null when the trace cannot tell the physical address */
+  phys: string | null;
+  dma: string;
+  size: number;
+  /** cacheline (phys >> 6) as %pa, null when phys is unknown */
+  cln: string | null;
+  direction: string;
+  mapError: string;
+  mappedAt: EventRef;
+  stack: string[] | null;
+}
+
+const ALL_ONES = 0xffffffff;
+/** x86_64 direct map without KASLR: 0xffff888000000000 + phys, up to 64 TiB. */
+const DIRECT_MAP_HI = 0xffff8880;
+const DIRECT_MAP_END_HI = 0xffffc880;
+/** How many recent unmaps are remembered to prove double unmaps. */
+const RECENT_UNMAPS = 1 << 16;
+/** Device-id bit that puts sg keys (by physical address) in their own namespace. */
+const SG_KEY = 0x40000000;
+
+export class DmaDebugEngine {
+  readonly config: EngineConfig;
+  readonly names: Names;
+  private readonly sink: FindingSink;
+  readonly entries = new EntryTable(1024);
+  readonly cachelines = new CachelineTracker();
+  private pool: EntryPool;
+  private poolDisabled = false;
+  private facts: InputFacts | null = null;
+
+  // --- coverage ---
+  private started = false;
+  private fromBoot = false;
+  private decidedBy = '';
+  private epoch = 0;
+  private firstTs: string | null = null;
+  private lastTsSec = 0;
+  private lastTsNs = 0;
+  private lastTsDigits = 6;
+  private lossNotices = 0;
+  private lostEvents = 0;
+  private readonly lostByCpu = new Map<number, number>();
+  private unknownUnmaps = 0;
+  private unknownSyncs = 0;
+  private truncatedSgCalls = 0;
+
+  // --- error policy ---
+  errorCount = 0;
+  private showNumErrors: number;
+  private overlapWarned = false;
+  readonly findingCounts = new Map<CheckId, number>();
+  readonly severityCounts = { error: 0, unconfirmed: 0, info: 0 };
+  eventCount = 0;
+
+  // --- per-device state, indexed by interned device id ---
+  private identityEvidence = new Uint8Array(64);
+  private counts: DeviceCounts[] = [];
+
+  // --- indexes ---
+  /** Live sg calls by (device, first physical address) -> head entry. */
+  private readonly sgIndex = new KeyTable(1024);
+  private callSeq = 1;
+  private callId = new Uint32Array(1024);
+  /** Coherent/noncoherent virt pointers by entry id. */
+  private readonly virt = new Map<number, { hi: number; lo: number; raw: boolean }>();
+  /** Entries of the last dma event per CPU, for the stack block that follows it. */
+  private readonly lastOnCpu = new Map<number, { head: number; call: number; single: boolean }>();
+  private maxSize = 0;
+
+  // recent unmaps: (dev, dma) -> ring slot
+  private readonly recent = new KeyTable(4096);
+  private readonly rDev = new Int32Array(RECENT_UNMAPS).fill(-1);
+  private readonly rKeyHi = new Uint32Array(RECENT_UNMAPS);
+  private readonly rKeyLo = new Uint32Array(RECENT_UNMAPS);
+  private readonly rHi = new Uint32Array(RECENT_UNMAPS);
+  private readonly rLo = new Uint32Array(RECENT_UNMAPS);
+  private readonly rSize = new Float64Array(RECENT_UNMAPS);
+  private readonly rEpoch = new Uint32Array(RECENT_UNMAPS);
+  private readonly rLine = new Float64Array(RECENT_UNMAPS);
+  private rNext = 0;
+
+  // scratch for sg unmaps
+  private scratchHi = new Uint32Array(64);
+  private scratchLo = new Uint32Array(64);
+  private scratchSize = new Float64Array(64);
+
+  /** The event being handled (for EventRefs), or null for direct library calls. */
+  private cur: DmaEvent | null = null;
+
+  constructor(names: Names, sink: FindingSink, config: Partial<EngineConfig> = {}) {
+    this.config = { ...defaultConfig(), ...config };
+    this.names = names;
+    this.sink = sink;
+    this.showNumErrors = this.config.numErrors;
+    this.pool = new EntryPool(Math.max(1, this.config.entries), this.config.poolGrows);
+  }
+
+  /** Header facts from the parser (read when the first event arrives). */
+  attachInputFacts(facts: InputFacts): void {
+    this.facts = facts;
+  }
+
+  // ------------------------------------------------------------------
+  // Event dispatch
+  // ------------------------------------------------------------------
+
+  handle(ev: DmaEvent): void {
+    this.cur = ev;
+    if (!this.started) this.start(ev);
+    this.lastTsSec = ev.tsSec;
+    this.lastTsNs = ev.tsNs;
+    this.lastTsDigits = ev.tsDigits;
+    this.eventCount++;
+    switch (ev.kind) {
+      case EventKind.MapPage:
+        this.onMapSingle(ev, (ev.attrs & ATTR_MMIO) !== 0 ? EntryType.Resource : EntryType.Single);
+        break;
+      case EventKind.MapResource:
+        this.onMapSingle(ev, EntryType.Resource);
+        break;
+      case EventKind.UnmapPage:
+        this.devCounts(ev.device).unmaps++;
+        this.checkUnmap(
+          ev.device,
+          ev.addrHi,
+          ev.addrLo,
+          ev.size,
+          (ev.attrs & ATTR_MMIO) !== 0 ? EntryType.Resource : EntryType.Single,
+          ev.dir,
+          0,
+          null,
+        );
+        break;
+      case EventKind.UnmapResource:
+        this.devCounts(ev.device).unmaps++;
+        this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Resource, ev.dir, 0, null);
+        break;
+      case EventKind.MapSg:
+        this.onMapSg(ev);
+        break;
+      case EventKind.UnmapSg:
+        this.onUnmapSg(ev);
+        break;
+      case EventKind.MapSgErr:
+      case EventKind.AllocSgtErr:
+        this.devCounts(ev.device).mapFailures++;
+        break;
+      case EventKind.Alloc:
+        this.onAlloc(ev, EntryType.Coherent);
+        break;
+      case EventKind.AllocPages:
+        this.onAlloc(ev, EntryType.Noncoherent);
+        break;
+      case EventKind.Free:
+        this.onFree(ev, EntryType.Coherent);
+        break;
+      case EventKind.FreePages:
+        this.onFree(ev, EntryType.Noncoherent);
+        break;
+      case EventKind.AllocSgt:
+        this.onAllocSgt(ev);
+        break;
+      case EventKind.FreeSgt:
+        this.devCounts(ev.device).frees++;
+        this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir, ev.sgPhys.count, null);
+        break;
+      case EventKind.SyncSingleForCpu:
+      case EventKind.SyncSingleForDevice:
+        this.devCounts(ev.device).syncs++;
+        this.checkSync(
+          ev.device,
+          ev.addrHi,
+          ev.addrLo,
+          ev.size,
+          EntryType.Single,
+          ev.dir,
+          0,
+          ev.kind === EventKind.SyncSingleForCpu,
+        );
+        break;
+      case EventKind.SyncSgForCpu:
+      case EventKind.SyncSgForDevice:
+        this.devCounts(ev.device).syncs++;
+        this.onSyncSg(ev, ev.kind === EventKind.SyncSgForCpu);
+        break;
+      case EventKind.Lost:
+        this.noteLoss(ev.cpu, ev.lost);
+        break;
+      case EventKind.Stack:
+        this.onStack(ev.cpu, ev.stack);
+        break;
+      default:
+        // PageFree and Marker: no kernel check uses them.
+        break;
+    }
+    this.cur = null;
+  }
+
+  /** Decides coverage when the first event arrives. */
+  private start(ev: DmaEvent): void {
+    this.started = true;
+    this.firstTs = tsString(ev.tsSec, ev.tsNs, ev.tsDigits);
+    const f = this.facts;
+    if (this.config.fromBoot !== null) {
+      this.fromBoot = this.config.fromBoot;
+      this.decidedBy = 'set by the user';
+    } else if (f?.overwritten) {
+      this.fromBoot = false;
+      this.decidedBy = `the ring buffer overwrote ${f.overwrittenCount} events before it was read`;
+    } else if (ev.tsSec + ev.tsNs / 1e9 > this.config.earlyBootSeconds) {
+      this.fromBoot = false;
+      this.decidedBy = `the first event is at ${this.firstTs} s, after early boot (> ${this.config.earlyBootSeconds} s)`;
+    } else if (ev.kind === EventKind.Lost) {
+      this.fromBoot = false;
+      this.decidedBy = 'the input starts with lost events';
+    } else {
+      this.fromBoot = true;
+      this.decidedBy = `the first event is at ${this.firstTs} s (early boot) and nothing was overwritten`;
+    }
+  }
+
+  /** Marks the start of a direct (library) session: no trace, so the caller vouches for coverage. */
+  private ensureStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    this.fromBoot = this.config.fromBoot ?? true;
+    this.decidedBy = this.config.fromBoot === null ? 'library calls (the caller sees every call)' : 'set by the user';
+  }
+
+  private noteLoss(cpu: number, count: number): void {
+    this.epoch++;
+    this.lossNotices++;
+    this.lostEvents += count;
+    this.lostByCpu.set(cpu, (this.lostByCpu.get(cpu) ?? 0) + count);
+  }
+
+  // ------------------------------------------------------------------
+  // Maps
+  // ------------------------------------------------------------------
+
+  private onMapSingle(ev: DmaEvent, type: EntryType): void {
+    const c = this.devCounts(ev.device);
+    if (ev.addrHi === ALL_ONES && ev.addrLo === ALL_ONES) {
+      c.mapFailures++; // DMA_MAPPING_ERROR: the kernel makes no entry
+      return;
+    }
+    c.maps++;
+    if (ev.hasPhys) this.noteIdentity(ev.device, ev.addrHi === ev.physHi && ev.addrLo === ev.physLo);
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, ev.dir);
+    if (e < 0) return;
+    const t = this.entries;
+    if (ev.hasPhys) {
+      t.physHi[e] = ev.physHi;
+      t.physLo[e] = ev.physLo;
+      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+    }
+    t.mapErr[e] = this.config.tracksMappingErrors ? MapErr.NotChecked : MapErr.Unknown;
+    this.checkKernelImage(e);
+    this.addEntry(e, ev.attrs);
+    this.setLastOnCpu(e, false);
+  }
+
+  private onMapSg(ev: DmaEvent): void {
+    const c = this.devCounts(ev.device);
+    c.maps++;
+    const known = Math.min(ev.ents, ev.sgDma.count, ev.sgLen.count);
+    if (known < ev.ents || ev.truncated) this.truncatedSgCalls++;
+    const call = this.nextCall();
+    let head = -1;
+    let prev = -1;
+    for (let i = 0; i < known; i++) {
+      const dHi = ev.sgDma.hi[i]!;
+      const dLo = ev.sgDma.lo[i]!;
+      const hasPhys = i < ev.sgPhys.count;
+      if (hasPhys) this.noteIdentity(ev.device, dHi === ev.sgPhys.hi[i] && dLo === ev.sgPhys.lo[i]);
+      const e = this.newEntry(ev.device, dHi, dLo, ev.sgLen.v[i]!, EntryType.Sg, ev.dir);
+      if (e < 0) break;
+      const t = this.entries;
+      if (hasPhys) {
+        t.physHi[e] = ev.sgPhys.hi[i]!;
+        t.physLo[e] = ev.sgPhys.lo[i]!;
+        t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+      }
+      if (known < ev.ents || ev.truncated) t.flags[e] = t.flags[e]! | F_SG_TRUNCATED;
+      t.sgCall[e] = ev.nents;
+      t.sgMapped[e] = ev.ents;
+      t.mapErr[e] = MapErr.NotApplicable;
+      this.callId[e] = call;
+      if (prev >= 0) t.sgNext[prev] = e;
+      else head = e;
+      prev = e;
+      this.checkKernelImage(e);
+      this.checkSgSegment(e);
+      this.addEntry(e, ev.attrs);
+    }
+    if (head >= 0) {
+      this.indexSgCall(head);
+      this.setLastOnCpu(head, true);
+    }
+  }
+
+  private onAllocSgt(ev: DmaEvent): void {
+    const c = this.devCounts(ev.device);
+    c.allocs++;
+    // dma_alloc_noncontiguous() records one sg entry for the whole buffer.
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir);
+    if (e < 0) return;
+    const t = this.entries;
+    if (ev.sgPhys.count > 0) {
+      t.physHi[e] = ev.sgPhys.hi[0]!;
+      t.physLo[e] = ev.sgPhys.lo[0]!;
+      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+    }
+    t.sgCall[e] = ev.sgPhys.count;
+    t.sgMapped[e] = 1;
+    t.mapErr[e] = MapErr.NotApplicable;
+    this.callId[e] = this.nextCall();
+    this.addEntry(e, ev.attrs);
+    this.setLastOnCpu(e, false);
+  }
+
+  private onAlloc(ev: DmaEvent, type: EntryType): void {
+    const c = this.devCounts(ev.device);
+    const virtNull = ev.hasVirt && ev.virtHi === 0 && ev.virtLo === 0;
+    const noAddr = !ev.hasVirt && ev.addrHi === 0 && ev.addrLo === 0 && !(ev.hasPhys && ev.physLo !== 0);
+    if (virtNull || noAddr) {
+      c.mapFailures++; // a failed allocation: the kernel makes no entry
+      return;
+    }
+    c.allocs++;
+    // Coherent memory is bidirectional by definition, whatever a 6.13-era trace says.
+    const dir = type === EntryType.Coherent ? Dir.Bidirectional : ev.dir;
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir);
+    if (e < 0) return;
+    const t = this.entries;
+    t.mapErr[e] = MapErr.NotApplicable;
+    if (ev.hasVirt) this.virt.set(e, { hi: ev.virtHi, lo: ev.virtLo, raw: ev.virtRaw });
+    const p = this.cpuPhys(ev);
+    if (p) {
+      t.physHi[e] = p[0];
+      t.physLo[e] = p[1];
+      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+    } else if (this.hasIdentity(ev.device)) {
+      t.physHi[e] = ev.addrHi;
+      t.physLo[e] = ev.addrLo;
+      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+    }
+    this.addEntry(e, ev.attrs);
+    this.setLastOnCpu(e, false);
+  }
+
+  /** The CPU physical address an alloc/free event itself proves, if any. */
+  private cpuPhys(ev: DmaEvent): [number, number] | null {
+    if (ev.hasPhys) return [ev.physHi, ev.physLo];
+    if (ev.hasVirt && ev.virtRaw) {
+      const hi = ev.virtHi >>> 0;
+      if (hi >= DIRECT_MAP_HI && hi < DIRECT_MAP_END_HI) return [hi - DIRECT_MAP_HI, ev.virtLo >>> 0];
+    }
+    return null;
+  }
+
+  private onFree(ev: DmaEvent, type: EntryType): void {
+    this.devCounts(ev.device).frees++;
+    const dir = type === EntryType.Coherent ? Dir.Bidirectional : ev.dir;
+    this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir, 0, ev);
+  }
+
+  /** Allocates and fills the common fields of a new entry; -1 when dma-debug gave up. */
+  private newEntry(dev: number, hi: number, lo: number, size: number, type: number, dir: number): number {
+    if (this.poolDisabled) return -1;
+    if (this.fromBoot) {
+      const rc = this.pool.take();
+      if (rc === POOL_EXHAUSTED) {
+        this.poolDisabled = true;
+        this.emit('pool-exhausted', 'error', msg.outOfMemory(), -1, -1, true, null);
+        return -1;
+      }
+      if (rc === POOL_GREW) this.emit('pool-grown', 'info', this.pool.grewMessage(), -1, -1, true, null);
+    }
+    const t = this.entries;
+    const e = t.alloc();
+    if (e >= this.callId.length) {
+      const n = new Uint32Array(t.cap);
+      n.set(this.callId);
+      this.callId = n;
+    }
+    this.callId[e] = 0;
+    t.dev[e] = dev;
+    t.dmaHi[e] = hi;
+    t.dmaLo[e] = lo;
+    t.size[e] = size;
+    t.type[e] = type;
+    t.dir[e] = dir;
+    t.physHi[e] = 0;
+    t.physLo[e] = 0;
+    t.epoch[e] = this.epoch;
+    if (size > this.maxSize) this.maxSize = size;
+    const ev = this.cur;
+    if (ev) {
+      t.tsSec[e] = ev.tsSec;
+      t.tsNs[e] = ev.tsNs;
+      t.line[e] = ev.line;
+      t.cpu[e] = ev.cpu;
+      t.pid[e] = ev.pid;
+      t.comm[e] = ev.comm;
+    } else {
+      t.tsSec[e] = 0;
+      t.tsNs[e] = 0;
+      t.line[e] = 0;
+      t.cpu[e] = 0;
+      t.pid[e] = 0;
+      t.comm[e] = -1;
+    }
+    // A map at this address ends any "recently unmapped" proof for it.
+    if (this.recent.size > 0) this.recent.delete(dev, hi, lo);
+    this.devCounts(dev).live++;
+    return e;
+  }
+
+  /** add_dma_entry(): hash it, then track its first cacheline. */
+  private addEntry(e: number, attrs: number): void {
+    const t = this.entries;
+    t.link(e);
+    if (t.dir[e] === Dir.ToDevice || (t.flags[e]! & F_PHYS_KNOWN) === 0) return;
+    this.insertCacheline(e, attrs);
+  }
+
+  private insertCacheline(e: number, attrs: number): void {
+    const t = this.entries;
+    const cHi = clnHiOf(t.physHi[e]!);
+    const cLo = clnLoOf(t.physHi[e]!, t.physLo[e]!);
+    const rc = this.cachelines.insert(cHi, cLo, e);
+    if (rc === OVERFLOW && !this.overlapWarned) {
+      this.overlapWarned = true; // WARN_ONCE: not an err_printk, no device prefix
+      this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(pa(cHi, cLo)), t.dev[e]!, e, true, null);
+    }
+    if (rc === EEXIST || rc === OVERFLOW) {
+      if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) return;
+      const owner = this.cachelines.lastOwner;
+      const proven = owner >= 0 && owner < t.cap && t.epoch[owner] === this.epoch;
+      this.err('cacheline-overlap', msg.eexist(), t.dev[e]!, e, proven, 'events were lost since the overlapping mapping was made');
+    }
+  }
+
+  private removeCacheline(e: number): void {
+    const t = this.entries;
+    if (t.dir[e] === Dir.ToDevice || (t.flags[e]! & F_PHYS_KNOWN) === 0) return;
+    this.cachelines.remove(clnHiOf(t.physHi[e]!), clnLoOf(t.physHi[e]!, t.physLo[e]!));
+  }
+
+  // ------------------------------------------------------------------
+  // Unmaps and frees
+  // ------------------------------------------------------------------
+
+  /**
+   * check_unmap(): find the entry by exact best fit and compare. `freeEv` is the
+   * free event for coherent/noncoherent frees (its virt_addr is compared).
+   */
+  private checkUnmap(
+    dev: number,
+    hi: number,
+    lo: number,
+    size: number,
+    type: number,
+    dir: number,
+    sgCall: number,
+    freeEv: DmaEvent | null,
+  ): void {
+    if (this.poolDisabled) return;
+    const t = this.entries;
+    const e = t.findExact(dev, hi, lo, size, type, dir, sgCall);
+    if (e < 0) {
+      if (hi === ALL_ONES && lo === ALL_ONES) {
+        this.err('unmap-invalid-address', msg.unmapInvalid(), dev, -1, true, null);
+      } else {
+        this.unknownAddress(dev, hi, lo, size, false);
+      }
+      return;
+    }
+    const proven = t.epoch[e] === this.epoch;
+    const why = 'events were lost after this mapping was made';
+    const a = addr(hi, lo);
+    if (size !== t.size[e]) this.err('unmap-size-mismatch', msg.unmapSize(a, t.size[e]!, size), dev, e, proven, why);
+    if (type !== t.type[e]) {
+      this.err('unmap-wrong-function', msg.unmapWrongFunction(a, size, t.type[e]!, type), dev, e, proven, why);
+    } else if ((type === EntryType.Coherent || type === EntryType.Noncoherent) && freeEv?.hasVirt) {
+      const v = this.virt.get(e);
+      if (v && (v.hi !== freeEv.virtHi || v.lo !== freeEv.virtLo)) {
+        const allocPa = pa(t.physHi[e]!, t.physLo[e]!, (t.flags[e]! & F_PHYS_KNOWN) !== 0);
+        const fp = this.cpuPhys(freeEv);
+        const freePa = fp ? pa(fp[0], fp[1]) : pa(0, 0, false);
+        this.err('free-cpu-address-mismatch', msg.freeCpuAddress(a, size, allocPa, freePa), dev, e, proven, why);
+      }
+    }
+    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
+      this.err('unmap-sg-count-mismatch', msg.unmapSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
+    }
+    if (dir !== t.dir[e]) {
+      this.err('unmap-direction-mismatch', msg.unmapDirection(a, size, t.dir[e]!, dir), dev, e, proven, why);
+    }
+    if (t.mapErr[e] === MapErr.NotChecked) {
+      this.err('map-error-not-checked', msg.mapErrorNotChecked(a, size, t.type[e]!), dev, e, proven, why);
+    }
+    this.rememberUnmap(dev, hi, lo, size);
+    this.releaseEntry(e);
+  }
+
+  /** An unmap, free or sync found no entry: decide error vs unconfirmed (coverage). */
+  private unknownAddress(dev: number, hi: number, lo: number, size: number, sync: boolean): void {
+    if (sync) this.unknownSyncs++;
+    else this.unknownUnmaps++;
+    const a = addr(hi, lo);
+    const text = sync ? msg.syncNotMapped(a, size) : msg.unmapNotMapped(a, size);
+    const slot = this.recent.size > 0 ? this.recent.get(dev, hi, lo) : -1;
+    if (slot >= 0 && this.rEpoch[slot] === this.epoch) {
+      const where = this.rLine[slot]! > 0 ? ` at line ${this.rLine[slot]}` : '';
+      const note = `unmapped earlier in this trace${where}, with no map since`;
+      if (sync) this.err('sync-not-mapped', text, dev, -1, true, note);
+      else this.err('double-unmap', text, dev, -1, true, note);
+      return;
+    }
+    const check: CheckId = sync ? 'sync-not-mapped' : 'unmap-not-mapped';
+    if (this.fromBoot && this.epoch === 0) {
+      this.err(check, text, dev, -1, true, null);
+    } else {
+      const note = this.epoch > 0 ? 'events were lost, so the mapping may be missing from the trace' : 'the mapping may predate the trace';
+      this.err(check, text, dev, -1, false, note);
+    }
+  }
+
+  private rememberUnmap(dev: number, hi: number, lo: number, size: number): void {
+    this.remember(dev, hi, lo, hi, lo, size);
+  }
+
+  /**
+   * Records an unmap in the ring of recent unmaps. The key is (device, DMA
+   * address), or (device | SG_KEY, first physical address) for sg calls; the
+   * slot keeps the DMA address and size for the message.
+   */
+  private remember(keyDev: number, keyHi: number, keyLo: number, hi: number, lo: number, size: number): void {
+    const s = this.rNext;
+    this.rNext = (s + 1) & (RECENT_UNMAPS - 1);
+    const od = this.rDev[s]!;
+    if (od >= 0 && this.recent.get(od, this.rKeyHi[s]!, this.rKeyLo[s]!) === s) {
+      this.recent.delete(od, this.rKeyHi[s]!, this.rKeyLo[s]!);
+    }
+    this.rDev[s] = keyDev;
+    this.rKeyHi[s] = keyHi;
+    this.rKeyLo[s] = keyLo;
+    this.rHi[s] = hi;
+    this.rLo[s] = lo;
+    this.rSize[s] = size;
+    this.rEpoch[s] = this.epoch;
+    this.rLine[s] = this.cur ? this.cur.line : 0;
+    this.recent.set(keyDev, keyHi, keyLo, s);
+  }
+
+  private releaseEntry(e: number): void {
+    const t = this.entries;
+    this.removeCacheline(e);
+    if (t.type[e] === EntryType.Sg && this.callId[e] !== 0) this.unindexSgCall(e);
+    if (t.type[e] === EntryType.Coherent || t.type[e] === EntryType.Noncoherent) this.virt.delete(e);
+    const c = this.counts[t.dev[e]!];
+    if (c) c.live--;
+    this.callId[e] = 0;
+    t.release(e);
+    if (this.fromBoot) this.pool.give();
+  }
+
+  private onUnmapSg(ev: DmaEvent): void {
+    this.devCounts(ev.device).unmaps++;
+    const nelems = ev.sgPhys.count > 0 ? Math.max(ev.nents, ev.sgPhys.count) : ev.nents;
+    const head = this.findSgCall(ev);
+    if (head < 0) {
+      this.unknownSgUnmap(ev, nelems);
+      return;
+    }
+    // Collect the call's segments first: check_unmap releases them as it goes.
+    const t = this.entries;
+    const call = this.callId[head]!;
+    const mapped = t.sgMapped[head]!;
+    let n = 0;
+    for (let e = head; e >= 0 && this.callId[e] === call; e = t.sgNext[e]!) {
+      if (n === this.scratchHi.length) this.growScratch();
+      this.scratchHi[n] = t.dmaHi[e]!;
+      this.scratchLo[n] = t.dmaLo[e]!;
+      this.scratchSize[n] = t.size[e]!;
+      n++;
+    }
+    for (let i = 0; i < nelems; i++) {
+      if (mapped && i >= mapped) break;
+      if (i >= n) break; // segments beyond a truncated list are unknown
+      this.checkUnmap(ev.device, this.scratchHi[i]!, this.scratchLo[i]!, this.scratchSize[i]!, EntryType.Sg, ev.dir, nelems, null);
+    }
+  }
+
+  /** An unmap_sg whose physical list matches no live dma_map_sg. */
+  private unknownSgUnmap(ev: DmaEvent, nelems: number): void {
+    if (ev.sgPhys.count === 0) return;
+    const dev = ev.device;
+    const pHi = ev.sgPhys.hi[0]!;
+    const pLo = ev.sgPhys.lo[0]!;
+    // A direct-mapped device's DMA address is the physical address.
+    const slot = this.recent.size > 0 ? this.recent.get(dev | SG_KEY, pHi, pLo) : -1;
+    if (slot >= 0) {
+      const s = slot;
+      const a = addr(this.rHi[s]!, this.rLo[s]!);
+      if (this.rEpoch[s] === this.epoch) {
+        const where = this.rLine[s]! > 0 ? ` at line ${this.rLine[s]}` : '';
+        this.unknownUnmaps++;
+        this.err('double-unmap', msg.unmapNotMapped(a, this.rSize[s]!), dev, -1, true, `this sg list was unmapped earlier in this trace${where}, with no map since (${nelems} entries)`);
+        return;
+      }
+    }
+    const identity = this.hasIdentity(dev);
+    this.unknownUnmaps++;
+    const a = identity ? addr(pHi, pLo) : '0x<unknown>';
+    const text = msg.unmapNotMapped(a, '<unknown>');
+    if (this.fromBoot && this.epoch === 0) {
+      this.err('unmap-not-mapped', text, dev, -1, true, `no live dma_map_sg has this physical address list (${nelems} entries)`);
+    } else {
+      const note = this.epoch > 0 ? 'events were lost, so the sg mapping may be missing from the trace' : 'the sg mapping may predate the trace';
+      this.err('unmap-not-mapped', text, dev, -1, false, note);
+    }
+  }
+
+  private growScratch(): void {
+    const n = this.scratchHi.length * 2;
+    const h = new Uint32Array(n);
+    h.set(this.scratchHi);
+    const l = new Uint32Array(n);
+    l.set(this.scratchLo);
+    const s = new Float64Array(n);
+    s.set(this.scratchSize);
+    this.scratchHi = h;
+    this.scratchLo = l;
+    this.scratchSize = s;
+  }
+
+  private nextCall(): number {
+    const c = this.callSeq;
+    this.callSeq = this.callSeq === 0xffffffff ? 1 : this.callSeq + 1;
+    return c;
+  }
+
+  private indexSgCall(head: number): void {
+    const t = this.entries;
+    const dev = t.dev[head]!;
+    if (this.recent.size > 0) this.recent.delete(dev | SG_KEY, t.physHi[head]!, t.physLo[head]!);
+    const prev = this.sgIndex.get(dev, t.physHi[head]!, t.physLo[head]!);
+    if (prev < 0) {
+      this.sgIndex.set(dev, t.physHi[head]!, t.physLo[head]!, head);
+      return;
+    }
+    // Append: the oldest call with this address stays first.
+    let e = prev;
+    while (t.sgAlt[e]! >= 0) e = t.sgAlt[e]!;
+    t.sgAlt[e] = head;
+  }
+
+  /** Removes a head segment's call from the sg index (no-op for non-heads). */
+  private unindexSgCall(e: number): void {
+    const t = this.entries;
+    const dev = t.dev[e]!;
+    const first = this.sgIndex.get(dev, t.physHi[e]!, t.physLo[e]!);
+    if (first < 0) return;
+    if (first === e) {
+      const nx = t.sgAlt[e]!;
+      if (nx >= 0) this.sgIndex.set(dev, t.physHi[e]!, t.physLo[e]!, nx);
+      else this.sgIndex.delete(dev, t.physHi[e]!, t.physLo[e]!);
+      t.sgAlt[e] = -1;
+      this.rememberSgUnmap(e);
+      return;
+    }
+    for (let p = first; p >= 0; p = t.sgAlt[p]!) {
+      if (t.sgAlt[p] === e) {
+        t.sgAlt[p] = t.sgAlt[e]!;
+        t.sgAlt[e] = -1;
+        this.rememberSgUnmap(e);
+        return;
+      }
+    }
+  }
+
+  /** Remembers an unmapped sg call by its first physical address (for double-unmap proofs). */
+  private rememberSgUnmap(head: number): void {
+    const t = this.entries;
+    this.remember(t.dev[head]! | SG_KEY, t.physHi[head]!, t.physLo[head]!, t.dmaHi[head]!, t.dmaLo[head]!, t.size[head]!);
+  }
+
+  /** The live sg call an unmap_sg refers to: same device, same physical list. */
+  private findSgCall(ev: DmaEvent): number {
+    if (ev.sgPhys.count === 0) return -1;
+    const t = this.entries;
+    const first = this.sgIndex.get(ev.device, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!);
+    if (first < 0) return -1;
+    let fallback = -1;
+    for (let h = first; h >= 0; h = t.sgAlt[h]!) {
+      if (this.samePhysList(h, ev)) {
+        if (t.sgCall[h] === ev.nents || ev.nents === 0) return h;
+        if (fallback < 0) fallback = h;
+      }
+    }
+    return fallback >= 0 ? fallback : first;
+  }
+
+  private samePhysList(head: number, ev: DmaEvent): boolean {
+    const t = this.entries;
+    const call = this.callId[head]!;
+    let i = 0;
+    for (let e = head; e >= 0 && this.callId[e] === call && i < ev.sgPhys.count; e = t.sgNext[e]!, i++) {
+      if (t.physHi[e] !== ev.sgPhys.hi[i] || t.physLo[e] !== ev.sgPhys.lo[i]) return false;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------
+  // Syncs
+  // ------------------------------------------------------------------
+
+  private onSyncSg(ev: DmaEvent, toCpu: boolean): void {
+    const n = Math.min(ev.sgDma.count, ev.sgLen.count);
+    if (n === 0) return;
+    const nelems = Math.max(ev.nents, n);
+    // get_nr_mapped_entries(): the exact entry of the first segment says how many were mapped.
+    const first = this.entries.findExact(
+      ev.device,
+      ev.sgDma.hi[0]!,
+      ev.sgDma.lo[0]!,
+      ev.sgLen.v[0]!,
+      EntryType.Sg,
+      ev.dir,
+      nelems,
+    );
+    const mapped = first >= 0 ? this.entries.sgMapped[first]! : 0;
+    if (first < 0) {
+      // The kernel checks nothing here; we can say more where the trace proves it.
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (i >= mapped) break;
+      this.checkSync(ev.device, ev.sgDma.hi[i]!, ev.sgDma.lo[i]!, ev.sgLen.v[i]!, EntryType.Sg, ev.dir, nelems, toCpu);
+    }
+  }
+
+  /** check_sync(). */
+  private checkSync(
+    dev: number,
+    hi: number,
+    lo: number,
+    size: number,
+    type: number,
+    dir: number,
+    sgCall: number,
+    toCpu: boolean,
+  ): void {
+    if (this.poolDisabled) return;
+    const t = this.entries;
+    const e = t.findContaining(dev, hi, lo, size, type, dir, sgCall, this.maxSize);
+    if (e < 0) {
+      this.unknownAddress(dev, hi, lo, size, true);
+      return;
+    }
+    const proven = t.epoch[e] === this.epoch;
+    const why = 'events were lost after this mapping was made';
+    const a = addr(hi, lo);
+    const esize = t.size[e]!;
+    const edir = t.dir[e]!;
+    if (size > esize) {
+      this.err('sync-out-of-range', msg.syncOutOfRange(addr(t.dmaHi[e]!, t.dmaLo[e]!), esize, size), dev, e, proven, why);
+    }
+    if (edir === Dir.Bidirectional) return;
+    if (dir !== edir) this.err('sync-direction-mismatch', msg.syncDirection(a, esize, edir, dir), dev, e, proven, why);
+    if (toCpu && edir !== Dir.FromDevice && dir !== Dir.ToDevice) {
+      this.err('sync-read-only-for-cpu', msg.syncReadOnlyForCpu(a, esize, edir, dir), dev, e, proven, why);
+    }
+    if (!toCpu && edir !== Dir.ToDevice && dir !== Dir.FromDevice) {
+      this.err('sync-write-only-for-device', msg.syncWriteOnlyForDevice(a, esize, edir, dir), dev, e, proven, why);
+    }
+    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
+      this.err('sync-sg-count-mismatch', msg.syncSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // Side-information checks
+  // ------------------------------------------------------------------
+
+  private checkKernelImage(e: number): void {
+    const ranges = this.config.kernelImage;
+    if (!ranges || ranges.length === 0) return;
+    const t = this.entries;
+    if ((t.flags[e]! & F_PHYS_KNOWN) === 0) return;
+    const start = (BigInt(t.physHi[e]!) << 32n) | BigInt(t.physLo[e]!);
+    const end = start + BigInt(t.size[e]!);
+    for (const r of ranges) {
+      if (start < r.end && end > r.start) {
+        this.err('map-kernel-image', msg.mapKernelImage(pa(t.physHi[e]!, t.physLo[e]!), t.size[e]!), t.dev[e]!, -1, true, `overlaps ${r.name}`);
+        return;
+      }
+    }
+  }
+
+  private checkSgSegment(e: number): void {
+    const limits = this.config.segmentLimits;
+    if (!limits) return;
+    const t = this.entries;
+    const lim = limits.get(this.names.devices.name(t.dev[e]!));
+    if (!lim) return;
+    const len = t.size[e]!;
+    if (len > lim.maxSegmentSize) this.err('sg-segment-too-long', msg.sgTooLong(len, lim.maxSegmentSize), t.dev[e]!, -1, true, null);
+    const start = (BigInt(t.dmaHi[e]!) << 32n) | BigInt(t.dmaLo[e]!);
+    const end = (start + BigInt(len) - 1n) & 0xffffffffffffffffn;
+    const boundary = lim.segmentBoundary;
+    if (((start ^ end) & ~boundary & 0xffffffffffffffffn) !== 0n) {
+      const h = (v: bigint) => `0x${v.toString(16).padStart(16, '0')}`;
+      this.err('sg-segment-boundary', msg.sgBoundary(h(start), h(end), h(boundary)), t.dev[e]!, -1, true, null);
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // Physical-address evidence
+  // ------------------------------------------------------------------
+
+  /** A streaming map with dma == phys shows the device is direct-mapped (no IOMMU). */
+  private noteIdentity(dev: number, same: boolean): void {
+    if (!same || dev < 0) return;
+    if (dev >= this.identityEvidence.length) {
+      const n = new Uint8Array(Math.max(dev + 1, this.identityEvidence.length * 2));
+      n.set(this.identityEvidence);
+      this.identityEvidence = n;
+    }
+    if (this.identityEvidence[dev] === 1) return;
+    this.identityEvidence[dev] = 1;
+    this.resolvePendingPhys(dev);
+  }
+
+  private hasIdentity(dev: number): boolean {
+    return dev >= 0 && dev < this.identityEvidence.length && this.identityEvidence[dev] === 1;
+  }
+
+  /** Coherent entries made before the evidence arrived: P = D now, and they join cacheline tracking. */
+  private resolvePendingPhys(dev: number): void {
+    const t = this.entries;
+    for (const e of t.inDumpOrder(dev)) {
+      if ((t.flags[e]! & F_PHYS_KNOWN) !== 0) continue;
+      if (t.type[e] !== EntryType.Coherent && t.type[e] !== EntryType.Noncoherent) continue;
+      t.physHi[e] = t.dmaHi[e]!;
+      t.physLo[e] = t.dmaLo[e]!;
+      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+      if (t.dir[e] !== Dir.ToDevice) this.insertCacheline(e, 0);
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // Stacks
+  // ------------------------------------------------------------------
+
+  private setLastOnCpu(head: number, sg: boolean): void {
+    const ev = this.cur;
+    if (!ev) return;
+    const cpu = ev.cpu;
+    const rec = this.lastOnCpu.get(cpu);
+    const call = this.callId[head]!;
+    if (rec) {
+      rec.head = head;
+      rec.call = call;
+      rec.single = !sg;
+    } else {
+      this.lastOnCpu.set(cpu, { head, call, single: !sg });
+    }
+  }
+
+  private onStack(cpu: number, stack: number): void {
+    const rec = this.lastOnCpu.get(cpu);
+    if (!rec || rec.head < 0) return;
+    const t = this.entries;
+    if (rec.single) {
+      if (this.callId[rec.head] === rec.call) t.stack[rec.head] = stack;
+    } else {
+      for (let e = rec.head; e >= 0 && this.callId[e] === rec.call; e = t.sgNext[e]!) t.stack[e] = stack;
+    }
+    rec.head = -1;
+  }
+
+  // ------------------------------------------------------------------
+  // Findings and the error policy
+  // ------------------------------------------------------------------
+
+  /** err_printk(): counts, applies the driver filter and num_errors, emits. */
+  private err(
+    check: CheckId,
+    text: string,
+    dev: number,
+    entry: number,
+    proven: boolean,
+    why: string | null,
+    driverName: string | null = null,
+  ): void {
+    this.emit(check, proven ? 'error' : 'unconfirmed', text, dev, entry, false, why, driverName);
+  }
+
+  private emit(
+    check: CheckId,
+    severity: Severity,
+    text: string,
+    dev: number,
+    entry: number,
+    bare: boolean,
+    note: string | null,
+    driverName: string | null = null,
+  ): void {
+    let shown = true;
+    const device = dev >= 0 ? this.names.devices.name(dev) : null;
+    const driver = driverName ?? (device !== null ? (this.config.drivers?.get(device) ?? null) : null);
+    if (severity === 'error' && !bare) {
+      this.errorCount++;
+      shown = this.passesDriverFilter(device, driver) && this.showNumErrors > 0;
+      if (this.showNumErrors !== Number.POSITIVE_INFINITY && this.showNumErrors > 0) this.showNumErrors--;
+    } else if (severity === 'unconfirmed') {
+      shown = this.passesDriverFilter(device, driver);
+    }
+    this.severityCounts[severity]++;
+    this.findingCounts.set(check, (this.findingCounts.get(check) ?? 0) + 1);
+    const f: Finding = {
+      check,
+      severity,
+      message: text,
+      device,
+      driver,
+      bare,
+      at: this.eventRef(),
+      mapping: entry >= 0 ? this.mappingInfo(entry) : null,
+      note,
+      shown,
+    };
+    this.sink(f);
+  }
+
+  private passesDriverFilter(device: string | null, driver: string | null): boolean {
+    const want = this.config.driverFilter;
+    if (!want) return true;
+    if (driver !== null) return driver === want;
+    return device === want;
+  }
+
+  private eventRef(): EventRef {
+    const ev = this.cur;
+    if (!ev) return { line: 0, ts: '', cpu: 0, pid: 0, comm: '' };
+    return {
+      line: ev.line,
+      ts: tsString(ev.tsSec, ev.tsNs, ev.tsDigits),
+      cpu: ev.cpu,
+      pid: ev.pid,
+      comm: ev.comm >= 0 ? this.names.comms.name(ev.comm) : '',
+    };
+  }
+
+  mappingInfo(e: number): MappingInfo {
+    const t = this.entries;
+    const known = (t.flags[e]! & F_PHYS_KNOWN) !== 0;
+    const st = t.stack[e]!;
+    return {
+      type: TYPE_NAMES[t.type[e]!] ?? '?',
+      direction: DIR_NAMES[t.dir[e]!] ?? '?',
+      dmaAddr: addr(t.dmaHi[e]!, t.dmaLo[e]!),
+      size: t.size[e]!,
+      physAddr: known ? pa(t.physHi[e]!, t.physLo[e]!) : null,
+      sgCallEnts: t.sgCall[e]!,
+      sgMappedEnts: t.sgMapped[e]!,
+      mappedAt: {
+        line: t.line[e]!,
+        ts: t.line[e]! > 0 || t.tsSec[e]! > 0 ? tsString(t.tsSec[e]!, t.tsNs[e]!, this.lastTsDigits) : '',
+        cpu: t.cpu[e]!,
+        pid: t.pid[e]!,
+        comm: t.comm[e]! >= 0 ? this.names.comms.name(t.comm[e]!) : '',
+      },
+      stack: st >= 0 ? this.names.stacks.name(st).split('\n') : null,
+    };
+  }
+
+  private devCounts(dev: number): DeviceCounts {
+    let c = this.counts[dev];
+    if (!c) {
+      c = { maps: 0, unmaps: 0, syncs: 0, allocs: 0, frees: 0, mapFailures: 0, live: 0 };
+      if (dev >= 0) this.counts[dev] = c;
+    }
+    return c;
+  }
+
+  // ------------------------------------------------------------------
+  // Library calls with no tracepoint
+  // ------------------------------------------------------------------
+
+  /**
+   * dma_mapping_error() was called for this address: the first unchecked entry
+   * at (device, address) becomes checked (debug_dma_mapping_error()).
+   */
+  mappingError(device: string, dmaAddr: bigint): void {
+    this.ensureStarted();
+    const dev = this.names.devices.intern(device);
+    const [hi, lo] = split(dmaAddr);
+    const t = this.entries;
+    const b = bucketOf(hi, lo);
+    for (let e = t.head[b]!; e >= 0; e = t.next[e]!) {
+      if (t.dev[e] !== dev || t.dmaHi[e] !== hi || t.dmaLo[e] !== lo) continue;
+      if (t.mapErr[e] === MapErr.NotChecked) {
+        t.mapErr[e] = MapErr.Checked;
+        break;
+      }
+    }
+  }
+
+  /** The driver was unbound from the device (BUS_NOTIFY_UNBOUND_DRIVER): report leaked entries. */
+  unbind(device: string, bus = 'pci'): void {
+    this.ensureStarted();
+    const dev = this.names.devices.intern(device);
+    let count = 0;
+    let last = -1;
+    for (const e of this.entries.inDumpOrder(dev)) {
+      count++;
+      last = e;
+    }
+    if (count === 0) return;
+    const t = this.entries;
+    const text = msg.leakAtUnbind(count, addr(t.dmaHi[last]!, t.dmaLo[last]!), t.size[last]!, t.dir[last]!, t.type[last]!);
+    // The driver is already detached when the kernel prints this: it names the bus.
+    this.err('leak-at-unbind', text, dev, last, true, null, bus);
+  }
+
+  /**
+   * The CPU is about to touch [phys, phys+len): the old debug_dma_assert_idle().
+   * Reports the first active cacheline in the range, as the kernel did per page.
+   */
+  assertIdle(phys: bigint, len = 4096n): boolean {
+    this.ensureStarted();
+    const first = phys >> 6n;
+    const last = (phys + (len > 0n ? len : 1n) - 1n) >> 6n;
+    for (let c = first; c <= last; c++) {
+      const [cHi, cLo] = split(c);
+      const owner = this.cachelines.owner(cHi, cLo);
+      if (owner < 0) continue;
+      const dev = owner < this.entries.cap ? this.entries.dev[owner]! : -1;
+      this.err('cpu-touching-active-mapping', msg.cpuTouching(pa(cHi, cLo)), dev, owner, true, null);
+      return false;
+    }
+    return true;
+  }
+
+  // Typed entry points for embedders: each builds a DmaEvent-free call.
+  mapPage(device: string, dmaAddr: bigint, size: number, dir: Dir, phys: bigint | null, attrs = 0): void {
+    this.direct(EventKind.MapPage, device, dmaAddr, size, dir, phys, attrs);
+  }
+  unmapPage(device: string, dmaAddr: bigint, size: number, dir: Dir, attrs = 0): void {
+    this.direct(EventKind.UnmapPage, device, dmaAddr, size, dir, null, attrs);
+  }
+  mapResource(device: string, dmaAddr: bigint, size: number, dir: Dir, phys: bigint, attrs = 0): void {
+    this.direct(EventKind.MapResource, device, dmaAddr, size, dir, phys, attrs);
+  }
+  unmapResource(device: string, dmaAddr: bigint, size: number, dir: Dir): void {
+    this.direct(EventKind.UnmapResource, device, dmaAddr, size, dir, null, 0);
+  }
+  syncSingleForCpu(device: string, dmaAddr: bigint, size: number, dir: Dir): void {
+    this.direct(EventKind.SyncSingleForCpu, device, dmaAddr, size, dir, null, 0);
+  }
+  syncSingleForDevice(device: string, dmaAddr: bigint, size: number, dir: Dir): void {
+    this.direct(EventKind.SyncSingleForDevice, device, dmaAddr, size, dir, null, 0);
+  }
+  allocCoherent(device: string, dmaAddr: bigint, size: number, virt: bigint, phys: bigint | null = null): void {
+    this.direct(EventKind.Alloc, device, dmaAddr, size, Dir.Bidirectional, phys, 0, virt);
+  }
+  freeCoherent(device: string, dmaAddr: bigint, size: number, virt: bigint): void {
+    this.direct(EventKind.Free, device, dmaAddr, size, Dir.Bidirectional, null, 0, virt);
+  }
+
+  private scratchEvent: DmaEvent | null = null;
+  private direct(
+    kind: EventKind,
+    device: string,
+    dmaAddr: bigint,
+    size: number,
+    dir: Dir,
+    phys: bigint | null,
+    attrs: number,
+    virt: bigint | null = null,
+  ): void {
+    this.ensureStarted();
+    const ev = this.scratchEvent ?? this.makeScratch();
+    ev.resetPayload();
+    ev.kind = kind;
+    ev.line = 0;
+    ev.device = this.names.devices.intern(device);
+    [ev.addrHi, ev.addrLo] = split(dmaAddr);
+    ev.size = size;
+    ev.dir = dir;
+    ev.hasDir = true;
+    ev.attrs = attrs;
+    if (phys !== null) {
+      [ev.physHi, ev.physLo] = split(phys);
+      ev.hasPhys = true;
+    }
+    if (virt !== null) {
+      [ev.virtHi, ev.virtLo] = split(virt);
+      ev.hasVirt = true;
+      ev.virtRaw = true;
+    }
+    this.handle(ev);
+  }
+
+  /** Feed a whole sg mapping directly: segments as [dma, length, phys]. */
+  mapSg(device: string, nents: number, segments: ReadonlyArray<[bigint, number, bigint]>, dir: Dir, attrs = 0): void {
+    this.ensureStarted();
+    const ev = this.scratchEvent ?? this.makeScratch();
+    ev.resetPayload();
+    ev.kind = EventKind.MapSg;
+    ev.device = this.names.devices.intern(device);
+    ev.dir = dir;
+    ev.attrs = attrs;
+    ev.nents = nents;
+    ev.ents = segments.length;
+    for (const [d, l, p] of segments) {
+      const [dh, dl] = split(d);
+      const [ph, pl] = split(p);
+      ev.sgDma.push(dh, dl);
+      ev.sgLen.push(l);
+      ev.sgPhys.push(ph, pl);
+    }
+    this.handle(ev);
+  }
+
+  /** dma_unmap_sg with the physical addresses of the list the driver passes back. */
+  unmapSg(device: string, physList: ReadonlyArray<bigint>, dir: Dir): void {
+    this.ensureStarted();
+    const ev = this.scratchEvent ?? this.makeScratch();
+    ev.resetPayload();
+    ev.kind = EventKind.UnmapSg;
+    ev.device = this.names.devices.intern(device);
+    ev.dir = dir;
+    ev.nents = physList.length;
+    for (const p of physList) {
+      const [h, l] = split(p);
+      ev.sgPhys.push(h, l);
+    }
+    this.handle(ev);
+  }
+
+  private makeScratch(): DmaEvent {
+    const ev = new DmaEvent();
+    this.scratchEvent = ev;
+    return ev;
+  }
+
+  // ------------------------------------------------------------------
+  // Read-only state for renderers
+  // ------------------------------------------------------------------
+
+  get live(): number {
+    return this.entries.live;
+  }
+
+  coverage(): Coverage {
+    let unknownPhys = 0;
+    const t = this.entries;
+    for (const e of t.inDumpOrder()) if ((t.flags[e]! & F_PHYS_KNOWN) === 0) unknownPhys++;
+    const lostByCpu: Record<string, number> = {};
+    for (const [cpu, n] of [...this.lostByCpu].sort((a, b) => a[0] - b[0])) lostByCpu[String(cpu)] = n;
+    return {
+      fromBoot: this.fromBoot,
+      decidedBy: this.started ? this.decidedBy : 'no events',
+      firstTs: this.firstTs,
+      lastTs: this.started ? tsString(this.lastTsSec, this.lastTsNs, this.lastTsDigits) : null,
+      lossNotices: this.lossNotices,
+      lostEvents: this.lostEvents,
+      lostByCpu,
+      overwritten: this.facts?.overwrittenCount ?? 0,
+      unknownUnmaps: this.unknownUnmaps,
+      unknownSyncs: this.unknownSyncs,
+      truncatedSgCalls: this.truncatedSgCalls,
+      unknownPhysEntries: unknownPhys,
+    };
+  }
+
+  poolState(): PoolState {
+    return {
+      modelled: this.fromBoot,
+      preallocated: this.pool.prealloc,
+      nrTotalEntries: this.pool.nrTotal,
+      numFreeEntries: this.pool.numFree,
+      minFreeEntries: this.pool.minFree,
+      peakUsed: this.pool.peakUsed,
+      disabled: this.poolDisabled,
+    };
+  }
+
+  deviceCounts(): Map<string, DeviceCounts> {
+    const m = new Map<string, DeviceCounts>();
+    this.counts.forEach((c, dev) => {
+      if (c) m.set(this.names.devices.name(dev), { ...c });
+    });
+    return m;
+  }
+
+  /** The live entries in the kernel's dump order. */
+  *dump(device: string | null = null): Generator<DumpEntry> {
+    const t = this.entries;
+    const dev = device === null ? -1 : this.names.devices.intern(device);
+    for (const e of t.inDumpOrder(dev)) {
+      const known = (t.flags[e]! & F_PHYS_KNOWN) !== 0;
+      const name = this.names.devices.name(t.dev[e]!);
+      const info = this.mappingInfo(e);
+      yield {
+        device: name,
+        driver: this.config.drivers?.get(name) ?? null,
+        type: TYPE_NAMES[t.type[e]!] ?? '?',
+        bucket: bucketOf(t.dmaHi[e]!, t.dmaLo[e]!),
+        phys: known ? `0x${hex16(t.physHi[e]!, t.physLo[e]!)}` : null,
+        dma: hexNoPad(t.dmaHi[e]!, t.dmaLo[e]!),
+        size: t.size[e]!,
+        cln: known ? pa(clnHiOf(t.physHi[e]!), clnLoOf(t.physHi[e]!, t.physLo[e]!)) : null,
+        direction: DIR_NAMES[t.dir[e]!] ?? '?',
+        mapError: MAP_ERR_NAMES[t.mapErr[e]!] ?? '?',
+        mappedAt: info.mappedAt,
+        stack: info.stack,
+      };
+    }
+  }
+}
+
+function hexNoPad(hi: number, lo: number): string {
+  if (hi === 0) return (lo >>> 0).toString(16);
+  return (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+function split(v: bigint): [number, number] {
+  const m = v & 0xffffffffffffffffn;
+  return [Number(m >> 32n) >>> 0, Number(m & 0xffffffffn) >>> 0];
+}
+
+/** "sec.frac" with the source's number of fractional digits. */
+export function tsString(sec: number, ns: number, digits: number): string {
+  if (digits <= 0) return String(sec);
+  const frac = digits >= 9 ? ns : Math.floor(ns / 10 ** (9 - digits));
+  return `${sec}.${String(frac).padStart(digits, '0')}`;
+}

@@ -1,0 +1,80 @@
+// What the engine reports. A Finding is made only when a check fires (rare), so
+// it is a plain object that renderers can keep. It carries ids and numbers, not
+// rendering: the message text is the kernel's (or ours, in the kernel's style),
+// without the `DMA-API: <driver> <device>: ` prefix.
+
+export type Severity = 'error' | 'unconfirmed' | 'info';
+
+export type CheckId =
+  | 'unmap-not-mapped'
+  | 'unmap-invalid-address'
+  | 'unmap-size-mismatch'
+  | 'unmap-wrong-function'
+  | 'free-cpu-address-mismatch'
+  | 'unmap-sg-count-mismatch'
+  | 'unmap-direction-mismatch'
+  | 'map-error-not-checked'
+  | 'sync-not-mapped'
+  | 'sync-out-of-range'
+  | 'sync-direction-mismatch'
+  | 'sync-read-only-for-cpu'
+  | 'sync-write-only-for-device'
+  | 'sync-sg-count-mismatch'
+  | 'cacheline-overlap'
+  | 'cacheline-overlap-limit'
+  | 'leak-at-unbind'
+  | 'map-kernel-image'
+  | 'sg-segment-too-long'
+  | 'sg-segment-boundary'
+  | 'pool-grown'
+  | 'pool-exhausted'
+  | 'cpu-touching-active-mapping'
+  | 'double-unmap';
+
+/** Where an event happened in the input. */
+export interface EventRef {
+  /** Line (text) or event number (binary); 0 when unknown (library calls). */
+  line: number;
+  /** Timestamp as printed, e.g. "12.345678"; "" when unknown. */
+  ts: string;
+  cpu: number;
+  pid: number;
+  /** Task name, "" when unknown. */
+  comm: string;
+}
+
+/** A snapshot of the entry a finding is about. */
+export interface MappingInfo {
+  type: string;
+  direction: string;
+  /** DMA address, 0x + 16 hex digits. */
+  dmaAddr: string;
+  size: number;
+  /** CPU physical address (0x + 16 hex digits), or null when the trace cannot tell. */
+  physAddr: string | null;
+  sgCallEnts: number;
+  sgMappedEnts: number;
+  mappedAt: EventRef;
+  /** Stack frames where it was mapped, when the trace had them. */
+  stack: string[] | null;
+}
+
+export interface Finding {
+  check: CheckId;
+  severity: Severity;
+  message: string;
+  /** Device name, or null (the overlap-limit warning names a cacheline, not a device). */
+  device: string | null;
+  /** Driver name when side information gave it, else null. */
+  driver: string | null;
+  /** The kernel prints this one without the `<driver> <device>: ` prefix. */
+  bare: boolean;
+  at: EventRef;
+  mapping: MappingInfo | null;
+  /** Why a finding is unconfirmed, or how a beyond-the-kernel finding is proven. */
+  note: string | null;
+  /** False when the kernel's error policy (driver filter, num_errors) would not have printed it. */
+  shown: boolean;
+}
+
+export type FindingSink = (f: Finding) => void;
