@@ -1,0 +1,79 @@
+// One pipeline: source -> parser -> engine, with findings streamed to a
+// callback. The CLI and library users share it; it does no rendering and no
+// argument parsing.
+
+import { Names } from './base/interner.js';
+import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
+import type { Finding } from './engine/findings.js';
+import { InputError } from './input/errors.js';
+import { openInput } from './input/source.js';
+import { TextParser } from './input/text-parser.js';
+import type { SummaryData } from './report/json.js';
+
+export interface ReplayOptions {
+  engine?: Partial<EngineConfig>;
+  onFinding?: (f: Finding) => void;
+  /** Called between input chunks (bytes read so far, events so far). May return a promise (backpressure). */
+  onChunk?: (bytesRead: number, events: number, totalBytes: number | undefined) => void | Promise<void>;
+  /** Read buffer size (tests shrink it to exercise every boundary). */
+  chunkSize?: number;
+}
+
+export interface ReplayResult {
+  engine: DmaDebugEngine;
+  names: Names;
+  parser: TextParser;
+  /** Total size on disk, when known. */
+  size: number | undefined;
+  /** The input error that stopped reading early, if any (findings before it were delivered). */
+  error: InputError | null;
+}
+
+export async function replay(input: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  const names = new Names();
+  const engine = new DmaDebugEngine(names, opts.onFinding ?? (() => {}), opts.engine ?? {});
+  const label = input === '-' ? '<stdin>' : input;
+  const parser = new TextParser({ names, sink: (ev) => engine.handle(ev), file: label });
+  engine.attachInputFacts(parser.facts);
+  let size: number | undefined;
+  let error: InputError | null = null;
+  try {
+    const src = await openInput(input, opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {});
+    size = src.size;
+    if (src.kind === 'tracedat') {
+      throw new InputError(label, 'byte 0', 'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text');
+    }
+    for await (const chunk of src.chunks) {
+      parser.push(chunk);
+      if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, size);
+    }
+    parser.end();
+  } catch (e) {
+    if (e instanceof InputError) error = e;
+    else throw e;
+  }
+  return { engine, names, parser, size, error };
+}
+
+export function summarize(inputs: string[], r: ReplayResult): SummaryData {
+  const e = r.engine;
+  const findings: Record<string, number> = {};
+  for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) findings[k] = v;
+  const devices: SummaryData['devices'] = {};
+  for (const [name, c] of [...e.deviceCounts()].sort((a, b) => a[0].localeCompare(b[0]))) devices[name] = c;
+  return {
+    inputs,
+    events: e.eventCount,
+    lines: r.parser.lines,
+    skippedLines: r.parser.skipped,
+    badLines: r.parser.warnings,
+    findings,
+    severities: { ...e.severityCounts },
+    errorCount: e.errorCount,
+    live: e.live,
+    coverage: e.coverage(),
+    pool: e.poolState(),
+    devices,
+    driverNames: e.config.drivers && e.config.drivers.size > 0 ? 'side-information' : 'bus-names',
+  };
+}

@@ -1,0 +1,53 @@
+// The human summary on stderr: what was found, and how much the trace could
+// prove (coverage), so that a clean result on a partial trace is not mistaken
+// for a clean bill of health.
+
+import type { SummaryData } from './json.js';
+import type { Paint } from './paint.js';
+
+export function summaryText(s: SummaryData, paint: Paint): string {
+  const lines: string[] = [];
+  const c = s.coverage;
+  const { error, unconfirmed, info } = s.severities;
+  const verdict =
+    error > 0
+      ? paint.error(`${error} error${error === 1 ? '' : 's'}`)
+      : paint.bold('no errors');
+  lines.push(
+    `dmadebug: ${verdict}, ${unconfirmed} unconfirmed, ${info} info; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
+  );
+  const checks = Object.entries(s.findings);
+  if (checks.length > 0) lines.push(`  findings: ${checks.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(
+    `  coverage: ${c.fromBoot ? 'from boot' : 'partial (started after boot)'} (${c.decidedBy})` +
+      (c.firstTs !== null ? `; events ${c.firstTs}..${c.lastTs} s` : ''),
+  );
+  if (c.lossNotices > 0 || c.overwritten > 0) {
+    const per = Object.entries(c.lostByCpu)
+      .map(([cpu, n]) => `cpu${cpu}:${n}`)
+      .join(' ');
+    lines.push(
+      `  lost: ${c.lostEvents} events in ${c.lossNotices} notices (${per})` +
+        (c.overwritten > 0 ? `; ${c.overwritten} overwritten before reading` : ''),
+    );
+  }
+  if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
+    lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);
+  }
+  if (c.truncatedSgCalls > 0) lines.push(`  truncated sg lists: ${c.truncatedSgCalls} (later segments not checked)`);
+  if (c.unknownPhysEntries > 0) {
+    lines.push(`  ${c.unknownPhysEntries} live coherent entries have no provable physical address (not cacheline-tracked)`);
+  }
+  if (s.pool.modelled) {
+    const p = s.pool;
+    lines.push(
+      `  entry pool: ${p.preallocated} preallocated, nr_total_entries=${p.nrTotalEntries} min_free_entries=${p.minFreeEntries} num_free_entries=${p.numFreeEntries}, peak ${p.peakUsed} in use` +
+        (p.disabled ? ' — debugging disabled (out of memory)' : ''),
+    );
+  }
+  if (s.driverNames === 'bus-names') {
+    lines.push('  driver names: not in the trace; findings name the bus (record side information for real names)');
+  }
+  if (s.badLines > 0) lines.push(`  ${s.badLines} malformed lines skipped (-v lists them)`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,51 @@
+// Kernel-style text for findings: the first line reads exactly like the
+// kernel's warning (`DMA-API: <driver> <device>: <message>`), so existing greps
+// keep working; the indented lines say where it happened and where the entry
+// was mapped. Unconfirmed findings are marked so they never pass for errors.
+
+import type { EventRef, Finding } from '../engine/findings.js';
+import type { Paint } from './paint.js';
+
+/** The bus a device name belongs to, for the `<driver>` column when no driver is known. */
+export function busName(device: string): string {
+  const b = device.charCodeAt(4) === 0x3a && device.length === 12 && device[7] === ':' && device[10] === '.';
+  if (b) return 'pci';
+  let i = device.length;
+  while (i > 0 && device.charCodeAt(i - 1) >= 0x30 && device.charCodeAt(i - 1) <= 0x39) i--;
+  const stem = device.slice(0, i);
+  if (stem === 'virtio' && i < device.length) return 'virtio';
+  return '?';
+}
+
+export function driverLabel(f: Pick<Finding, 'driver' | 'device'>): string {
+  if (f.driver) return f.driver;
+  return f.device ? busName(f.device) : 'NULL';
+}
+
+function where(r: EventRef, input: string): string {
+  const parts: string[] = [];
+  if (r.ts) parts.push(r.ts);
+  parts.push(`cpu ${r.cpu}`);
+  if (r.comm || r.pid) parts.push(`${r.comm || '?'}-${r.pid}`);
+  const loc = r.line > 0 ? ` (${input}:${r.line})` : '';
+  return parts.join(' ') + loc;
+}
+
+export function formatFinding(f: Finding, input: string, paint: Paint): string {
+  let head: string;
+  if (f.bare) head = `DMA-API: ${f.message}`;
+  else head = `DMA-API: ${driverLabel(f)} ${f.device ?? 'NULL'}: ${f.message}`;
+  let out: string;
+  if (f.severity === 'unconfirmed') out = `${paint.warn('[unconfirmed]')} ${head}\n`;
+  else if (f.severity === 'info') out = `${paint.dim(head)}\n`;
+  else out = `${paint.error(head.slice(0, 8))}${head.slice(8)}\n`;
+  if (f.at.line > 0 || f.at.ts) out += `  at ${where(f.at, input)}\n`;
+  if (f.note) out += `  ${f.severity === 'unconfirmed' ? 'why' : 'note'}: ${f.note}\n`;
+  if (f.mapping) {
+    const m = f.mapping;
+    if (m.mappedAt.line > 0 || m.mappedAt.ts) out += `  Mapped at ${where(m.mappedAt, input)}\n`;
+    else out += '  Mapped at:\n';
+    if (m.stack) for (const fr of m.stack) out += `   => ${fr}\n`;
+  }
+  return out;
+}

@@ -1,0 +1,392 @@
+// Unit tests per check, through the engine's direct API (no parser): each one
+// is the smallest call sequence that makes the kernel print its warning.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Names } from '../../src/base/interner.js';
+import { DmaDebugEngine, type EngineConfig } from '../../src/engine/engine.js';
+import { Dir, DmaEvent, EventKind } from '../../src/engine/events.js';
+import type { Finding } from '../../src/engine/findings.js';
+
+const DEV = '0000:00:02.0';
+
+function setup(cfg: Partial<EngineConfig> = {}) {
+  const findings: Finding[] = [];
+  const names = new Names();
+  const engine = new DmaDebugEngine(names, (f) => findings.push(f), cfg);
+  return { engine, findings, names };
+}
+
+const msgs = (fs: Finding[]) => fs.map((f) => `${f.severity}:${f.check}:${f.message}`);
+
+describe('unmap checks', () => {
+  it('a clean map/unmap reports nothing and leaves nothing live', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb513c00n, 1024, Dir.FromDevice, 0xb513c00n);
+    engine.unmapPage(DEV, 0xb513c00n, 1024, Dir.FromDevice);
+    assert.deepEqual(findings, []);
+    assert.equal(engine.live, 0);
+  });
+
+  it('unmap with a different size', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb513c00n, 1024, Dir.FromDevice, 0xb513c00n);
+    engine.unmapPage(DEV, 0xb513c00n, 512, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), [
+      'error:unmap-size-mismatch:device driver frees DMA memory with different size [device address=0x000000000b513c00] [map size=1024 bytes] [unmap size=512 bytes]',
+    ]);
+    assert.equal(findings[0]!.device, DEV);
+    assert.equal(findings[0]!.mapping?.size, 1024);
+    assert.equal(engine.live, 0);
+  });
+
+  it('unmap with a different direction', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb8f9c00n, 1024, Dir.ToDevice, 0xb8f9c00n);
+    engine.unmapPage(DEV, 0xb8f9c00n, 1024, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), [
+      'error:unmap-direction-mismatch:device driver frees DMA memory with different direction [device address=0x000000000b8f9c00] [size=1024 bytes] [mapped with DMA_TO_DEVICE] [unmapped with DMA_FROM_DEVICE]',
+    ]);
+  });
+
+  it('unmap with the wrong function (single unmapped as resource)', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb5d3800n, 2048, Dir.Bidirectional, 0xb5d3800n);
+    engine.unmapResource(DEV, 0xb5d3800n, 2048, Dir.Bidirectional);
+    assert.deepEqual(msgs(findings), [
+      'error:unmap-wrong-function:device driver frees DMA memory with wrong function [device address=0x000000000b5d3800] [size=2048 bytes] [mapped as single] [unmapped as resource]',
+    ]);
+  });
+
+  it('unmap of DMA_MAPPING_ERROR is an invalid address, even on a late trace', () => {
+    const { engine, findings } = setup({ fromBoot: false });
+    engine.unmapPage(DEV, 0xffffffffffffffffn, 1024, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), ['error:unmap-invalid-address:device driver tries to free an invalid DMA memory address']);
+  });
+
+  it('a failed map (DMA_MAPPING_ERROR) makes no entry', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xffffffffffffffffn, 524288, Dir.ToDevice, 0xb300000n);
+    assert.equal(engine.live, 0);
+    assert.deepEqual(findings, []);
+    assert.equal(engine.deviceCounts().get(DEV)?.mapFailures, 1);
+  });
+
+  it('unknown unmap: error from boot, unconfirmed on a late trace', () => {
+    const boot = setup({ fromBoot: true });
+    boot.engine.unmapPage(DEV, 0xb4efc00n, 1024, Dir.FromDevice);
+    assert.deepEqual(msgs(boot.findings), [
+      'error:unmap-not-mapped:device driver tries to free DMA memory it has not allocated [device address=0x000000000b4efc00] [size=1024 bytes]',
+    ]);
+    const late = setup({ fromBoot: false });
+    late.engine.unmapPage(DEV, 0xb4efc00n, 1024, Dir.FromDevice);
+    assert.equal(late.findings.length, 1);
+    assert.equal(late.findings[0]!.severity, 'unconfirmed');
+    assert.equal(late.engine.severityCounts.error, 0);
+  });
+
+  it('a double unmap is proven even on a late trace', () => {
+    const { engine, findings } = setup({ fromBoot: false });
+    engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
+    engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), [
+      'error:double-unmap:device driver tries to free DMA memory it has not allocated [device address=0x0000000000001000] [size=4096 bytes]',
+    ]);
+    // A map in between ends the proof.
+    const b = setup({ fromBoot: false });
+    b.engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    b.engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
+    b.engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    b.engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
+    assert.deepEqual(b.findings, []);
+  });
+
+  it('lost events turn an unknown unmap into unconfirmed, even from boot', () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    const ev = new DmaEvent();
+    ev.kind = EventKind.Lost;
+    ev.cpu = 1;
+    ev.lost = 10;
+    engine.handle(ev);
+    engine.unmapPage(DEV, 0x2000n, 4096, Dir.FromDevice);
+    assert.equal(findings[0]?.severity, 'unconfirmed');
+    assert.equal(engine.coverage().lostEvents, 10);
+  });
+
+  it('best fit: two mappings at one address with no perfect fit find nothing', () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    engine.mapPage(DEV, 0x3000n, 100, Dir.ToDevice, 0x3000n);
+    engine.mapPage(DEV, 0x3000n, 200, Dir.ToDevice, 0x3000n);
+    engine.unmapPage(DEV, 0x3000n, 300, Dir.ToDevice);
+    assert.equal(findings[0]?.check, 'unmap-not-mapped');
+    engine.unmapPage(DEV, 0x3000n, 200, Dir.ToDevice); // perfect fit
+    engine.unmapPage(DEV, 0x3000n, 300, Dir.ToDevice); // single match now: size mismatch
+    assert.equal(findings[1]?.check, 'unmap-size-mismatch');
+    assert.equal(engine.live, 0);
+  });
+
+  it('map error not checked, only when the caller tracks dma_mapping_error()', () => {
+    const { engine, findings } = setup({ tracksMappingErrors: true });
+    engine.mapPage(DEV, 0xb4e9c00n, 1024, Dir.FromDevice, 0xb4e9c00n);
+    engine.unmapPage(DEV, 0xb4e9c00n, 1024, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), [
+      'error:map-error-not-checked:device driver failed to check map error[device address=0x000000000b4e9c00] [size=1024 bytes] [mapped as single]',
+    ]);
+    const ok = setup({ tracksMappingErrors: true });
+    ok.engine.mapPage(DEV, 0xb4e9c00n, 1024, Dir.FromDevice, 0xb4e9c00n);
+    ok.engine.mappingError(DEV, 0xb4e9c00n);
+    ok.engine.unmapPage(DEV, 0xb4e9c00n, 1024, Dir.FromDevice);
+    assert.deepEqual(ok.findings, []);
+  });
+});
+
+describe('coherent frees', () => {
+  it('free with a different CPU address', () => {
+    const { engine, findings } = setup();
+    engine.allocCoherent(DEV, 0xb6bb000n, 4096, 0xffff88800b6bb000n);
+    engine.freeCoherent(DEV, 0xb6bb000n, 4096, 0xffff88800b6bb040n);
+    assert.deepEqual(msgs(findings), [
+      'error:free-cpu-address-mismatch:device driver frees DMA memory with different CPU address [device address=0x000000000b6bb000] [size=4096 bytes] [cpu alloc address=0x0x000000000b6bb000] [cpu free address=0x0x000000000b6bb040]',
+    ]);
+  });
+
+  it('coherent freed as single is the wrong function', () => {
+    const { engine, findings } = setup();
+    engine.allocCoherent(DEV, 0xb0f6000n, 4096, 0xffff88800b0f6000n);
+    engine.unmapPage(DEV, 0xb0f6000n, 4096, Dir.Bidirectional);
+    assert.equal(findings[0]?.message.includes('[mapped as coherent] [unmapped as single]'), true);
+  });
+});
+
+describe('sync checks', () => {
+  it('sync with a different direction, and read-only for cpu', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb897c00n, 1024, Dir.ToDevice, 0xb897c00n);
+    engine.syncSingleForCpu(DEV, 0xb897c00n, 1024, Dir.FromDevice);
+    assert.deepEqual(
+      findings.map((f) => f.check),
+      ['sync-direction-mismatch', 'sync-read-only-for-cpu'],
+    );
+    assert.equal(
+      findings[1]!.message,
+      'device driver syncs device read-only DMA memory for cpu [device address=0x000000000b897c00] [size=1024 bytes] [mapped with DMA_TO_DEVICE] [synced with DMA_FROM_DEVICE]',
+    );
+  });
+
+  it('sync for device of a FROM_DEVICE mapping is write-only', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0x5000n, 1024, Dir.FromDevice, 0x5000n);
+    engine.syncSingleForDevice(DEV, 0x5000n, 1024, Dir.ToDevice);
+    assert.deepEqual(
+      findings.map((f) => f.check),
+      ['sync-direction-mismatch', 'sync-write-only-for-device'],
+    );
+  });
+
+  it('sync inside a mapping is found by the containing lookup (across buckets)', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0x100000n, 65536, Dir.FromDevice, 0x100000n);
+    engine.syncSingleForCpu(DEV, 0x10c000n, 512, Dir.FromDevice);
+    assert.deepEqual(findings, []);
+  });
+
+  it('a sync beyond the end is "not allocated", as the kernel reports it', () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    engine.mapPage(DEV, 0xb45dc00n, 256, Dir.FromDevice, 0xb45dc00n);
+    engine.syncSingleForCpu(DEV, 0xb45dc00n, 512, Dir.FromDevice);
+    assert.deepEqual(msgs(findings), [
+      'error:sync-not-mapped:device driver tries to sync DMA memory it has not allocated [device address=0x000000000b45dc00] [size=512 bytes]',
+    ]);
+  });
+
+  it('bidirectional mappings accept any sync direction', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0x7000n, 64, Dir.Bidirectional, 0x7000n);
+    engine.syncSingleForCpu(DEV, 0x7000n, 64, Dir.ToDevice);
+    engine.syncSingleForDevice(DEV, 0x7000n, 64, Dir.FromDevice);
+    assert.deepEqual(findings, []);
+  });
+});
+
+describe('scatter-gather', () => {
+  it('unmap_sg is matched by physical list; different nents is a count mismatch per segment', () => {
+    const { engine, findings } = setup();
+    engine.mapSg(
+      DEV,
+      2,
+      [
+        [0xb607000n, 2048, 0xb607000n],
+        [0xb65e000n, 4096, 0xb65e000n],
+      ],
+      Dir.FromDevice,
+    );
+    assert.equal(engine.live, 2);
+    engine.unmapSg(DEV, [0xb607000n, 0xb65e000n, 0xc000000n], Dir.FromDevice);
+    assert.deepEqual(
+      findings.map((f) => f.message),
+      [
+        'device driver frees DMA sg list with different entry count [map count=2] [unmap count=3]',
+        'device driver frees DMA sg list with different entry count [map count=2] [unmap count=3]',
+      ],
+    );
+    assert.equal(engine.live, 0);
+  });
+
+  it('a double unmap_sg is proven on a late trace', () => {
+    const { engine, findings } = setup({ fromBoot: false });
+    engine.mapSg(DEV, 1, [[0x8000n, 512, 0x8000n]], Dir.FromDevice);
+    engine.unmapSg(DEV, [0x8000n], Dir.FromDevice);
+    engine.unmapSg(DEV, [0x8000n], Dir.FromDevice);
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]!.check, 'double-unmap');
+    assert.equal(findings[0]!.severity, 'error');
+  });
+
+  it('segment limits from side information', () => {
+    const { engine, findings } = setup({
+      segmentLimits: new Map([[DEV, { maxSegmentSize: 4096, segmentBoundary: 0xfffn }]]),
+    });
+    engine.mapSg(DEV, 1, [[0xb170800n, 4096, 0xb170800n]], Dir.ToDevice);
+    assert.deepEqual(
+      findings.map((f) => f.message),
+      [
+        'mapping sg segment across boundary [start=0x000000000b170800] [end=0x000000000b1717ff] [boundary=0x0000000000000fff]',
+      ],
+    );
+    engine.mapSg(DEV, 1, [[0x20000000n, 8192, 0x20000000n]], Dir.ToDevice);
+    assert.equal(findings[1]!.message, 'mapping sg segment longer than device claims to support [len=8192] [max=4096]');
+  });
+});
+
+describe('active cachelines', () => {
+  it('mapping an active cacheline again is EEXIST, unless SKIP_CPU_SYNC', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb3a7c00n, 1024, Dir.FromDevice, 0xb3a7c00n);
+    engine.mapPage(DEV, 0xb3a7c00n, 1024, Dir.FromDevice, 0xb3a7c00n);
+    assert.deepEqual(msgs(findings), [
+      "error:cacheline-overlap:cacheline tracking EEXIST, overlapping mappings aren't supported",
+    ]);
+    engine.mapPage(DEV, 0xb3a7c00n, 1024, Dir.FromDevice, 0xb3a7c00n, 1 << 5);
+    assert.equal(findings.length, 1);
+  });
+
+  it('TO_DEVICE mappings are not tracked', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0x9000n, 64, Dir.ToDevice, 0x9000n);
+    engine.mapPage(DEV, 0x9000n, 64, Dir.ToDevice, 0x9000n);
+    assert.deepEqual(findings, []);
+  });
+
+  it('the ninth overlapping mapping warns once that 7 were exceeded', () => {
+    const { engine, findings } = setup();
+    for (let i = 0; i < 10; i++) engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
+    assert.deepEqual(msgs(findings), ['error:cacheline-overlap-limit:exceeded 7 overlapping mappings of cacheline 0x00000000002ab1b8']);
+    assert.equal(findings[0]!.bare, true);
+  });
+
+  it('the idle assertion finds an active cacheline', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0x40000n, 4096, Dir.FromDevice, 0x40000n);
+    assert.equal(engine.assertIdle(0x41000n, 4096n), true);
+    assert.equal(engine.assertIdle(0x40000n, 4096n), false);
+    assert.deepEqual(msgs(findings), [
+      'error:cpu-touching-active-mapping:cpu touching an active dma mapped cacheline [cln=0x0000000000001000]',
+    ]);
+  });
+});
+
+describe('unbind, pool and error policy', () => {
+  it('unbind with live entries reports the leak, naming the bus', () => {
+    const { engine, findings } = setup();
+    engine.mapPage(DEV, 0xb893c00n, 1024, Dir.FromDevice, 0xb893c00n);
+    engine.allocCoherent(DEV, 0xb072000n, 8192, 0xffff88800b072000n);
+    engine.unbind(DEV);
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]!.driver, 'pci');
+    assert.equal(
+      findings[0]!.message,
+      'device driver has pending DMA allocations while released from device [count=2]\nOne of leaked entries details: [device address=0x000000000b893c00] [size=1024 bytes] [mapped with DMA_FROM_DEVICE] [mapped as single]',
+    );
+  });
+
+  it('a small pool grows by pages of 32 and says so at each multiple', () => {
+    const { engine, findings } = setup({ entries: 256, fromBoot: true });
+    for (let i = 0; i < 600; i++) engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
+    assert.deepEqual(msgs(findings), ['info:pool-grown:dma_debug_entry pool grown to 512 (200%)']);
+    const p = engine.poolState();
+    assert.equal(p.nrTotalEntries, 608);
+    assert.equal(p.numFreeEntries, 8);
+  });
+
+  it('a fixed pool gives up: debugging out of memory - disabling', () => {
+    const { engine, findings } = setup({ entries: 32, fromBoot: true, poolGrows: false });
+    for (let i = 0; i < 40; i++) engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
+    assert.deepEqual(msgs(findings), ['error:pool-exhausted:debugging out of memory - disabling']);
+    engine.unmapPage(DEV, 0x1n, 1, Dir.ToDevice); // checking stopped
+    assert.equal(findings.length, 1);
+  });
+
+  it('num_errors shows only the first N errors but counts all', () => {
+    const { engine, findings } = setup({ numErrors: 1, fromBoot: true });
+    engine.unmapPage(DEV, 0x1000n, 1, Dir.ToDevice);
+    engine.unmapPage(DEV, 0x2000n, 1, Dir.ToDevice);
+    assert.deepEqual(
+      findings.map((f) => f.shown),
+      [true, false],
+    );
+    assert.equal(engine.errorCount, 2);
+  });
+
+  it('the driver filter shows only that driver', () => {
+    const { engine, findings } = setup({
+      fromBoot: true,
+      driverFilter: 'nvme',
+      drivers: new Map([
+        ['0000:00:03.0', 'nvme'],
+        [DEV, 'dmabug'],
+      ]),
+    });
+    engine.unmapPage(DEV, 0x1000n, 1, Dir.ToDevice);
+    engine.unmapPage('0000:00:03.0', 0x2000n, 1, Dir.ToDevice);
+    assert.deepEqual(
+      findings.map((f) => [f.driver, f.shown]),
+      [
+        ['dmabug', false],
+        ['nvme', true],
+      ],
+    );
+  });
+});
+
+describe('dump', () => {
+  it('lists entries bucket by bucket, insertion order within a bucket', () => {
+    const { engine } = setup();
+    engine.mapPage(DEV, 0x4000n, 16, Dir.ToDevice, 0x4000n); // bucket 2
+    engine.mapPage(DEV, 0x2000n, 16, Dir.ToDevice, 0x2000n); // bucket 1
+    engine.mapPage(DEV, 0x3000n, 16, Dir.ToDevice, 0x3000n); // bucket 1
+    engine.mapPage(DEV, 0xffffffff08002000n, 16, Dir.ToDevice, 0x5000n); // bucket 1 as well
+    const d = [...engine.dump()];
+    assert.deepEqual(
+      d.map((e) => [e.bucket, e.dma]),
+      [
+        [1, '2000'],
+        [1, '3000'],
+        [1, 'ffffffff08002000'],
+        [2, '4000'],
+      ],
+    );
+    assert.equal(d[0]!.phys, '0x0000000000002000');
+    assert.equal(d[0]!.cln, '0x0000000000000080');
+  });
+
+  it('a coherent entry gets P=D only with evidence that the device is direct-mapped', () => {
+    const { engine } = setup();
+    engine.allocCoherent('iommu-dev', 0xfffa0000n, 4096, 0n + 0xffffc90000010000n);
+    engine.allocCoherent(DEV, 0xb400000n, 4096, 0xffffc90000020000n);
+    assert.equal([...engine.dump(DEV)][0]!.phys, null);
+    engine.mapPage(DEV, 0xa000n, 64, Dir.ToDevice, 0xa000n); // evidence arrives
+    assert.equal([...engine.dump(DEV)].find((e) => e.type === 'coherent')!.phys, '0x000000000b400000');
+    assert.equal([...engine.dump('iommu-dev')][0]!.phys, null);
+  });
+});
