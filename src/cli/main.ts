@@ -172,11 +172,11 @@ function engineConfig(v: Values): Partial<EngineConfig> {
     try {
       text = readFileSync(v.iomem, 'utf8');
     } catch (e) {
-      throw new InputError(v.iomem, 'open', `${v.iomem}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      throw new InputError(v.iomem, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     const ranges = kernelImageFromIomem(text);
     if (ranges.length === 0) {
-      throw new InputError(v.iomem, 'line 1', `${v.iomem}: no "Kernel code" or "Kernel rodata" lines (read /proc/iomem as root)`);
+      throw new InputError(v.iomem, '', 'no "Kernel code" or "Kernel rodata" lines (read /proc/iomem as root)');
     }
     cfg.kernelImage = ranges;
   }

@@ -599,27 +599,26 @@ export class DmaDebugEngine {
     }
     const proven = t.epoch[e] === this.epoch;
     const why = 'events were lost after this mapping was made';
-    const a = addr(hi, lo);
-    if (size !== t.size[e]) this.err('unmap-size-mismatch', msg.unmapSize(a, t.size[e]!, size), dev, e, proven, why);
+    if (size !== t.size[e]) this.err('unmap-size-mismatch', msg.unmapSize(addr(hi, lo), t.size[e]!, size), dev, e, proven, why);
     if (type !== t.type[e]) {
-      this.err('unmap-wrong-function', msg.unmapWrongFunction(a, size, t.type[e]!, type), dev, e, proven, why);
+      this.err('unmap-wrong-function', msg.unmapWrongFunction(addr(hi, lo), size, t.type[e]!, type), dev, e, proven, why);
     } else if ((type === EntryType.Coherent || type === EntryType.Noncoherent) && freeEv?.hasVirt) {
       const v = this.virt.get(e);
       if (v && (v.hi !== freeEv.virtHi || v.lo !== freeEv.virtLo)) {
         const allocPa = pa(t.physHi[e]!, t.physLo[e]!, (t.flags[e]! & F_PHYS_KNOWN) !== 0);
         const fp = this.cpuPhys(freeEv);
         const freePa = fp ? pa(fp[0], fp[1]) : pa(0, 0, false);
-        this.err('free-cpu-address-mismatch', msg.freeCpuAddress(a, size, allocPa, freePa), dev, e, proven, why);
+        this.err('free-cpu-address-mismatch', msg.freeCpuAddress(addr(hi, lo), size, allocPa, freePa), dev, e, proven, why);
       }
     }
     if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
       this.err('unmap-sg-count-mismatch', msg.unmapSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
     }
     if (dir !== t.dir[e]) {
-      this.err('unmap-direction-mismatch', msg.unmapDirection(a, size, t.dir[e]!, dir), dev, e, proven, why);
+      this.err('unmap-direction-mismatch', msg.unmapDirection(addr(hi, lo), size, t.dir[e]!, dir), dev, e, proven, why);
     }
     if (t.mapErr[e] === MapErr.NotChecked) {
-      this.err('map-error-not-checked', msg.mapErrorNotChecked(a, size, t.type[e]!), dev, e, proven, why);
+      this.err('map-error-not-checked', msg.mapErrorNotChecked(addr(hi, lo), size, t.type[e]!), dev, e, proven, why);
     }
     this.rememberUnmap(dev, hi, lo, size);
     this.releaseEntry(e);
@@ -883,19 +882,18 @@ export class DmaDebugEngine {
     }
     const proven = t.epoch[e] === this.epoch;
     const why = 'events were lost after this mapping was made';
-    const a = addr(hi, lo);
     const esize = t.size[e]!;
     const edir = t.dir[e]!;
     if (size > esize) {
       this.err('sync-out-of-range', msg.syncOutOfRange(addr(t.dmaHi[e]!, t.dmaLo[e]!), esize, size), dev, e, proven, why);
     }
     if (edir === Dir.Bidirectional) return;
-    if (dir !== edir) this.err('sync-direction-mismatch', msg.syncDirection(a, esize, edir, dir), dev, e, proven, why);
+    if (dir !== edir) this.err('sync-direction-mismatch', msg.syncDirection(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
     if (toCpu && edir !== Dir.FromDevice && dir !== Dir.ToDevice) {
-      this.err('sync-read-only-for-cpu', msg.syncReadOnlyForCpu(a, esize, edir, dir), dev, e, proven, why);
+      this.err('sync-read-only-for-cpu', msg.syncReadOnlyForCpu(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
     }
     if (!toCpu && edir !== Dir.ToDevice && dir !== Dir.FromDevice) {
-      this.err('sync-write-only-for-device', msg.syncWriteOnlyForDevice(a, esize, edir, dir), dev, e, proven, why);
+      this.err('sync-write-only-for-device', msg.syncWriteOnlyForDevice(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
     }
     if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
       this.err('sync-sg-count-mismatch', msg.syncSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);

@@ -1,0 +1,39 @@
+// The library's face: parsers (streaming), the engine (feed events or call it
+// directly, including the calls no tracepoint records), and the renderers.
+
+export { Interner, Names } from './base/interner.js';
+export { hex, hex16, parseHex64, toBigInt } from './base/u64.js';
+export {
+  type Coverage,
+  DmaDebugEngine,
+  type DeviceCounts,
+  type DumpEntry,
+  defaultConfig,
+  type EngineConfig,
+  type PoolState,
+  tsString,
+} from './engine/engine.js';
+export {
+  ATTR_CACHELINES_OVERLAP,
+  ATTR_MMIO,
+  ATTR_REQUIRE_COHERENT,
+  ATTR_SKIP_CPU_SYNC,
+  AddrList,
+  Dir,
+  DmaEvent,
+  type EventSink,
+  EventKind,
+  type InputFacts,
+  SizeList,
+} from './engine/events.js';
+export type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './engine/findings.js';
+export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engine/model.js';
+export { InputError } from './input/errors.js';
+export { openInput, parseTextEvents } from './input/source.js';
+export { TextParser } from './input/text-parser.js';
+export { type ReplayOptions, type ReplayResult, replay, summarize } from './pipeline.js';
+export { dumpLine } from './report/dump.js';
+export { findingJson, type SummaryData, summaryJson } from './report/json.js';
+export { colorFor, makePaint, type Paint } from './report/paint.js';
+export { summaryText } from './report/summary.js';
+export { busName, formatFinding } from './report/text.js';

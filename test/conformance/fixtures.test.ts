@@ -1,0 +1,179 @@
+// Conformance with the real kernel: every fixture in ../shared/fixtures is one
+// boot of a 6.12 kernel with dma-debug on. What that kernel printed (dmesg.txt)
+// and held (dma-api-dump.txt, dma-api-values.txt) is the oracle. Checks the
+// trace cannot see (checks.md "no") are left out; "side" checks are compared
+// with the side information given here, as a recorder would supply it.
+
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { EngineConfig } from '../../src/engine/engine.js';
+import type { Finding } from '../../src/engine/findings.js';
+import { replay } from '../../src/pipeline.js';
+import { FIXTURES, fixtureDirs } from '../helpers/fixtures.js';
+
+/** Kernel message prefixes of checks a trace cannot show (checks.md: "no"). */
+const NOT_FROM_TRACE = [
+  'device driver failed to check map error',
+  'device driver maps memory from stack',
+  'device driver maps memory from invalid area',
+  'device driver maps memory from vmalloc area',
+  // map-kernel-text never fires on x86_64 (checks.md); ours is map-kernel-image.
+  'device driver maps memory from kernel text or rodata',
+];
+
+/** Side information per scenario, as `dmadebug record` or the user would give it. */
+const SIDE: Record<string, Partial<EngineConfig>> = {
+  'bug-sg-seg-too-long': { segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 4096, segmentBoundary: 0xffffffffn }]]) },
+  'bug-sg-seg-boundary': { segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 65536, segmentBoundary: 0xfffn }]]) },
+  'bug-leak-many-smallpool': { entries: 256 },
+};
+
+/** Scenarios whose driver is unbound at the end (rmmod): the unbind moment is side information. */
+const UNBOUND_AT_END = new Set(['bug-leak-unbind', 'bug-leak-many-smallpool']);
+
+interface KernelWarning {
+  device: string | null;
+  message: string;
+}
+
+/** The `DMA-API: <driver> <device>: <message>` warnings in a dmesg, plus bare ones. */
+export function kernelWarnings(dmesg: string): { warnings: KernelWarning[]; info: string[] } {
+  const lines = dmesg.split('\n').map((l) => l.replace(/^\[\s*[\d.]+\]\s?/, ''));
+  const warnings: KernelWarning[] = [];
+  const info: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l.startsWith('DMA-API: ')) continue;
+    const rest = l.slice('DMA-API: '.length);
+    if (/^(preallocated \d+ debug entries|debugging enabled by kernel config|Mapped at:|debugging disabled on kernel command line)/.test(rest)) continue;
+    if (rest.startsWith('dma_debug_entry pool grown')) {
+      info.push(rest);
+      continue;
+    }
+    if (rest.startsWith('exceeded 7 overlapping') || rest.startsWith('debugging out of memory')) {
+      warnings.push({ device: null, message: rest });
+      continue;
+    }
+    const m = /^(\S+) (\S+): (.*)$/.exec(rest);
+    if (!m) continue;
+    let message = m[3]!;
+    if (lines[i + 1]?.startsWith('One of leaked entries details:')) message += `\n${lines[++i]}`;
+    if (NOT_FROM_TRACE.some((p) => message.startsWith(p))) continue;
+    warnings.push({ device: m[2]!, message });
+  }
+  return { warnings, info };
+}
+
+/** Our message may say 0x<unknown> where the trace cannot carry an address (traces.md). */
+function sameMessage(ours: string, kernel: string): boolean {
+  if (ours === kernel) return true;
+  if (!ours.includes('<unknown>')) return false;
+  const re = new RegExp(`^${ours.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<unknown>/g, '[0-9a-f]+')}$`);
+  return re.test(kernel);
+}
+
+function multisetDiff(ours: KernelWarning[], kernel: KernelWarning[]): string[] {
+  const left = [...kernel];
+  const extra: string[] = [];
+  for (const o of ours) {
+    const i = left.findIndex((k) => k.device === o.device && sameMessage(o.message, k.message));
+    if (i >= 0) left.splice(i, 1);
+    else extra.push(`ours only: ${o.device} ${o.message}`);
+  }
+  return [...extra, ...left.map((k) => `kernel only: ${k.device} ${k.message}`)];
+}
+
+function values(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of readFileSync(join(dir, 'dma-api-values.txt'), 'utf8').split('\n')) {
+    const i = l.indexOf('=');
+    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1).trim();
+  }
+  return out;
+}
+
+interface KernelDumpLine {
+  type: string;
+  bucket: number;
+  phys: string;
+  dma: string;
+  size: string;
+  cln: string;
+  dir: string;
+}
+
+function kernelDump(dir: string): KernelDumpLine[] {
+  const out: KernelDumpLine[] = [];
+  for (const l of readFileSync(join(dir, 'dma-api-dump.txt'), 'utf8').split('\n')) {
+    const m = /^\S+ \S+ (\S+) idx (\d+) P=(\S+) D=(\S+) L=(\S+) cln=(\S+) (DMA_\w+) /.exec(l);
+    if (m) out.push({ type: m[1]!, bucket: Number(m[2]), phys: m[3]!, dma: m[4]!, size: m[5]!, cln: m[6]!, dir: m[7]! });
+  }
+  return out;
+}
+
+const scenarios = fixtureDirs().filter((d) => existsSync(join(FIXTURES, d, 'trace.txt')));
+
+describe('conformance with the kernel on every fixture', () => {
+  it('finds the fixtures', () => {
+    assert.ok(scenarios.length >= 30, `only ${scenarios.length} fixtures under ${FIXTURES}`);
+  });
+
+  for (const name of scenarios) {
+    const dir = join(FIXTURES, name);
+    it(name, async () => {
+      const findings: Finding[] = [];
+      const r = await replay(join(dir, 'trace.txt'), { engine: SIDE[name] ?? {}, onFinding: (f) => findings.push(f) });
+      assert.equal(r.error, null, r.error?.message);
+      if (UNBOUND_AT_END.has(name)) r.engine.unbind('0000:00:02.0');
+      const cov = r.engine.coverage();
+      const isLate = name === 'real-devices-pipe-lost';
+      assert.equal(cov.fromBoot, !isLate, `coverage decided: ${cov.decidedBy}`);
+
+      const dmesg = kernelWarnings(readFileSync(join(dir, 'dmesg.txt'), 'utf8'));
+      const ours = findings
+        .filter((f) => f.severity === 'error')
+        .map((f) => ({ device: f.bare ? null : f.device, message: f.message }));
+      assert.deepEqual(multisetDiff(ours, dmesg.warnings), [], `findings differ from the kernel's in ${name}`);
+      // The pool-growth info lines match too.
+      assert.deepEqual(
+        findings.filter((f) => f.check === 'pool-grown').map((f) => f.message),
+        dmesg.info,
+      );
+      if (isLate) {
+        // A late, lossy trace proves nothing about unknown addresses.
+        assert.equal(findings.filter((f) => f.severity === 'error').length, 0);
+        return;
+      }
+      // The entry pool counters equal debugfs's.
+      const v = values(dir);
+      const pool = r.engine.poolState();
+      assert.equal(String(pool.nrTotalEntries), v.nr_total_entries, 'nr_total_entries');
+      assert.equal(String(pool.numFreeEntries), v.num_free_entries, 'num_free_entries');
+      assert.equal(String(pool.minFreeEntries), v.min_free_entries, 'min_free_entries');
+
+      // The dump, entry for entry and in order.
+      const kd = kernelDump(dir);
+      const od = [...r.engine.dump()];
+      assert.equal(od.length, kd.length, 'live entries');
+      for (let i = 0; i < kd.length; i++) {
+        const k = kd[i]!;
+        const o = od[i]!;
+        const at = `${name} dump line ${i + 1}`;
+        assert.equal(o.type, k.type, at);
+        assert.equal(o.bucket, k.bucket, at);
+        assert.equal(o.dma, k.dma, at);
+        assert.equal(o.size.toString(16), k.size, at);
+        assert.equal(o.direction, k.dir, at);
+        if (o.phys !== null) {
+          assert.equal(o.phys, k.phys, at);
+          assert.equal(o.cln, k.cln, at);
+        } else {
+          // Only coherent memory may have an unknown physical address (traces.md).
+          assert.ok(o.type === 'coherent' || o.type === 'noncoherent', at);
+        }
+      }
+    });
+  }
+});
