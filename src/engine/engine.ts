@@ -227,9 +227,12 @@ export class DmaDebugEngine {
   handle(ev: DmaEvent): void {
     this.cur = ev;
     if (!this.started) this.start(ev);
-    this.lastTsSec = ev.tsSec;
-    this.lastTsNs = ev.tsNs;
-    this.lastTsDigits = ev.tsDigits;
+    if (ev.kind !== EventKind.Lost) {
+      if (this.firstTs === null) this.firstTs = tsString(ev.tsSec, ev.tsNs, ev.tsDigits);
+      this.lastTsSec = ev.tsSec;
+      this.lastTsNs = ev.tsNs;
+      this.lastTsDigits = ev.tsDigits;
+    }
     this.eventCount++;
     switch (ev.kind) {
       case EventKind.MapPage:
@@ -319,7 +322,6 @@ export class DmaDebugEngine {
   /** Decides coverage when the first event arrives. */
   private start(ev: DmaEvent): void {
     this.started = true;
-    this.firstTs = tsString(ev.tsSec, ev.tsNs, ev.tsDigits);
     const f = this.facts;
     if (this.config.fromBoot !== null) {
       this.fromBoot = this.config.fromBoot;
@@ -329,13 +331,13 @@ export class DmaDebugEngine {
       this.decidedBy = `the ring buffer overwrote ${f.overwrittenCount} events before it was read`;
     } else if (ev.tsSec + ev.tsNs / 1e9 > this.config.earlyBootSeconds) {
       this.fromBoot = false;
-      this.decidedBy = `the first event is at ${this.firstTs} s, after early boot (> ${this.config.earlyBootSeconds} s)`;
+      this.decidedBy = `the first event is at ${tsString(ev.tsSec, ev.tsNs, ev.tsDigits)} s, after early boot (> ${this.config.earlyBootSeconds} s)`;
     } else if (ev.kind === EventKind.Lost) {
       this.fromBoot = false;
       this.decidedBy = 'the input starts with lost events';
     } else {
       this.fromBoot = true;
-      this.decidedBy = `the first event is at ${this.firstTs} s (early boot) and nothing was overwritten`;
+      this.decidedBy = `the first event is at ${tsString(ev.tsSec, ev.tsNs, ev.tsDigits)} s (early boot) and nothing was overwritten`;
     }
   }
 
@@ -1286,7 +1288,7 @@ export class DmaDebugEngine {
       fromBoot: this.fromBoot,
       decidedBy: this.started ? this.decidedBy : 'no events',
       firstTs: this.firstTs,
-      lastTs: this.started ? tsString(this.lastTsSec, this.lastTsNs, this.lastTsDigits) : null,
+      lastTs: this.firstTs !== null ? tsString(this.lastTsSec, this.lastTsNs, this.lastTsDigits) : null,
       lossNotices: this.lossNotices,
       lostEvents: this.lostEvents,
       lostByCpu,

@@ -1,0 +1,1421 @@
+// Streaming parser for ftrace text: /sys/kernel/tracing/trace, trace_pipe and
+// `trace-cmd report` output, in every dma:* layout from 6.12 to 2026 kernels
+// (see shared/spec/traces.md). It owns the text format and nothing else: bytes
+// in, DmaEvents out, no checks.
+//
+// Why it looks the way it does: a trace can be gigabytes, so the hot path
+// touches bytes only. No regex, no per-line strings, no per-event objects.
+// Lines are found with Buffer.indexOf (memchr), numbers are parsed straight
+// from the bytes with lookup tables, 64-bit values go into u32 halves, and
+// event names, payload keys and attribute names are matched by an FNV-1a hash
+// computed while scanning plus one byte comparison. One DmaEvent is reused for
+// every event and handed to the sink synchronously.
+//
+// Chunks may split lines anywhere. Whole lines are parsed in place inside the
+// chunk; only the unfinished tail is copied into a reused carry buffer, which
+// is completed from the next chunk. Nothing refers to a chunk after push()
+// returns, so sources may refill their read buffer at once.
+//
+// A malformed dma line is a warning (line number + what was expected) and is
+// not emitted. Input that is not text at all (NUL bytes) and absurdly long
+// lines are an InputError.
+
+import type { Names } from '../base/interner.js';
+import {
+  type AddrList,
+  type Dir,
+  DmaEvent,
+  type EventKind as EventKindT,
+  EventKind as K,
+  type EventSink,
+  type InputFacts,
+  type SizeList,
+} from '../engine/events.js';
+import { InputError } from './errors.js';
+
+/** Longest line accepted (bytes, without the newline). */
+export const MAX_LINE_BYTES = 1 << 20;
+/** How many warnings keep their text; the count goes on. */
+export const MAX_WARNINGS_KEPT = 1000;
+
+// ---- bytes ----
+const NL = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+const HASH = 0x23;
+const DASH = 0x2d;
+const DOT = 0x2e;
+const SLASH = 0x2f;
+const COLON = 0x3a;
+const EQ = 0x3d;
+const GT = 0x3e;
+const LT = 0x3c;
+const LBRACK = 0x5b;
+const RBRACK = 0x5d;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const COMMA = 0x2c;
+const PIPE = 0x7c;
+const PLUS = 0x2b;
+const ZERO = 0x30;
+const LOWER_X = 0x78;
+
+const FNV0 = 0x811c9dc5 | 0;
+const FNVP = 0x01000193;
+
+/** Hex digit value per byte, -1 for anything else. */
+const HEXV = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEXV[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEXV[0x61 + i] = 10 + i;
+  HEXV[0x41 + i] = 10 + i;
+}
+/** 10^(9-d) for d fractional digits, to scale a timestamp fraction to ns. */
+const NS_SCALE = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1];
+const TWO32 = 0x100000000;
+
+function bytesOf(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function hashOf(s: string): number {
+  let h = FNV0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNVP);
+  return h;
+}
+
+/** Does b[p, e) start with lit? */
+function startsWith(b: Uint8Array, p: number, e: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  if (e - p < n) return false;
+  for (let i = 0; i < n; i++) if (b[p + i] !== lit[i]) return false;
+  return true;
+}
+
+/**
+ * A small fixed table from ASCII names to small ints, looked up by a hash the
+ * caller computed while scanning (FNV-1a, as hashOf) and one byte comparison.
+ */
+class NameTable {
+  private readonly slots = new Int32Array(256);
+  private readonly hashes = new Int32Array(128);
+  private readonly vals = new Int32Array(128);
+  private readonly keys: Uint8Array[] = [];
+
+  constructor(entries: ReadonlyArray<readonly [string, number]>) {
+    for (const [name, val] of entries) this.add(name, val);
+  }
+
+  private add(name: string, val: number): void {
+    const id = this.keys.length;
+    const h = hashOf(name);
+    this.keys.push(bytesOf(name));
+    this.hashes[id] = h;
+    this.vals[id] = val;
+    let s = h & 255;
+    while (this.slots[s] !== 0) s = (s + 1) & 255;
+    this.slots[s] = id + 1;
+  }
+
+  /** The value for b[start, end) with hash h, or -1. */
+  get(b: Uint8Array, start: number, end: number, h: number): number {
+    let s = h & 255;
+    for (;;) {
+      const v = this.slots[s]!;
+      if (v === 0) return -1;
+      const id = v - 1;
+      if (this.hashes[id] === h) {
+        const k = this.keys[id]!;
+        const n = k.length;
+        if (n === end - start) {
+          let i = 0;
+          while (i < n && k[i] === b[start + i]) i++;
+          if (i === n) return this.vals[id]!;
+        }
+      }
+      s = (s + 1) & 255;
+    }
+  }
+}
+
+// ---- event names ----
+// Kinds that need a second look, beyond EventKind (which stops at 22).
+const X_MAP_PHYS = 101;
+const X_UNMAP_PHYS = 102;
+const X_MARK_WRITE = 103;
+const X_PRINT = 104;
+const X_KERNEL_STACK = 105;
+const X_USER_STACK = 106;
+
+const EVENTS = new NameTable([
+  ['dma_map_page', K.MapPage],
+  ['dma_unmap_page', K.UnmapPage],
+  ['dma_map_phys', X_MAP_PHYS],
+  ['dma_unmap_phys', X_UNMAP_PHYS],
+  ['dma_map_resource', K.MapResource],
+  ['dma_unmap_resource', K.UnmapResource],
+  ['dma_map_sg', K.MapSg],
+  ['dma_unmap_sg', K.UnmapSg],
+  ['dma_map_sg_err', K.MapSgErr],
+  ['dma_alloc', K.Alloc],
+  ['dma_free', K.Free],
+  ['dma_alloc_pages', K.AllocPages],
+  ['dma_free_pages', K.FreePages],
+  ['dma_alloc_sgt', K.AllocSgt],
+  ['dma_free_sgt', K.FreeSgt],
+  ['dma_alloc_sgt_err', K.AllocSgtErr],
+  ['dma_sync_single_for_cpu', K.SyncSingleForCpu],
+  ['dma_sync_single_for_device', K.SyncSingleForDevice],
+  ['dma_sync_sg_for_cpu', K.SyncSgForCpu],
+  ['dma_sync_sg_for_device', K.SyncSgForDevice],
+  ['mm_page_free', K.PageFree],
+  ['mm_page_free_batched', K.PageFree],
+  ['tracing_mark_write', X_MARK_WRITE],
+  ['print', X_PRINT],
+  ['bprint', X_PRINT],
+  ['bputs', X_PRINT],
+  ['kernel_stack', X_KERNEL_STACK],
+  ['user_stack', X_USER_STACK],
+]);
+
+// ---- payload keys ----
+const K_DIR = 0;
+const K_DMA_ADDR = 1;
+const K_SIZE = 2;
+const K_PHYS_ADDR = 3;
+const K_ATTRS = 4;
+const K_VIRT_ADDR = 5;
+const K_NENTS = 6;
+const K_ENTS = 7;
+const K_DMA_ADDRS = 8;
+/** `sizes=` or (raw fields) `lengths=`. */
+const K_SIZES = 9;
+/** `phys_addrs=` or (raw fields of dma_unmap_sg) `addrs=`. */
+const K_PHYS_ADDRS = 10;
+const K_ERR = 11;
+const K_PFN = 12;
+const K_ORDER = 13;
+const K_DEVICE = 14;
+const K_FULL_NENTS = 15;
+const K_FULL_ENTS = 16;
+const K_TRUNCATED = 17;
+const K_LENGTHS = 18;
+const K_ADDRS = 19;
+
+const KEY_NAMES = [
+  'dir',
+  'dma_addr',
+  'size',
+  'phys_addr',
+  'attrs',
+  'virt_addr',
+  'nents',
+  'ents',
+  'dma_addrs',
+  'sizes',
+  'phys_addrs',
+  'err',
+  'pfn',
+  'order',
+  'device',
+  'full_nents',
+  'full_ents',
+  'truncated',
+  'lengths',
+  'addrs',
+] as const;
+const KEYS = new NameTable(KEY_NAMES.map((n, i) => [n, i] as const));
+
+const bit = (k: number): number => 1 << k;
+/** Keys every layout of a kind prints (any kernel version, either text form). */
+const REQUIRED: Record<number, number> = {
+  [K.MapPage]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.UnmapPage]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.MapResource]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.UnmapResource]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.MapSg]: bit(K_DIR) | bit(K_DMA_ADDRS) | bit(K_SIZES) | bit(K_PHYS_ADDRS),
+  [K.UnmapSg]: bit(K_DIR) | bit(K_PHYS_ADDRS),
+  [K.MapSgErr]: bit(K_DIR) | bit(K_PHYS_ADDRS),
+  [K.Alloc]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.Free]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.AllocPages]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.FreePages]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.AllocSgt]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.FreeSgt]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.AllocSgtErr]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.SyncSingleForCpu]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.SyncSingleForDevice]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
+  [K.SyncSgForCpu]: bit(K_DIR) | bit(K_DMA_ADDRS) | bit(K_SIZES),
+  [K.SyncSgForDevice]: bit(K_DIR) | bit(K_DMA_ADDRS) | bit(K_SIZES),
+  [K.PageFree]: bit(K_PFN) | bit(K_ORDER),
+};
+/**
+ * Kinds whose every layout ends with `attrs=`. An unterminated last line of
+ * these kinds must have reached it, or it was cut short.
+ */
+const ENDS_WITH_ATTRS = new Set<number>([
+  K.MapPage,
+  K.UnmapPage,
+  K.MapResource,
+  K.UnmapResource,
+  K.MapSg,
+  K.UnmapSg,
+  K.MapSgErr,
+  K.Alloc,
+  K.Free,
+  K.AllocPages,
+  K.FreePages,
+  K.AllocSgt,
+  K.AllocSgtErr,
+]);
+const ALLOC_FAMILY = new Set<number>([
+  K.Alloc,
+  K.Free,
+  K.AllocPages,
+  K.FreePages,
+  K.AllocSgt,
+  K.FreeSgt,
+  K.AllocSgtErr,
+]);
+
+// ---- attribute names (include/linux/dma-mapping.h) ----
+const ATTRS = new NameTable([
+  ['WEAK_ORDERING', 1 << 1],
+  ['WRITE_COMBINE', 1 << 2],
+  ['NO_KERNEL_MAPPING', 1 << 4],
+  ['SKIP_CPU_SYNC', 1 << 5],
+  ['FORCE_CONTIGUOUS', 1 << 6],
+  ['ALLOC_SINGLE_PAGES', 1 << 7],
+  ['NO_WARN', 1 << 8],
+  ['PRIVILEGED', 1 << 9],
+  ['MMIO', 1 << 10],
+  ['CACHELINES_OVERLAP', 1 << 11],
+  ['REQUIRE_COHERENT', 1 << 12],
+]);
+const ATTR_MMIO = 1 << 10;
+
+// ---- literals ----
+const L_BIDIRECTIONAL = bytesOf('BIDIRECTIONAL');
+const L_TO_DEVICE = bytesOf('TO_DEVICE');
+const L_FROM_DEVICE = bytesOf('FROM_DEVICE');
+const L_NONE = bytesOf('NONE');
+const L_DMA_ATTR_ = bytesOf('DMA_ATTR_');
+const L_FAILED = bytesOf('[FAILED TO PARSE]');
+const L_TRUNCATED = bytesOf('[TRUNCATED]');
+const L_ARRAY = bytesOf('ARRAY[');
+const L_STACK = bytesOf('<stack trace');
+const L_USER_STACK = bytesOf('<user stack trace');
+const L_CPU = bytesOf('CPU:');
+const L_LOST = bytesOf('LOST ');
+const L_EVENTS_DROPPED = bytesOf('EVENTS DROPPED]');
+const L_EVENTS = bytesOf(' EVENTS');
+const L_ENTRIES = bytesOf('entries-in-buffer/entries-written:');
+const L_NULL = bytesOf('(null)');
+const L_PTRVAL = bytesOf('(____ptrval____)');
+
+/**
+ * Leading stack frames that belong to the tracing machinery, not to the code
+ * that called the DMA API. They are dropped so that a stack starts at the DMA
+ * API function (or its caller), like the kernel's "Mapped at".
+ */
+const MACHINERY = [
+  'trace_event_buffer_commit',
+  'trace_event_raw_event_',
+  'do_trace_event_raw_event_',
+  '__trace_event_',
+  'trace_event_buffer_',
+  '__traceiter_',
+  'trace_buffer_unlock_commit',
+  '__ftrace_trace_stack',
+  'ftrace_trace_stack',
+  '__trace_stack',
+  'trace_dump_stack',
+  'event_triggers_post_call',
+  'event_triggers_call',
+  'stacktrace_trigger',
+  'stacktrace_count_trigger',
+  'perf_trace_',
+  '__bpf_trace_',
+  'ring_buffer_',
+  // out-of-line copies of the tracepoint wrappers themselves (trace_dma_alloc.constprop.0)
+  'trace_dma_',
+  'trace_mm_page_free',
+].map(bytesOf);
+
+/** One kept warning. */
+export interface ParseWarning {
+  line: number;
+  message: string;
+}
+
+export interface TextParserOptions {
+  names: Names;
+  sink: EventSink;
+  /** The input's name, for messages. */
+  file: string;
+}
+
+export class TextParser {
+  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  /** Lines seen (including the last one without a newline). */
+  lines = 0;
+  /** Events handed to the sink. */
+  events = 0;
+  /** Comment, blank, unknown-event and non-trace lines. */
+  skipped = 0;
+  /** Malformed dma lines (not emitted). */
+  warnings = 0;
+  /** The first MAX_WARNINGS_KEPT warnings. */
+  readonly warningList: ParseWarning[] = [];
+
+  private readonly names: Names;
+  private readonly sink: EventSink;
+  private readonly file: string;
+  private readonly ev = new DmaEvent();
+
+  /** The unfinished last line of the previous chunks. */
+  private carry: Buffer = Buffer.allocUnsafe(4096);
+  private carryLen = 0;
+  /** Bytes pushed so far (for messages). */
+  private bytesIn = 0;
+  private ended = false;
+  /** How many more leading bytes to check for control characters. */
+  private sniffLeft = 4096;
+
+  // Scratch results of the number scanners (no tuples on the hot path).
+  private vHi = 0;
+  private vLo = 0;
+  private vNum = 0;
+  /** Why the current line is bad ('' = it is not). */
+  private err = '';
+  /** The current line is the unterminated last one: be strict about truncation. */
+  private strict = false;
+
+  // Header of the current line.
+  private hCpu = 0;
+  private hPid = 0;
+  private hCommStart = 0;
+  private hCommEnd = 0;
+  private tsSec = 0;
+  private tsNs = 0;
+  private tsDigits = 6;
+  /** A one-entry cache for the comm: most lines repeat the previous task. */
+  private lastComm: Buffer = Buffer.allocUnsafe(64);
+  private lastCommLen = -1;
+  private lastCommId = -1;
+
+  // The open <stack trace> block.
+  private stackOpen = false;
+  private stackDropping = true;
+  private stkLine = 0;
+  private stkCpu = 0;
+  private stkPid = 0;
+  private stkComm = -1;
+  private stkTsSec = 0;
+  private stkTsNs = 0;
+  private stkTsDigits = 6;
+  private stkBuf: Uint8Array = new Uint8Array(4096);
+  private stkLen = 0;
+
+  constructor(opts: TextParserOptions) {
+    this.names = opts.names;
+    this.sink = opts.sink;
+    this.file = opts.file;
+  }
+
+  /** Feeds the next bytes. Chunks may split lines anywhere; the chunk is not kept. */
+  push(chunk: Uint8Array): void {
+    if (this.ended) throw new Error('TextParser: push() after end()');
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const n = b.length;
+    if (n === 0) return;
+    if (this.sniffLeft > 0) this.sniff(b);
+    const nul = b.indexOf(0);
+    if (nul >= 0) this.binary(b, nul);
+    let pos = 0;
+    if (this.carryLen > 0) {
+      const nl = b.indexOf(NL);
+      if (nl < 0) {
+        this.appendCarry(b, 0, n);
+        this.bytesIn += n;
+        return;
+      }
+      this.appendCarry(b, 0, nl);
+      this.parseLine(this.carry, 0, this.carryLen);
+      this.carryLen = 0;
+      pos = nl + 1;
+    }
+    for (;;) {
+      const nl = b.indexOf(NL, pos);
+      if (nl < 0) break;
+      if (nl - pos > MAX_LINE_BYTES) this.tooLong();
+      this.parseLine(b, pos, nl);
+      pos = nl + 1;
+    }
+    if (pos < n) this.appendCarry(b, pos, n);
+    this.bytesIn += n;
+  }
+
+  /** Parses the last line (even without a newline) and closes an open stack block. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.carryLen > 0) {
+      this.strict = true;
+      this.parseLine(this.carry, 0, this.carryLen);
+      this.strict = false;
+      this.carryLen = 0;
+    }
+    if (this.stackOpen) this.flushStack();
+  }
+
+  // ---------------------------------------------------------------- input guards
+
+  private appendCarry(b: Buffer, s: number, e: number): void {
+    const need = this.carryLen + (e - s);
+    if (need > MAX_LINE_BYTES) this.tooLong();
+    if (need > this.carry.length) {
+      let cap = this.carry.length * 2;
+      while (cap < need) cap *= 2;
+      const c = Buffer.allocUnsafe(cap);
+      this.carry.copy(c, 0, 0, this.carryLen);
+      this.carry = c;
+    }
+    b.copy(this.carry, this.carryLen, s, e);
+    this.carryLen = need;
+  }
+
+  private tooLong(): never {
+    throw new InputError(
+      this.file,
+      `line ${this.lines + 1}`,
+      `line longer than ${MAX_LINE_BYTES} bytes; this is not an ftrace text trace`,
+    );
+  }
+
+  /** The first bytes of a text trace are printable: control bytes mean a binary file. */
+  private sniff(b: Buffer): void {
+    const n = Math.min(b.length, this.sniffLeft);
+    this.sniffLeft -= n;
+    for (let i = 0; i < n; i++) {
+      const c = b[i]!;
+      if (c < 0x20 && c !== NL && c !== CR && c !== TAB && c !== 0x0c && c !== 0x1b) this.binary(b, i);
+      if (c === 0x7f) this.binary(b, i);
+    }
+  }
+
+  private binary(b: Buffer, at: number): never {
+    let line = this.lines + 1;
+    for (let i = 0; i < at; i++) if (b[i] === NL) line++;
+    throw new InputError(
+      this.file,
+      `line ${line}`,
+      `binary data (byte 0x${b[at]!.toString(16).padStart(2, '0')} at offset ${this.bytesIn + at}); expected ftrace text`,
+    );
+  }
+
+  // ---------------------------------------------------------------- lines
+
+  private warn(message: string): void {
+    this.warnings++;
+    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line: this.lines, message });
+  }
+
+  private parseLine(b: Buffer, s: number, e: number): void {
+    this.lines++;
+    if (e > s && b[e - 1] === CR) e--;
+    let p = s;
+    while (p < e && (b[p] === SP || b[p] === TAB)) p++;
+    if (p < e && b[p] === EQ && p + 1 < e && b[p + 1] === GT) {
+      this.frameLine(b, p + 2, e);
+      return;
+    }
+    if (this.stackOpen) this.flushStack();
+    if (p >= e) {
+      this.skipped++;
+      return;
+    }
+    const c0 = b[p]!;
+    if (c0 === HASH) {
+      this.commentLine(b, p + 1, e);
+      return;
+    }
+    if (c0 === 0x43 /* C */ && startsWith(b, p, e, L_CPU)) {
+      this.lostLine(b, p + L_CPU.length, e);
+      return;
+    }
+    this.eventLine(b, p, e);
+  }
+
+  /** `# entries-in-buffer/entries-written: A/B   #P:2`, or any other comment. */
+  private commentLine(b: Buffer, p: number, e: number): void {
+    while (p < e && b[p] === SP) p++;
+    if (startsWith(b, p, e, L_ENTRIES)) {
+      p += L_ENTRIES.length;
+      while (p < e && b[p] === SP) p++;
+      const q = this.scanDec(b, p, e);
+      if (q >= 0 && b[q] === SLASH) {
+        const inBuffer = this.vNum;
+        const r = this.scanDec(b, q + 1, e);
+        if (r >= 0) {
+          const written = this.vNum;
+          this.facts.sawBufferHeader = true;
+          if (inBuffer < written) {
+            this.facts.overwritten = true;
+            this.facts.overwrittenCount += written - inBuffer;
+          }
+          return;
+        }
+      }
+    }
+    this.skipped++;
+  }
+
+  /** After `CPU:`: `N [LOST M EVENTS]` (ftrace), `N [M EVENTS DROPPED]` / `N [EVENTS DROPPED]` (trace-cmd). */
+  private lostLine(b: Buffer, p: number, e: number): void {
+    let q = this.scanDec(b, p, e);
+    if (q < 0) {
+      // `CPU:` followed by something else: not ours.
+      this.skipped++;
+      return;
+    }
+    const cpu = this.vNum;
+    while (q < e && b[q] === SP) q++;
+    let lost = -1;
+    if (q < e && b[q] === LBRACK) {
+      q++;
+      if (startsWith(b, q, e, L_LOST)) {
+        const r = this.scanDec(b, q + L_LOST.length, e);
+        if (r >= 0 && startsWith(b, r, e, L_EVENTS)) lost = this.vNum;
+      } else if (startsWith(b, q, e, L_EVENTS_DROPPED)) {
+        lost = 0;
+      } else {
+        const r = this.scanDec(b, q, e);
+        if (r >= 0 && b[r] === SP && startsWith(b, r + 1, e, L_EVENTS_DROPPED)) lost = this.vNum;
+      }
+    }
+    if (lost < 0) {
+      this.warn('expected `CPU:N [LOST M EVENTS]`');
+      return;
+    }
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.Lost;
+    ev.line = this.lines;
+    ev.tsSec = this.tsSec;
+    ev.tsNs = this.tsNs;
+    ev.tsDigits = this.tsDigits;
+    ev.cpu = cpu;
+    ev.pid = 0;
+    ev.comm = -1;
+    ev.lost = lost;
+    this.emit();
+  }
+
+  private emit(): void {
+    this.events++;
+    this.sink(this.ev);
+  }
+
+  /**
+   * `TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: payload`. Columns between the CPU
+   * and the timestamp vary (flags, none in trace-cmd report), so the timestamp
+   * is the first token after the bracket that ends with ':'.
+   */
+  private eventLine(b: Buffer, p: number, e: number): void {
+    // 1. "-PID [CPU]": the first '[' preceded by "-digits" (and maybe a "(tgid)" column).
+    let r = -1;
+    for (let i = p + 1; i < e; i++) {
+      if (b[i] !== LBRACK) continue;
+      let j = i - 1;
+      while (j > p && b[j] === SP) j--;
+      if (b[j] === RPAREN) {
+        while (j > p && b[j] !== LPAREN) j--;
+        j--;
+        while (j > p && b[j] === SP) j--;
+      }
+      const pidEnd = j + 1;
+      let pid = 0;
+      let mul = 1;
+      while (j > p) {
+        const d = b[j]! - ZERO;
+        if (d < 0 || d > 9) break;
+        pid += d * mul;
+        mul *= 10;
+        j--;
+      }
+      if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11) continue;
+      // cpu digits and ']'
+      let k = i + 1;
+      let cpu = 0;
+      while (k < e) {
+        const d = b[k]! - ZERO;
+        if (d < 0 || d > 9) break;
+        cpu = cpu * 10 + d;
+        k++;
+      }
+      if (k === i + 1 || k >= e || b[k] !== RBRACK || k - i > 8) continue;
+      this.hPid = pid;
+      this.hCpu = cpu;
+      this.hCommStart = p;
+      this.hCommEnd = j;
+      r = k + 1;
+      break;
+    }
+    if (r < 0) {
+      this.skipped++;
+      return;
+    }
+    // 2. the timestamp: `sec.frac:` (or `sec:` for counter clocks)
+    let t = r;
+    for (;;) {
+      while (t < e && b[t] === SP) t++;
+      if (t >= e) {
+        this.skipped++;
+        return;
+      }
+      const q = this.scanTimestamp(b, t, e);
+      if (q > 0) {
+        t = q;
+        break;
+      }
+      while (t < e && b[t] !== SP) t++;
+    }
+    // 3. the event name, up to ':' (or '+' / ' ' for trace_printk's symbolic ip)
+    while (t < e && b[t] === SP) t++;
+    const ns = t;
+    if (t < e && b[t] === LT) {
+      if (startsWith(b, t, e, L_STACK)) this.openStack(b);
+      else if (startsWith(b, t, e, L_USER_STACK)) this.openUserStack();
+      else this.skipped++;
+      return;
+    }
+    let h = FNV0;
+    while (t < e) {
+      const c = b[t]!;
+      if (c === COLON || c === SP || c === PLUS) break;
+      h = Math.imul(h ^ c, FNVP);
+      t++;
+    }
+    const code = t < e && b[t] === COLON ? EVENTS.get(b, ns, t, h) : -1;
+    if (code >= 0 && code < 100) {
+      this.dmaEvent(b, t + 1, e, code, ns);
+      return;
+    }
+    switch (code) {
+      case X_MAP_PHYS:
+      case X_UNMAP_PHYS:
+        this.dmaEvent(b, t + 1, e, code, ns);
+        return;
+      case X_MARK_WRITE:
+        this.marker(b, t + 1, e, false);
+        return;
+      case X_PRINT:
+        this.marker(b, t + 1, e, true);
+        return;
+      case X_KERNEL_STACK: {
+        let q = t + 1;
+        while (q < e && b[q] === SP) q++;
+        if (startsWith(b, q, e, L_STACK)) this.openStack(b);
+        else this.skipped++;
+        return;
+      }
+      case X_USER_STACK:
+        this.openUserStack();
+        return;
+    }
+    // trace_printk prints its caller as the event name: a raw address
+    // (`0xffffffffa000202a: text`) or, with sym-offset, `func+0x61/0xd2 [mod]: text`.
+    if (t < e && (b[t] === PLUS || (t - ns > 2 && b[ns] === ZERO && b[ns + 1] === LOWER_X && b[t] === COLON))) {
+      this.marker(b, this.afterColonSpace(b, t, e), e, false);
+      return;
+    }
+    this.skipped++;
+  }
+
+  /** Parses `sec[.frac]:` at t; returns the position after ':' or -1. Sets tsSec/tsNs/tsDigits. */
+  private scanTimestamp(b: Buffer, t: number, e: number): number {
+    let sec = 0;
+    let q = t;
+    while (q < e) {
+      const d = b[q]! - ZERO;
+      if (d < 0 || d > 9) break;
+      sec = sec * 10 + d;
+      q++;
+    }
+    const nd = q - t;
+    if (nd === 0 || nd > 15) return -1;
+    let frac = 0;
+    let fd = 0;
+    if (q < e && b[q] === DOT) {
+      q++;
+      const fs = q;
+      while (q < e) {
+        const d = b[q]! - ZERO;
+        if (d < 0 || d > 9) break;
+        frac = frac * 10 + d;
+        q++;
+      }
+      fd = q - fs;
+      if (fd === 0 || fd > 9) return -1;
+    }
+    if (q >= e || b[q] !== COLON) return -1;
+    this.tsSec = sec;
+    this.tsNs = frac * NS_SCALE[fd]!;
+    this.tsDigits = fd;
+    return q + 1;
+  }
+
+  private commId(b: Buffer): number {
+    const s = this.hCommStart;
+    const n = this.hCommEnd - s;
+    if (n === this.lastCommLen) {
+      const lc = this.lastComm;
+      let i = 0;
+      while (i < n && lc[i] === b[s + i]) i++;
+      if (i === n) return this.lastCommId;
+    }
+    const id = this.names.comms.internBytes(b, s, s + n);
+    if (n <= this.lastComm.length) {
+      b.copy(this.lastComm, 0, s, s + n);
+      this.lastCommLen = n;
+      this.lastCommId = id;
+    }
+    return id;
+  }
+
+  private fillHeader(b: Buffer): void {
+    const ev = this.ev;
+    ev.line = this.lines;
+    ev.tsSec = this.tsSec;
+    ev.tsNs = this.tsNs;
+    ev.tsDigits = this.tsDigits;
+    ev.cpu = this.hCpu;
+    ev.pid = this.hPid;
+    ev.comm = this.commId(b);
+  }
+
+  // ---------------------------------------------------------------- markers and stacks
+
+  /** The position after the first ':' at or after p that ends a token (followed by ' ' or the end). */
+  private afterColonSpace(b: Buffer, p: number, e: number): number {
+    while (p < e && !(b[p] === COLON && (p + 1 === e || b[p + 1] === SP))) p++;
+    return p < e ? p + 1 : e;
+  }
+
+  /**
+   * Marker text: the rest of the line from p. For trace-cmd's print/bprint the
+   * caller's symbol comes first (`func: text`) and is dropped too.
+   */
+  private marker(b: Buffer, p: number, e: number, dropIp: boolean): void {
+    let q = p;
+    while (q < e && b[q] === SP) q++;
+    if (dropIp) {
+      // `sym: text`, `sym+0x1/0x2 [mod]: text` or `0xffffffffa000202a: text`
+      let k = q;
+      let spaces = 0;
+      while (k < e && b[k] !== COLON) {
+        if (b[k] === SP) {
+          if (b[k + 1] !== LBRACK) break;
+          spaces++;
+        }
+        k++;
+      }
+      if (k < e && k > q && spaces <= 1 && (k + 1 === e || b[k + 1] === SP)) {
+        q = k + 1;
+        while (q < e && b[q] === SP) q++;
+      }
+    }
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.Marker;
+    this.fillHeader(b);
+    ev.text = q < e ? b.toString('utf8', q, e) : '';
+    this.emit();
+  }
+
+  private openStack(b: Buffer): void {
+    this.stackOpen = true;
+    this.stackDropping = true;
+    this.stkLen = 0;
+    this.stkLine = this.lines;
+    this.stkCpu = this.hCpu;
+    this.stkPid = this.hPid;
+    this.stkTsSec = this.tsSec;
+    this.stkTsNs = this.tsNs;
+    this.stkTsDigits = this.tsDigits;
+    this.stkComm = this.commId(b);
+  }
+
+  /** `<user stack trace>`: its frames are user addresses, of no use here; they are skipped as orphans. */
+  private openUserStack(): void {
+    this.skipped++;
+  }
+
+  /** ` => symbol+0x1d4/0x1e3 [mod]` (ftrace) or `=> symbol (ffffffff81234567)` (trace-cmd). */
+  private frameLine(b: Buffer, p: number, e: number): void {
+    if (!this.stackOpen) {
+      this.skipped++;
+      return;
+    }
+    while (p < e && b[p] === SP) p++;
+    while (e > p && b[e - 1] === SP) e--;
+    if (p >= e) return;
+    if (this.stackDropping) {
+      for (const m of MACHINERY) if (startsWith(b, p, e, m)) return;
+      this.stackDropping = false;
+    }
+    const need = this.stkLen + (e - p) + 1;
+    if (need > this.stkBuf.length) {
+      let cap = this.stkBuf.length * 2;
+      while (cap < need) cap *= 2;
+      const nb = new Uint8Array(cap);
+      nb.set(this.stkBuf.subarray(0, this.stkLen));
+      this.stkBuf = nb;
+    }
+    if (this.stkLen > 0) this.stkBuf[this.stkLen++] = NL;
+    b.copy(this.stkBuf, this.stkLen, p, e);
+    this.stkLen += e - p;
+  }
+
+  private flushStack(): void {
+    this.stackOpen = false;
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.Stack;
+    ev.line = this.stkLine;
+    ev.tsSec = this.stkTsSec;
+    ev.tsNs = this.stkTsNs;
+    ev.tsDigits = this.stkTsDigits;
+    ev.cpu = this.stkCpu;
+    ev.pid = this.stkPid;
+    ev.comm = this.stkComm;
+    ev.stack = this.names.stacks.internBytes(this.stkBuf, 0, this.stkLen);
+    this.emit();
+  }
+
+  // ---------------------------------------------------------------- dma payloads
+
+  /** Parses the payload of a dma:* or kmem event starting at p (just after the name's ':'). */
+  private dmaEvent(b: Buffer, p: number, e: number, code: number, ns: number): void {
+    const ev = this.ev;
+    ev.resetPayload();
+    const kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : (code as EventKindT);
+    ev.kind = kind;
+    this.err = '';
+    if (!this.payload(b, p, e, kind)) {
+      this.warn(`${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}`);
+      return;
+    }
+    if (code === X_MAP_PHYS || code === X_UNMAP_PHYS) {
+      // 6.18+: a resource mapping is a phys mapping with DMA_ATTR_MMIO.
+      if ((ev.attrs & ATTR_MMIO) !== 0) ev.kind = code === X_MAP_PHYS ? K.MapResource : K.UnmapResource;
+    }
+    this.fillHeader(b);
+    this.emit();
+  }
+
+  private nameEnd(b: Buffer, ns: number, e: number): number {
+    let t = ns;
+    while (t < e && b[t] !== COLON) t++;
+    return t;
+  }
+
+  /** Fills this.ev from `device key=value ...`; false (and this.err) when the line is bad. */
+  private payload(b: Buffer, p: number, e: number, kind: number): boolean {
+    const ev = this.ev;
+    while (p < e && b[p] === SP) p++;
+    let raw = false;
+    if (kind !== K.PageFree || (p < e && b[p] === LBRACK)) {
+      if (startsWith(b, p, e, L_FAILED)) {
+        // trace-cmd could not run the print format: raw `field=value` pairs follow.
+        raw = true;
+        p += L_FAILED.length;
+      } else if (kind !== K.PageFree) {
+        const ds = p;
+        while (p < e && b[p] !== SP) p++;
+        if (p === ds || b[ds - 1] !== SP) return this.fail('expected a device name after the event name');
+        ev.device = this.names.devices.internBytes(b, ds, p);
+      }
+    }
+    let seen = 0;
+    let dirVal = -1;
+    for (;;) {
+      while (p < e && b[p] === SP) p++;
+      if (p >= e) break;
+      const ks = p;
+      let h = FNV0;
+      while (p < e) {
+        const c = b[p]!;
+        if (c === EQ || c === SP) break;
+        h = Math.imul(h ^ c, FNVP);
+        p++;
+      }
+      if (p >= e || b[p] === SP) {
+        // a bare token
+        if (startsWith(b, ks, p, L_TRUNCATED)) ev.truncated = true;
+        continue;
+      }
+      const key = KEYS.get(b, ks, p, h);
+      p++;
+      let q: number;
+      switch (key) {
+        case K_DIR:
+          q = this.scanDir(b, p, e);
+          dirVal = this.vNum;
+          break;
+        case K_DMA_ADDR:
+          q = this.scanAddr(b, p, e, raw, 'dma_addr');
+          ev.addrHi = this.vHi;
+          ev.addrLo = this.vLo;
+          break;
+        case K_PHYS_ADDR:
+          q = this.scanAddr(b, p, e, raw, 'phys_addr');
+          ev.physHi = this.vHi;
+          ev.physLo = this.vLo;
+          ev.hasPhys = true;
+          break;
+        case K_SIZE:
+          q = this.scanSizeValue(b, p, e, raw, 'size');
+          ev.size = this.vNum;
+          break;
+        case K_ATTRS:
+          q = this.scanAttrs(b, p, e);
+          ev.attrs = this.vNum;
+          break;
+        case K_VIRT_ADDR:
+          q = this.scanVirt(b, p, e);
+          break;
+        case K_NENTS:
+        case K_FULL_NENTS:
+          q = this.scanCount(b, p, e, key === K_NENTS ? 'nents' : 'full_nents');
+          ev.nents = this.vNum;
+          break;
+        case K_ENTS:
+        case K_FULL_ENTS:
+          q = this.scanCount(b, p, e, key === K_ENTS ? 'ents' : 'full_ents');
+          ev.ents = this.vNum;
+          break;
+        case K_DMA_ADDRS:
+          // dma_map_sg_err prints the physical addresses under the label dma_addrs.
+          if (kind === K.MapSgErr) {
+            q = this.scanAddrList(b, p, e, ev.sgPhys, 'dma_addrs');
+            seen |= bit(K_PHYS_ADDRS);
+          } else {
+            q = this.scanAddrList(b, p, e, ev.sgDma, 'dma_addrs');
+          }
+          break;
+        case K_PHYS_ADDRS:
+        case K_ADDRS:
+          q = this.scanAddrList(b, p, e, ev.sgPhys, key === K_ADDRS ? 'addrs' : 'phys_addrs');
+          seen |= bit(K_PHYS_ADDRS);
+          break;
+        case K_SIZES:
+        case K_LENGTHS:
+          q = this.scanSizeList(b, p, e, ev.sgLen, key === K_SIZES ? 'sizes' : 'lengths');
+          seen |= bit(K_SIZES);
+          break;
+        case K_ERR:
+          q = this.scanSigned(b, p, e);
+          ev.err = this.vNum;
+          if (q < 0) this.err = 'expected a decimal number after err=';
+          break;
+        case K_PFN:
+          q = this.scanAddr(b, p, e, raw, 'pfn');
+          ev.pfnHi = this.vHi;
+          ev.pfnLo = this.vLo;
+          break;
+        case K_ORDER:
+          q = this.scanSizeValue(b, p, e, raw, 'order');
+          ev.order = this.vNum;
+          break;
+        case K_DEVICE:
+          q = p;
+          while (q < e && b[q] !== SP) q++;
+          if (q === p) {
+            this.err = 'expected a device name after device=';
+            q = -1;
+          } else {
+            ev.device = this.names.devices.internBytes(b, p, q);
+          }
+          break;
+        case K_TRUNCATED:
+          q = this.scanSizeValue(b, p, e, raw, 'truncated');
+          if (this.vNum !== 0) ev.truncated = true;
+          break;
+        default:
+          q = this.skipValue(b, p, e);
+          break;
+      }
+      if (q < 0) return false;
+      if (q < e && b[q] !== SP) {
+        return this.fail(`unexpected '${String.fromCharCode(b[q]!)}' in the value of ${b.toString('latin1', ks, p - 1)}=`);
+      }
+      if (key >= 0) seen |= bit(key);
+      p = q;
+    }
+
+    // Required keys.
+    let need = REQUIRED[kind] ?? 0;
+    if (this.strict && ENDS_WITH_ATTRS.has(kind)) need |= bit(K_ATTRS);
+    const missing = need & ~seen;
+    if (missing !== 0) {
+      const k = 31 - Math.clz32(missing & -missing);
+      return this.fail(
+        this.strict
+          ? `expected ${KEY_NAMES[k]}= (the last line has no newline: cut short?)`
+          : `expected ${KEY_NAMES[k]}=`,
+      );
+    }
+
+    // Direction. Coherent allocations are bidirectional whatever a garbage dir says.
+    if (dirVal >= 0) {
+      if (dirVal <= 3) {
+        ev.dir = dirVal as Dir;
+        ev.hasDir = true;
+      } else if (!ALLOC_FAMILY.has(kind)) {
+        return this.fail('expected dir= BIDIRECTIONAL, TO_DEVICE, FROM_DEVICE, NONE or 0..3');
+      }
+    }
+
+    // Counts the early sg layouts do not print.
+    if (kind === K.MapSg) {
+      if ((seen & (bit(K_NENTS) | bit(K_FULL_NENTS))) === 0) ev.nents = ev.sgPhys.count;
+      if ((seen & (bit(K_ENTS) | bit(K_FULL_ENTS))) === 0) ev.ents = ev.sgDma.count;
+    } else if (kind === K.UnmapSg || kind === K.MapSgErr || kind === K.AllocSgt || kind === K.FreeSgt) {
+      ev.nents = ev.sgPhys.count;
+    } else if (kind === K.SyncSgForCpu || kind === K.SyncSgForDevice) {
+      ev.nents = ev.sgDma.count;
+    }
+    return true;
+  }
+
+  private fail(msg: string): false {
+    this.err = msg;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- values
+  // Each scanner starts at the first byte of a value, leaves its result in
+  // vHi/vLo or vNum, and returns the position after it, or -1 with this.err.
+
+  /**
+   * Hex digits (optional 0x) into vHi/vLo. Stops at the first non-hex byte.
+   * More than 16 significant digits is an error (-1, err left to the caller).
+   */
+  private scanHex(b: Buffer, p: number, e: number): number {
+    if (p + 1 < e && b[p] === ZERO && (b[p + 1] === LOWER_X || b[p + 1] === 0x58)) p += 2;
+    const ds = p;
+    let hi = 0;
+    let lo = 0;
+    let sig = 0;
+    while (p < e) {
+      const d = HEXV[b[p]!]!;
+      if (d < 0) break;
+      if (sig > 0 || d !== 0) {
+        sig++;
+        hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+        lo = ((lo << 4) | d) >>> 0;
+      }
+      p++;
+    }
+    if (p === ds || sig > 16) return -1;
+    this.vHi = hi;
+    this.vLo = lo;
+    return p;
+  }
+
+  /** Decimal digits into vHi/vLo (64-bit, exact). -1 when empty or above 2^64-1. */
+  private scanDec64(b: Buffer, p: number, e: number): number {
+    const ds = p;
+    let hi = 0;
+    let lo = 0;
+    while (p < e) {
+      const d = b[p]! - ZERO;
+      if (d < 0 || d > 9) break;
+      const l = lo * 10 + d;
+      const carry = Math.floor(l / TWO32);
+      lo = l - carry * TWO32;
+      hi = hi * 10 + carry;
+      if (hi >= TWO32) return -1;
+      p++;
+    }
+    if (p === ds) return -1;
+    this.vHi = hi;
+    this.vLo = lo;
+    return p;
+  }
+
+  /** Decimal digits into vNum; -1 when empty or not below 2^53. */
+  private scanDec(b: Buffer, p: number, e: number): number {
+    const ds = p;
+    let v = 0;
+    while (p < e) {
+      const d = b[p]! - ZERO;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      p++;
+    }
+    if (p === ds || p - ds > 16 || v > Number.MAX_SAFE_INTEGER) return -1;
+    this.vNum = v;
+    return p;
+  }
+
+  /** Optionally negative decimal into vNum. */
+  private scanSigned(b: Buffer, p: number, e: number): number {
+    const neg = p < e && b[p] === DASH;
+    const q = this.scanDec(b, neg ? p + 1 : p, e);
+    if (q >= 0 && neg) this.vNum = -this.vNum;
+    return q;
+  }
+
+  /** A number that is decimal, or hex with 0x, into vNum (< 2^53). */
+  private scanNumber(b: Buffer, p: number, e: number): number {
+    if (p + 1 < e && b[p] === ZERO && b[p + 1] === LOWER_X) {
+      const q = this.scanHex(b, p, e);
+      if (q < 0 || this.vHi >= 0x200000) return -1;
+      this.vNum = this.vHi * TWO32 + this.vLo;
+      return q;
+    }
+    return this.scanDec(b, p, e);
+  }
+
+  /** An address value: hex (ftrace prints %llx), or decimal-unless-0x in trace-cmd's raw fields. */
+  private scanAddr(b: Buffer, p: number, e: number, raw: boolean, key: string): number {
+    const q = raw && !(p + 1 < e && b[p] === ZERO && b[p + 1] === LOWER_X) ? this.scanDec64(b, p, e) : this.scanHex(b, p, e);
+    if (q < 0) this.err = `expected a 64-bit hex number after ${key}=`;
+    return q;
+  }
+
+  /** A size or count: decimal (or 0x hex in raw fields), below 2^53. */
+  private scanSizeValue(b: Buffer, p: number, e: number, raw: boolean, key: string): number {
+    const q = raw ? this.scanNumber(b, p, e) : this.scanDec(b, p, e);
+    if (q < 0) this.err = `expected a decimal number below 2^53 after ${key}=`;
+    return q;
+  }
+
+  /** `nents=3/3` (capped/full: keep the full count), or a plain count. */
+  private scanCount(b: Buffer, p: number, e: number, key: string): number {
+    let q = this.scanDec(b, p, e);
+    if (q >= 0 && q < e && b[q] === SLASH) q = this.scanDec(b, q + 1, e);
+    if (q < 0) this.err = `expected a count like 3/3 after ${key}=`;
+    return q;
+  }
+
+  /** dir: symbolic, or the raw enum. vNum = 0..3, or 99 for a number out of range. */
+  private scanDir(b: Buffer, p: number, e: number): number {
+    let q = p;
+    while (q < e && b[q] !== SP) q++;
+    const c = b[p];
+    if (c !== undefined && c >= ZERO && c <= 0x39) {
+      const r = this.scanNumber(b, p, q);
+      if (r === q) {
+        if (this.vNum > 3) this.vNum = 99;
+        return q;
+      }
+    } else if (c === 0x42 /* B */ && startsWith(b, p, q, L_BIDIRECTIONAL) && q - p === L_BIDIRECTIONAL.length) {
+      this.vNum = 0;
+      return q;
+    } else if (c === 0x54 /* T */ && startsWith(b, p, q, L_TO_DEVICE) && q - p === L_TO_DEVICE.length) {
+      this.vNum = 1;
+      return q;
+    } else if (c === 0x46 /* F */ && startsWith(b, p, q, L_FROM_DEVICE) && q - p === L_FROM_DEVICE.length) {
+      this.vNum = 2;
+      return q;
+    } else if (c === 0x4e /* N */ && startsWith(b, p, q, L_NONE) && q - p === L_NONE.length) {
+      this.vNum = 3;
+      return q;
+    }
+    this.err = 'expected dir= BIDIRECTIONAL, TO_DEVICE, FROM_DEVICE, NONE or 0..3';
+    return -1;
+  }
+
+  /** attrs: empty, `A|B` names (optionally DMA_ATTR_-prefixed), numbers, or a mix. */
+  private scanAttrs(b: Buffer, p: number, e: number): number {
+    let mask = 0;
+    let q = p;
+    while (q < e && b[q] !== SP) {
+      const c = b[q]!;
+      if (c >= ZERO && c <= 0x39) {
+        const r = this.scanHexOrDecLow(b, q, e);
+        if (r < 0) {
+          this.err = 'expected attribute names or a number after attrs=';
+          return -1;
+        }
+        mask |= this.vNum;
+        q = r;
+      } else {
+        if (startsWith(b, q, e, L_DMA_ATTR_)) q += L_DMA_ATTR_.length;
+        const s = q;
+        let h = FNV0;
+        while (q < e) {
+          const ch = b[q]!;
+          if (ch === PIPE || ch === SP) break;
+          h = Math.imul(h ^ ch, FNVP);
+          q++;
+        }
+        const v = ATTRS.get(b, s, q, h);
+        if (v >= 0) mask |= v;
+        else if (this.strict) {
+          this.err = `unknown attribute ${b.toString('latin1', s, q)} (the last line has no newline: cut short?)`;
+          return -1;
+        }
+        // Otherwise an attribute newer than this parser: ignore it.
+      }
+      if (q < e && b[q] === PIPE) q++;
+      else if (q < e && b[q] !== SP) {
+        this.err = 'expected attribute names separated by | after attrs=';
+        return -1;
+      }
+    }
+    this.vNum = mask >>> 0;
+    return q;
+  }
+
+  /** A raw attribute mask (0x hex or decimal); vNum = its low 32 bits. */
+  private scanHexOrDecLow(b: Buffer, p: number, e: number): number {
+    let q: number;
+    if (p + 1 < e && b[p] === ZERO && b[p + 1] === LOWER_X) q = this.scanHex(b, p, e);
+    else q = this.scanDec64(b, p, e);
+    if (q < 0) return -1;
+    this.vNum = this.vLo;
+    return q;
+  }
+
+  /** virt_addr=%p: hashed or raw hex, `(null)`, or `(____ptrval____)` (unknown). */
+  private scanVirt(b: Buffer, p: number, e: number): number {
+    const ev = this.ev;
+    if (b[p] === LPAREN) {
+      if (startsWith(b, p, e, L_NULL)) {
+        ev.hasVirt = true;
+        ev.virtHi = 0;
+        ev.virtLo = 0;
+        return p + L_NULL.length;
+      }
+      if (startsWith(b, p, e, L_PTRVAL)) {
+        ev.hasVirt = false;
+        return p + L_PTRVAL.length;
+      }
+    }
+    const q = this.scanHex(b, p, e);
+    if (q < 0) {
+      this.err = 'expected a hex pointer after virt_addr=';
+      return -1;
+    }
+    ev.hasVirt = true;
+    ev.virtRaw = false;
+    ev.virtHi = this.vHi;
+    ev.virtLo = this.vLo;
+    return q;
+  }
+
+  /** `{0x1000,0x2000}`, `{}`, or trace-cmd's `ARRAY[00, 10, ...]` (u64 little-endian items). */
+  private scanAddrList(b: Buffer, p: number, e: number, list: AddrList, key: string): number {
+    list.clear();
+    if (b[p] === LBRACE) {
+      let q = p + 1;
+      if (q < e && b[q] === RBRACE) return q + 1;
+      for (;;) {
+        q = this.scanHex(b, q, e);
+        if (q < 0) break;
+        list.push(this.vHi, this.vLo);
+        const c = b[q];
+        if (c === COMMA) q++;
+        else if (c === RBRACE) return q + 1;
+        else break;
+      }
+      this.err = `expected {hex,...} after ${key}=`;
+      return -1;
+    }
+    if (startsWith(b, p, e, L_ARRAY)) return this.scanRawArray(b, p + L_ARRAY.length, e, 8, list, null, key);
+    this.err = `expected {hex,...} after ${key}=`;
+    return -1;
+  }
+
+  /** `{0x200,0x1000}` (items hex or decimal), or `ARRAY[...]` of u32 little-endian items. */
+  private scanSizeList(b: Buffer, p: number, e: number, list: SizeList, key: string): number {
+    list.clear();
+    if (b[p] === LBRACE) {
+      let q = p + 1;
+      if (q < e && b[q] === RBRACE) return q + 1;
+      for (;;) {
+        q = this.scanNumber(b, q, e);
+        if (q < 0) break;
+        list.push(this.vNum);
+        const c = b[q];
+        if (c === COMMA) q++;
+        else if (c === RBRACE) return q + 1;
+        else break;
+      }
+      this.err = `expected {number,...} below 2^53 after ${key}=`;
+      return -1;
+    }
+    if (startsWith(b, p, e, L_ARRAY)) return this.scanRawArray(b, p + L_ARRAY.length, e, 4, null, list, key);
+    this.err = `expected {number,...} after ${key}=`;
+    return -1;
+  }
+
+  /** The bytes of `ARRAY[80, a6, 21, 0b, 00, 00, 00, 00]` after `ARRAY[`, grouped into width-byte LE items. */
+  private scanRawArray(
+    b: Buffer,
+    p: number,
+    e: number,
+    width: number,
+    addrs: AddrList | null,
+    sizes: SizeList | null,
+    key: string,
+  ): number {
+    let q = p;
+    let k = 0;
+    let hi = 0;
+    let lo = 0;
+    if (q < e && b[q] === RBRACK) return q + 1;
+    for (;;) {
+      const d1 = q < e ? HEXV[b[q]!]! : -1;
+      const d2 = q + 1 < e ? HEXV[b[q + 1]!]! : -1;
+      if (d1 < 0 || d2 < 0) break;
+      const byte = (d1 << 4) | d2;
+      q += 2;
+      if (k < 4) lo = (lo | (byte << (8 * k))) >>> 0;
+      else hi = (hi | (byte << (8 * (k - 4)))) >>> 0;
+      k++;
+      if (k === width) {
+        if (addrs !== null) addrs.push(hi, lo);
+        else if (sizes !== null) sizes.push(lo);
+        k = 0;
+        hi = 0;
+        lo = 0;
+      }
+      const c = b[q];
+      if (c === COMMA) {
+        q++;
+        while (q < e && b[q] === SP) q++;
+      } else if (c === RBRACK) {
+        if (k !== 0) break;
+        return q + 1;
+      } else break;
+    }
+    this.err = `expected ARRAY[..] of ${width}-byte items after ${key}=`;
+    return -1;
+  }
+
+  /** Skips the value of a key this parser does not use. */
+  private skipValue(b: Buffer, p: number, e: number): number {
+    let q = p;
+    if (startsWith(b, q, e, L_ARRAY)) {
+      while (q < e && b[q] !== RBRACK) q++;
+      return q < e ? q + 1 : q;
+    }
+    if (q < e && b[q] === LBRACE) {
+      while (q < e && b[q] !== RBRACE) q++;
+      return q < e ? q + 1 : q;
+    }
+    while (q < e && b[q] !== SP) q++;
+    return q;
+  }
+}
