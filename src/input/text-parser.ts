@@ -26,9 +26,9 @@ import {
   type Dir,
   DmaEvent,
   type EventKind as EventKindT,
-  EventKind as K,
   type EventSink,
   type InputFacts,
+  EventKind as K,
   type SizeList,
 } from '../engine/events.js';
 import { InputError } from './errors.js';
@@ -408,6 +408,10 @@ export class TextParser {
   private lastComm: Buffer = Buffer.allocUnsafe(64);
   private lastCommLen = -1;
   private lastCommId = -1;
+  /** The same for the device name. */
+  private lastDev: Buffer = Buffer.allocUnsafe(64);
+  private lastDevLen = -1;
+  private lastDevId = -1;
 
   // The open <stack trace> block.
   private stackOpen = false;
@@ -789,6 +793,24 @@ export class TextParser {
     return id;
   }
 
+  private deviceId(b: Buffer, s: number, e: number): number {
+    const n = e - s;
+    if (n === this.lastDevLen) {
+      const ld = this.lastDev;
+      let i = n - 1;
+      // compare from the end: device names share prefixes (0000:00:...)
+      while (i >= 0 && ld[i] === b[s + i]) i--;
+      if (i < 0) return this.lastDevId;
+    }
+    const id = this.names.devices.internBytes(b, s, e);
+    if (n <= this.lastDev.length) {
+      b.copy(this.lastDev, 0, s, e);
+      this.lastDevLen = n;
+      this.lastDevId = id;
+    }
+    return id;
+  }
+
   private fillHeader(b: Buffer): void {
     const ev = this.ev;
     ev.line = this.lines;
@@ -940,7 +962,7 @@ export class TextParser {
         const ds = p;
         while (p < e && b[p] !== SP) p++;
         if (p === ds || b[ds - 1] !== SP) return this.fail('expected a device name after the event name');
-        ev.device = this.names.devices.internBytes(b, ds, p);
+        ev.device = this.deviceId(b, ds, p);
       }
     }
     let seen = 0;
@@ -1041,7 +1063,7 @@ export class TextParser {
             this.err = 'expected a device name after device=';
             q = -1;
           } else {
-            ev.device = this.names.devices.internBytes(b, p, q);
+            ev.device = this.deviceId(b, p, q);
           }
           break;
         case K_TRUNCATED:
@@ -1054,7 +1076,9 @@ export class TextParser {
       }
       if (q < 0) return false;
       if (q < e && b[q] !== SP) {
-        return this.fail(`unexpected '${String.fromCharCode(b[q]!)}' in the value of ${b.toString('latin1', ks, p - 1)}=`);
+        return this.fail(
+          `unexpected '${String.fromCharCode(b[q]!)}' in the value of ${b.toString('latin1', ks, p - 1)}=`,
+        );
       }
       if (key >= 0) seen |= bit(key);
       p = q;
@@ -1187,7 +1211,8 @@ export class TextParser {
 
   /** An address value: hex (ftrace prints %llx), or decimal-unless-0x in trace-cmd's raw fields. */
   private scanAddr(b: Buffer, p: number, e: number, raw: boolean, key: string): number {
-    const q = raw && !(p + 1 < e && b[p] === ZERO && b[p + 1] === LOWER_X) ? this.scanDec64(b, p, e) : this.scanHex(b, p, e);
+    const q =
+      raw && !(p + 1 < e && b[p] === ZERO && b[p + 1] === LOWER_X) ? this.scanDec64(b, p, e) : this.scanHex(b, p, e);
     if (q < 0) this.err = `expected a 64-bit hex number after ${key}=`;
     return q;
   }

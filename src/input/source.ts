@@ -1,0 +1,457 @@
+// Input sources: open a file or stdin ('-'), detect compression and trace.dat
+// from the first bytes (never from the name), and hand out byte chunks. This
+// module knows nothing of tracing beyond those magic numbers.
+//
+// Plain files are read with fs reads into ONE reused buffer (1 MiB by default),
+// so a chunk is valid only until the next one is requested; the text parser
+// copies what it keeps. Compressed inputs are read into fresh buffers (the
+// decompressors keep references) and decompressed by the system tool when it
+// is on PATH (zstd, xz: much faster than JS) or in process otherwise (node:zlib
+// for gzip, fzstd, xz-decompress). Every failure becomes an InputError with one
+// line naming the file.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Names } from '../base/interner.js';
+import type { DmaEvent } from '../engine/events.js';
+import { InputError } from './errors.js';
+import { TextParser } from './text-parser.js';
+
+export type InputKind = 'text' | 'tracedat';
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz';
+
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+
+export interface OpenOptions {
+  /** Read size in bytes (default 1 MiB). Tests shrink it to a few bytes. */
+  chunkSize?: number;
+  /** 'auto' (default): system zstd/xz when on PATH, else the JS decoders. */
+  decompressor?: 'auto' | 'system' | 'builtin';
+  /** The stream behind '-' (default process.stdin). */
+  stdin?: Readable;
+}
+
+export interface OpenedInput {
+  kind: InputKind;
+  compression: Compression;
+  /** Decompressed bytes. A chunk is only valid until the next one is requested. */
+  chunks: AsyncIterable<Uint8Array>;
+  /** Bytes on disk (compressed), when known: the denominator for progress. */
+  size?: number;
+  /** Bytes read from the file or stdin so far (compressed). */
+  bytesRead(): number;
+}
+
+const MAGIC_GZIP = [0x1f, 0x8b];
+const MAGIC_ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const MAGIC_XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+const MAGIC_TRACEDAT = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67]; // \x17\x08D + "tracing"
+const HEAD_BYTES = 10;
+
+function hasMagic(head: Uint8Array, magic: number[]): boolean {
+  if (head.length < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (head[i] !== magic[i]) return false;
+  return true;
+}
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (hasMagic(head, MAGIC_GZIP)) return 'gzip';
+  if (hasMagic(head, MAGIC_ZSTD)) return 'zstd';
+  if (hasMagic(head, MAGIC_XZ)) return 'xz';
+  return 'none';
+}
+
+export function detectKind(head: Uint8Array): InputKind {
+  return hasMagic(head, MAGIC_TRACEDAT) ? 'tracedat' : 'text';
+}
+
+/**
+ * An async chunk iterator whose first bytes can be looked at before it is
+ * consumed. Peeked chunks are copied (their source may reuse its buffer).
+ */
+class Peekable implements AsyncIterable<Uint8Array> {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private readonly pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private done = false;
+
+  constructor(src: AsyncIterable<Uint8Array>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+
+  /** At least n bytes (fewer at end of input), without consuming them. */
+  async peek(n: number): Promise<Uint8Array> {
+    while (this.pendingBytes < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      if (r.value.length === 0) continue;
+      this.pending.push(Uint8Array.prototype.slice.call(r.value) as Uint8Array);
+      this.pendingBytes += r.value.length;
+    }
+    const out = new Uint8Array(Math.min(n, this.pendingBytes));
+    let o = 0;
+    for (const c of this.pending) {
+      if (o >= out.length) break;
+      const k = Math.min(c.length, out.length - o);
+      out.set(c.subarray(0, k), o);
+      o += k;
+    }
+    return out;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    try {
+      while (this.pending.length > 0) yield this.pending.shift()!;
+      while (!this.done) {
+        const r = await this.it.next();
+        if (r.done) break;
+        yield r.value;
+      }
+    } finally {
+      this.done = true;
+      await this.it.return?.();
+    }
+  }
+}
+
+interface RawSource {
+  chunks: AsyncIterable<Uint8Array>;
+  size?: number;
+  bytesRead(): number;
+}
+
+function openError(label: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return new InputError(label, '', 'no such file or directory');
+    case 'EISDIR':
+      return new InputError(label, '', 'is a directory, not a trace');
+    case 'EACCES':
+    case 'EPERM':
+      return new InputError(label, '', 'permission denied');
+    case 'ENOTDIR':
+      return new InputError(label, '', 'a component of the path is not a directory');
+    default:
+      return new InputError(label, '', `cannot open: ${code ?? String(e)}`);
+  }
+}
+
+async function openFile(path: string, label: string, chunkSize: number): Promise<RawSource & { fresh(): void }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw openError(label, e);
+  }
+  let size: number | undefined;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    if (st.isFile()) size = st.size;
+  } catch (e) {
+    await fh.close();
+    throw openError(label, e);
+  }
+  let read = 0;
+  let reuse = true;
+  const handle = fh;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    let buf = Buffer.allocUnsafe(chunkSize);
+    try {
+      for (;;) {
+        if (!reuse) buf = Buffer.allocUnsafe(chunkSize);
+        let n: number;
+        try {
+          n = (await handle.read(buf, 0, chunkSize, null)).bytesRead;
+        } catch (e) {
+          throw new InputError(label, `byte ${read}`, `read failed: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        }
+        if (n === 0) return;
+        read += n;
+        yield buf.subarray(0, n);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  const src: RawSource & { fresh(): void } = {
+    chunks: chunks(),
+    bytesRead: () => read,
+    /** From now on every chunk gets its own buffer (for decompressors that keep them). */
+    fresh: () => {
+      reuse = false;
+    },
+  };
+  if (size !== undefined) src.size = size;
+  return src;
+}
+
+function openStdin(stream: Readable): RawSource {
+  let read = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for await (const c of stream) {
+      const b = typeof c === 'string' ? Buffer.from(c) : (c as Uint8Array);
+      read += b.length;
+      yield b;
+    }
+  }
+  return { chunks: chunks(), bytesRead: () => read };
+}
+
+// ---------------------------------------------------------------- decompressors
+
+const toolCache = new Map<string, boolean>();
+
+/** Is an executable with this name on PATH? (Checked once per name.) */
+export function onPath(tool: string): boolean {
+  const hit = toolCache.get(tool);
+  if (hit !== undefined) return hit;
+  let found = false;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, tool), fsConstants.X_OK);
+      found = true;
+      break;
+    } catch {
+      // not here
+    }
+  }
+  toolCache.set(tool, found);
+  return found;
+}
+
+function gunzip(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    const z = createGunzip();
+    const feed = (async () => {
+      try {
+        for await (const c of raw) {
+          if (!z.write(c)) await new Promise<void>((r) => z.once('drain', r));
+        }
+        z.end();
+      } catch (e) {
+        z.destroy(e as Error);
+      }
+    })();
+    try {
+      for await (const out of z) yield out as Buffer;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(label, '', `corrupt gzip data (${(e as Error).message})`);
+    } finally {
+      z.destroy();
+      await feed;
+    }
+  })();
+}
+
+/** Pipes raw bytes through `tool -dc` and yields its output. */
+function viaTool(raw: AsyncIterable<Uint8Array>, label: string, tool: string, what: string): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    const child = spawn(tool, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      if (stderr.length < 4096) stderr += s;
+    });
+    child.stdin.on('error', () => {
+      // EPIPE when the tool stops early (corrupt data): its exit status says why.
+    });
+    const exited = new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    });
+    let feedError: unknown = null;
+    const feed = (async () => {
+      try {
+        for await (const c of raw) {
+          if (child.stdin.destroyed) break;
+          if (!child.stdin.write(c)) {
+            await new Promise<void>((r) => {
+              child.stdin.once('drain', r);
+              child.stdin.once('close', r);
+            });
+          }
+        }
+      } catch (e) {
+        feedError = e;
+      } finally {
+        child.stdin.end();
+      }
+    })();
+    let finished = false;
+    try {
+      for await (const out of child.stdout) yield out as Buffer;
+      await feed;
+      if (feedError) throw feedError;
+      let code: number;
+      try {
+        code = await exited;
+      } catch (e) {
+        throw new InputError(label, '', `cannot run ${tool}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+      if (code !== 0) {
+        const why = stderr.split('\n').find((l) => l.trim() !== '') ?? `exit status ${code}`;
+        throw new InputError(label, '', `corrupt ${what} data (${tool}: ${why.replace(/^[^:]*: /, '').trim()})`);
+      }
+      finished = true;
+    } finally {
+      if (!finished) {
+        child.kill();
+        child.stdin.destroy();
+      }
+      await feed;
+    }
+  })();
+}
+
+function zstdBuiltin(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    const { Decompress } = await import('fzstd');
+    const out: Uint8Array[] = [];
+    const d = new Decompress((chunk) => {
+      if (chunk.length > 0) out.push(chunk);
+    });
+    const fail = (e: unknown): InputError =>
+      new InputError(label, '', `corrupt zstd data (${(e as Error).message ?? String(e)})`);
+    for await (const c of raw) {
+      try {
+        d.push(c);
+      } catch (e) {
+        throw fail(e);
+      }
+      while (out.length > 0) yield out.shift()!;
+    }
+    try {
+      d.push(new Uint8Array(0), true);
+    } catch (e) {
+      throw fail(e);
+    }
+    while (out.length > 0) yield out.shift()!;
+  })();
+}
+
+function xzBuiltin(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    const mod = (await import('xz-decompress')) as unknown as {
+      XzReadableStream?: typeof import('xz-decompress').XzReadableStream;
+      default?: { XzReadableStream: typeof import('xz-decompress').XzReadableStream };
+    };
+    const Xz = mod.XzReadableStream ?? mod.default?.XzReadableStream;
+    if (!Xz) throw new InputError(label, '', 'no xz decoder available (install xz or xz-decompress)');
+    const it = raw[Symbol.asyncIterator]();
+    const input = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        const r = await it.next();
+        if (r.done) ctrl.close();
+        else ctrl.enqueue(r.value);
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    });
+    const reader = new Xz(input).getReader();
+    try {
+      for (;;) {
+        let r: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          if (e instanceof InputError) throw e;
+          throw new InputError(label, '', `corrupt xz data (${(e as Error).message ?? String(e)})`);
+        }
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  })();
+}
+
+function decompress(
+  raw: AsyncIterable<Uint8Array>,
+  compression: Compression,
+  label: string,
+  mode: 'auto' | 'system' | 'builtin',
+): AsyncIterable<Uint8Array> {
+  switch (compression) {
+    case 'none':
+      return raw;
+    case 'gzip':
+      return gunzip(raw, label);
+    case 'zstd':
+      if (mode !== 'builtin' && (mode === 'system' || onPath('zstd'))) return viaTool(raw, label, 'zstd', 'zstd');
+      return zstdBuiltin(raw, label);
+    case 'xz':
+      if (mode !== 'builtin' && (mode === 'system' || onPath('xz'))) return viaTool(raw, label, 'xz', 'xz');
+      return xzBuiltin(raw, label);
+  }
+}
+
+/**
+ * Opens a trace: a path, or '-' for stdin. Detects gzip/zstd/xz and trace.dat
+ * by their magic bytes. Throws InputError when the input cannot be opened.
+ */
+export async function openInput(path: string, opts: OpenOptions = {}): Promise<OpenedInput> {
+  const label = path === '-' ? '<stdin>' : path;
+  const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? DEFAULT_CHUNK_SIZE));
+  const mode = opts.decompressor ?? 'auto';
+  let raw: RawSource;
+  let fresh: (() => void) | null = null;
+  if (path === '-') {
+    raw = openStdin(opts.stdin ?? process.stdin);
+  } else {
+    const f = await openFile(path, label, chunkSize);
+    raw = f;
+    fresh = f.fresh;
+  }
+  const rawPeek = new Peekable(raw.chunks);
+  const compression = detectCompression(await rawPeek.peek(HEAD_BYTES));
+  let data: Peekable = rawPeek;
+  if (compression !== 'none') {
+    fresh?.();
+    data = new Peekable(decompress(rawPeek, compression, label, mode));
+  }
+  const kind = detectKind(await data.peek(HEAD_BYTES));
+  const out: OpenedInput = { kind, compression, chunks: data, bytesRead: raw.bytesRead };
+  if (raw.size !== undefined) out.size = raw.size;
+  return out;
+}
+
+export interface ParseTextOptions extends OpenOptions {
+  /** Name tables for the ids in the events (default: a fresh one, so pass yours to read names back). */
+  names?: Names;
+}
+
+/**
+ * Library convenience: the events of a text trace, each one a copy the caller
+ * may keep. (The CLI uses TextParser with a sink instead: no copies.)
+ */
+export async function* parseTextEvents(path: string, opts: ParseTextOptions = {}): AsyncGenerator<DmaEvent> {
+  const names = opts.names ?? new Names();
+  const label = path === '-' ? '<stdin>' : path;
+  const queue: DmaEvent[] = [];
+  const parser = new TextParser({ names, sink: (ev) => queue.push(ev.clone()), file: label });
+  const src = await openInput(path, opts);
+  if (src.kind === 'tracedat') {
+    throw new InputError(label, 'byte 0', 'trace.dat input is not supported yet; convert it with `trace-cmd report`');
+  }
+  for await (const chunk of src.chunks) {
+    parser.push(chunk);
+    yield* queue;
+    queue.length = 0;
+  }
+  parser.end();
+  yield* queue;
+  queue.length = 0;
+}
