@@ -1,0 +1,385 @@
+// Owns `npm run bench`: generates synthetic traces (bench/gen-trace.ts), then measures in the same run
+// `wc -l` (best of 3) against `dmadebug check -q` (best of 2: wall time and peak RSS) on each, and prints
+// throughput, the ratio to `wc -l`, memory per live mapping and whether RSS depends on trace length.
+// It reports; it does not fail. Exit status is non-zero only when something crashed.
+//
+//   npm run bench -- [--size 1G] [--live 4096] [--keep]
+//                    [--short-size 256M] [--mem-size 300M] [--mem-live 1000000] [--no-mem]
+//
+// Traces live in /tmp/dmadebug-bench/ and are reused when a trace of the same size and live count is
+// there (left by --keep). Without --keep each trace is deleted once measured.
+
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type GenStats, generateTrace, parseSize } from './gen-trace.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(ROOT, 'bin', 'dmadebug.js');
+const CLI_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const DIR = '/tmp/dmadebug-bench';
+const TIME = '/usr/bin/time';
+const SPEED_TARGET = 4; // × wc -l
+const MEM_TARGET = 100; // bytes per live mapping
+const MiB = 1 << 20;
+
+interface Args {
+  size: number;
+  live: number;
+  keep: boolean;
+  shortSize: number;
+  memSize: number;
+  memLive: number;
+  mem: boolean;
+}
+
+interface Trace {
+  label: string;
+  file: string;
+  stats: GenStats;
+  /** Generator throughput, when generated in this run. */
+  genMBs: number | null;
+}
+
+interface Measure {
+  wcSec: number;
+  wcLines: number;
+  ddSec: number;
+  /** Peak RSS of the dmadebug process (max over its runs), KiB. */
+  rssKiB: number;
+  exitCode: number | null;
+  signal: string | null;
+  /** Lines on stdout (findings) and the first few of them. */
+  outLines: number;
+  outHead: string[];
+  errTail: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    size: 1 << 30,
+    live: 4096,
+    keep: false,
+    shortSize: 256 * MiB,
+    memSize: 300 * MiB,
+    memLive: 1_000_000,
+    mem: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    if (k === '--keep') {
+      a.keep = true;
+      continue;
+    }
+    if (k === '--no-mem') {
+      a.mem = false;
+      continue;
+    }
+    if (k === '-h' || k === '--help') {
+      process.stdout.write(
+        'usage: npm run bench -- [--size 1G] [--live 4096] [--keep] [--short-size 256M]\n' +
+          '                        [--mem-size 300M] [--mem-live 1000000] [--no-mem]\n',
+      );
+      process.exit(0);
+    }
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${k} needs a value`);
+    if (k === '--size') a.size = parseSize(v);
+    else if (k === '--live') a.live = parseSize(v);
+    else if (k === '--short-size') a.shortSize = parseSize(v);
+    else if (k === '--mem-size') a.memSize = parseSize(v);
+    else if (k === '--mem-live') a.memLive = parseSize(v);
+    else throw new Error(`unknown option ${k}`);
+  }
+  if (a.shortSize >= a.size) a.shortSize = Math.max(1 << 20, Math.floor(a.size / 4));
+  return a;
+}
+
+function sizeName(n: number): string {
+  if (n % (1 << 30) === 0) return `${n / (1 << 30)}G`;
+  if (n % MiB === 0) return `${n / MiB}M`;
+  if (n % 1024 === 0) return `${n / 1024}K`;
+  return String(n);
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function now(): bigint {
+  return process.hrtime.bigint();
+}
+function secondsSince(t0: bigint): number {
+  return Number(now() - t0) / 1e9;
+}
+
+/** Generate (or reuse) the trace of this size and live count. */
+function ensureTrace(label: string, size: number, live: number): Trace {
+  mkdirSync(DIR, { recursive: true });
+  const file = path.join(DIR, `trace-${sizeName(size)}-live${live}.txt`);
+  const meta = `${file}.meta.json`;
+  if (existsSync(file) && existsSync(meta)) {
+    try {
+      const stats = JSON.parse(readFileSync(meta, 'utf8')) as GenStats;
+      if (stats.bytes === statSync(file).size) {
+        log(`reusing ${file}`);
+        return { label, file, stats, genMBs: null };
+      }
+    } catch {
+      // regenerate below
+    }
+  }
+  const need = size * 1.05 + 64 * MiB;
+  const avail = freeBytes(DIR);
+  if (avail < need) {
+    throw new Error(`not enough space in ${DIR} for a ${sizeName(size)} trace (${(avail / MiB).toFixed(0)} MiB free)`);
+  }
+  log(`generating ${file} (${sizeName(size)}, ${live} live mappings) ...`);
+  const stats = generateTrace({ size, live, out: file });
+  writeFileSync(meta, `${JSON.stringify(stats, null, 2)}\n`);
+  const genMBs = stats.bytes / 1e6 / stats.seconds;
+  log(`  ${stats.lines} lines in ${stats.seconds.toFixed(2)} s (${genMBs.toFixed(0)} MB/s)`);
+  return { label, file, stats, genMBs };
+}
+
+function dropTrace(t: Trace, keep: boolean): void {
+  if (keep) return;
+  rmSync(t.file, { force: true });
+  rmSync(`${t.file}.meta.json`, { force: true });
+}
+
+function log(s: string): void {
+  process.stderr.write(`bench: ${s}\n`);
+}
+
+const RSS_TAG = 'BENCH-RSS';
+/** Preload for when /usr/bin/time is missing: the child reports its own peak RSS on exit. */
+const RSS_HOOK = `data:text/javascript,process.on("exit",()=>process.stderr.write("\\n${RSS_TAG} "+process.resourceUsage().maxRSS+"\\n"))`;
+
+function measure(file: string, useTime: boolean): Measure {
+  // wc -l: best of 3.
+  let wcSec = Number.POSITIVE_INFINITY;
+  let wcLines = -1;
+  for (let i = 0; i < 3; i++) {
+    const t0 = now();
+    const r = spawnSync('wc', ['-l', file], { encoding: 'utf8' });
+    const s = secondsSince(t0);
+    if (r.status !== 0) throw new Error(`wc -l failed: ${r.stderr}`);
+    wcSec = Math.min(wcSec, s);
+    wcLines = Number.parseInt(r.stdout.trim(), 10);
+  }
+
+  // dmadebug check -q: best of 2 for time; peak RSS is the max over the runs.
+  const outFile = path.join(DIR, `findings-${process.pid}.txt`);
+  let ddSec = Number.POSITIVE_INFINITY;
+  let rssKiB = 0;
+  let exitCode: number | null = 0;
+  let signal: string | null = null;
+  let errTail = '';
+  for (let i = 0; i < 2; i++) {
+    const fd = openSync(outFile, 'w');
+    const cmd = useTime
+      ? { exe: TIME, args: ['-f', `${RSS_TAG} %M`, process.execPath, BIN, 'check', '-q', file] }
+      : { exe: process.execPath, args: ['--import', RSS_HOOK, BIN, 'check', '-q', file] };
+    const t0 = now();
+    const r = spawnSync(cmd.exe, cmd.args, { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', maxBuffer: 64 * MiB });
+    const s = secondsSince(t0);
+    closeSync(fd);
+    ddSec = Math.min(ddSec, s);
+    const err = r.stderr ?? '';
+    const m = new RegExp(`${RSS_TAG} (\\d+)`).exec(err);
+    if (m) rssKiB = Math.max(rssKiB, Number(m[1]));
+    // /usr/bin/time reports a killed child as "Command terminated by signal N" and exits with 128+N.
+    exitCode = r.status;
+    signal = r.signal;
+    errTail = err
+      .split('\n')
+      .filter((l) => l && !l.startsWith(RSS_TAG))
+      .slice(-5)
+      .join('\n');
+    if (exitCode !== 0 && exitCode !== 1) break;
+  }
+  const out = readFileSync(outFile, 'utf8');
+  rmSync(outFile, { force: true });
+  const lines = out.split('\n').filter((l) => l.length > 0);
+  return {
+    wcSec,
+    wcLines,
+    ddSec,
+    rssKiB,
+    exitCode,
+    signal,
+    outLines: lines.length,
+    outHead: lines.slice(0, 6),
+    errTail,
+  };
+}
+
+function fmt(n: number, digits = 2): string {
+  return n.toFixed(digits);
+}
+
+function grouped(n: number): string {
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows
+    .map((r, ri) => {
+      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+      return ri === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
+    })
+    .join('\n');
+}
+
+function exitNote(m: Measure): string {
+  if (m.signal) return `killed (${m.signal})`;
+  if (m.exitCode === 0) return m.outLines === 0 ? 'exit 0' : `exit 0, ${m.outLines} out`;
+  if (m.exitCode === 1) return `exit 1 (errors!)`;
+  return `exit ${m.exitCode} (crash?)`;
+}
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  const cpus = os.cpus();
+  const useTime = existsSync(TIME);
+  process.stdout.write(
+    `dmadebug bench — ${new Date().toISOString()}\n` +
+      `node ${process.version}, ${cpus.length} CPU × ${cpus[0]?.model ?? '?'}, ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n` +
+      `peak RSS measured with ${useTime ? `${TIME} -f %M` : 'an --import hook printing process.resourceUsage().maxRSS'}\n` +
+      `MB = 10^6 bytes, MiB = 2^20 bytes; wc -l best of 3, dmadebug best of 2 (RSS: max of the 2)\n\n`,
+  );
+  if (!existsSync(CLI_MAIN)) {
+    process.stdout.write(`dmadebug is not built (${CLI_MAIN} missing): run \`npm run build\` first.\n`);
+    return 1;
+  }
+
+  const plan: { label: string; size: number; live: number }[] = [
+    { label: 'main', size: args.size, live: args.live },
+    { label: 'short', size: args.shortSize, live: args.live },
+  ];
+  if (args.mem) plan.push({ label: 'memory', size: args.memSize, live: args.memLive });
+  log(`free space in ${DIR}: ${(freeBytes(path.dirname(DIR)) / 2 ** 30).toFixed(1)} GiB`);
+
+  const results: { t: Trace; m: Measure }[] = [];
+  let crashed = false;
+  for (const p of plan) {
+    const t = ensureTrace(p.label, p.size, p.live);
+    log(`measuring ${p.label}: wc -l ×3, dmadebug check -q ×2 ...`);
+    const m = measure(t.file, useTime);
+    if (m.wcLines !== t.stats.lines)
+      log(`WARNING: wc -l says ${m.wcLines} lines, the generator wrote ${t.stats.lines}`);
+    if (m.signal || (m.exitCode !== 0 && m.exitCode !== 1)) crashed = true;
+    results.push({ t, m });
+    dropTrace(t, args.keep);
+  }
+
+  const rows: string[][] = [
+    [
+      'trace',
+      'size MB',
+      'lines',
+      'live at end',
+      'gen MB/s',
+      'wc -l s',
+      'dmadebug s',
+      'lines/s',
+      'MB/s',
+      'ratio',
+      'peak RSS MiB',
+      'result',
+    ],
+  ];
+  for (const { t, m } of results) {
+    rows.push([
+      t.label,
+      fmt(t.stats.bytes / 1e6, 0),
+      grouped(t.stats.lines),
+      `${grouped(t.stats.liveAtEnd)} (${grouped(t.stats.liveEntriesAtEnd)} entries)`,
+      t.genMBs === null ? 'reused' : fmt(t.genMBs, 0),
+      fmt(m.wcSec, 3),
+      fmt(m.ddSec, 2),
+      grouped(t.stats.lines / m.ddSec),
+      fmt(t.stats.bytes / 1e6 / m.ddSec, 1),
+      `${fmt(m.ddSec / m.wcSec, 1)}×`,
+      fmt(m.rssKiB / 1024, 1),
+      exitNote(m),
+    ]);
+  }
+  process.stdout.write(`${table(rows)}\n\n`);
+
+  const main = results[0]!;
+  const short = results[1]!;
+  const ratio = main.m.ddSec / main.m.wcSec;
+  process.stdout.write(
+    `speed:  dmadebug takes ${fmt(ratio, 1)}× the time of wc -l on the ${sizeName(args.size)} trace ` +
+      `(target ≤ ${SPEED_TARGET}×): ${ratio <= SPEED_TARGET ? 'MET' : 'NOT MET'}\n`,
+  );
+  const dRss = (main.m.rssKiB - short.m.rssKiB) / 1024;
+  const lenRatio = main.t.stats.bytes / short.t.stats.bytes;
+  const flat = Math.abs(dRss) <= Math.max(8, (0.1 * short.m.rssKiB) / 1024);
+  process.stdout.write(
+    `length: peak RSS ${fmt(short.m.rssKiB / 1024, 1)} MiB at ${sizeName(args.shortSize)} vs ` +
+      `${fmt(main.m.rssKiB / 1024, 1)} MiB at ${sizeName(args.size)} (${fmt(lenRatio, 1)}× longer, same live count): ` +
+      `${dRss >= 0 ? '+' : ''}${fmt(dRss, 1)} MiB — ${flat ? 'independent of trace length' : 'GROWS with trace length'} ` +
+      `(tolerance ±max(8 MiB, 10%))\n`,
+  );
+  const mem = results[2];
+  if (mem) {
+    const extra = (mem.m.rssKiB - short.m.rssKiB) * 1024;
+    const perMap = extra / mem.t.stats.liveAtEnd;
+    const perEntry = extra / mem.t.stats.liveEntriesAtEnd;
+    process.stdout.write(
+      `memory: (${fmt(mem.m.rssKiB / 1024, 1)} − ${fmt(short.m.rssKiB / 1024, 1)}) MiB / ` +
+        `${grouped(mem.t.stats.liveAtEnd)} live mappings = ${fmt(perMap, 1)} bytes per live mapping ` +
+        `(${fmt(perEntry, 1)} per dma-debug entry; sg calls have one entry per segment) ` +
+        `(target ≤ ${MEM_TARGET}): ${perMap <= MEM_TARGET ? 'MET' : 'NOT MET'}\n`,
+    );
+  }
+
+  for (const { t, m } of results) {
+    if (m.outLines === 0 && (m.exitCode === 0 || m.exitCode === 1) && !m.signal) continue;
+    process.stdout.write(`\n${t.label}: dmadebug ${exitNote(m)}; ${m.outLines} lines on stdout, first ones:\n`);
+    for (const l of m.outHead) process.stdout.write(`  | ${l}\n`);
+    if (m.errTail) process.stdout.write(`  stderr:\n${m.errTail.replace(/^/gm, '  ! ')}\n`);
+    if (m.exitCode === 1) process.stdout.write('  WARNING: errors reported on a trace of correct DMA-API usage\n');
+  }
+  if (args.keep) process.stdout.write(`\ntraces kept in ${DIR}\n`);
+  return crashed ? 1 : 0;
+}
+
+try {
+  process.exitCode = main();
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+}
