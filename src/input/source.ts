@@ -44,6 +44,12 @@ export interface OpenedInput {
   size?: number;
   /** Bytes read from the file or stdin so far (compressed). */
   bytesRead(): number;
+  /**
+   * Releases the file and any decompressor process. Iterating `chunks` to the
+   * end (or breaking out of it) does this too; call it when you stop before
+   * iterating at all (e.g. on kind 'tracedat'). Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 const MAGIC_GZIP = [0x1f, 0x8b];
@@ -106,6 +112,13 @@ class Peekable implements AsyncIterable<Uint8Array> {
     return out;
   }
 
+  /** Stops the source (runs its cleanup when it has started). */
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.it.return?.();
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     try {
       while (this.pending.length > 0) yield this.pending.shift()!;
@@ -125,6 +138,22 @@ interface RawSource {
   chunks: AsyncIterable<Uint8Array>;
   size?: number;
   bytesRead(): number;
+  close(): Promise<void>;
+}
+
+/** Resolves when a writable wants more, or is gone; never leaves listeners behind. */
+function writable(w: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      w.off('error', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+    w.on('error', done);
+  });
 }
 
 function openError(label: string, e: unknown): InputError {
@@ -163,6 +192,11 @@ async function openFile(path: string, label: string, chunkSize: number): Promise
   let read = 0;
   let reuse = true;
   const handle = fh;
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= handle.close().catch(() => {});
+    return closed;
+  };
   async function* chunks(): AsyncGenerator<Uint8Array> {
     let buf = Buffer.allocUnsafe(chunkSize);
     try {
@@ -179,12 +213,13 @@ async function openFile(path: string, label: string, chunkSize: number): Promise
         yield buf.subarray(0, n);
       }
     } finally {
-      await handle.close();
+      await close();
     }
   }
   const src: RawSource & { fresh(): void } = {
     chunks: chunks(),
     bytesRead: () => read,
+    close,
     /** From now on every chunk gets its own buffer (for decompressors that keep them). */
     fresh: () => {
       reuse = false;
@@ -203,7 +238,7 @@ function openStdin(stream: Readable): RawSource {
       yield b;
     }
   }
-  return { chunks: chunks(), bytesRead: () => read };
+  return { chunks: chunks(), bytesRead: () => read, close: async () => {} };
 }
 
 // ---------------------------------------------------------------- decompressors
@@ -235,7 +270,8 @@ function gunzip(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Ui
     const feed = (async () => {
       try {
         for await (const c of raw) {
-          if (!z.write(c)) await new Promise<void>((r) => z.once('drain', r));
+          if (z.destroyed) break;
+          if (!z.write(c)) await writable(z);
         }
         z.end();
       } catch (e) {
@@ -275,12 +311,7 @@ function viaTool(raw: AsyncIterable<Uint8Array>, label: string, tool: string, wh
       try {
         for await (const c of raw) {
           if (child.stdin.destroyed) break;
-          if (!child.stdin.write(c)) {
-            await new Promise<void>((r) => {
-              child.stdin.once('drain', r);
-              child.stdin.once('close', r);
-            });
-          }
+          if (!child.stdin.write(c)) await writable(child.stdin);
         }
       } catch (e) {
         feedError = e;
@@ -416,14 +447,32 @@ export async function openInput(path: string, opts: OpenOptions = {}): Promise<O
     fresh = f.fresh;
   }
   const rawPeek = new Peekable(raw.chunks);
-  const compression = detectCompression(await rawPeek.peek(HEAD_BYTES));
+  let compression: Compression;
+  try {
+    compression = detectCompression(await rawPeek.peek(HEAD_BYTES));
+  } catch (e) {
+    await raw.close();
+    throw e;
+  }
   let data: Peekable = rawPeek;
   if (compression !== 'none') {
     fresh?.();
     data = new Peekable(decompress(rawPeek, compression, label, mode));
   }
-  const kind = detectKind(await data.peek(HEAD_BYTES));
-  const out: OpenedInput = { kind, compression, chunks: data, bytesRead: raw.bytesRead };
+  let kind: InputKind;
+  try {
+    kind = detectKind(await data.peek(HEAD_BYTES));
+  } catch (e) {
+    await data.close().catch(() => {});
+    await raw.close();
+    throw e;
+  }
+  const close = async (): Promise<void> => {
+    await data.close();
+    if (data !== rawPeek) await rawPeek.close();
+    await raw.close();
+  };
+  const out: OpenedInput = { kind, compression, chunks: data, bytesRead: raw.bytesRead, close };
   if (raw.size !== undefined) out.size = raw.size;
   return out;
 }
@@ -444,6 +493,7 @@ export async function* parseTextEvents(path: string, opts: ParseTextOptions = {}
   const parser = new TextParser({ names, sink: (ev) => queue.push(ev.clone()), file: label });
   const src = await openInput(path, opts);
   if (src.kind === 'tracedat') {
+    await src.close();
     throw new InputError(label, 'byte 0', 'trace.dat input is not supported yet; convert it with `trace-cmd report`');
   }
   for await (const chunk of src.chunks) {
