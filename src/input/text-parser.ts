@@ -63,9 +63,6 @@ const PLUS = 0x2b;
 const ZERO = 0x30;
 const LOWER_X = 0x78;
 
-const FNV0 = 0x811c9dc5 | 0;
-const FNVP = 0x01000193;
-
 /** Hex digit value per byte, -1 for anything else. */
 const HEXV = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEXV[0x30 + i] = i;
@@ -83,10 +80,16 @@ function bytesOf(s: string): Uint8Array {
   return out;
 }
 
-function hashOf(s: string): number {
-  let h = FNV0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNVP);
-  return h;
+/**
+ * A cheap hash of b[s, e) from its length and four of its bytes. Names in one
+ * table differ there often enough; equal hashes only cost a byte comparison.
+ */
+function quickHash(b: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n <= 0) return 0;
+  const x = b[s]! | (b[e - 1]! << 8) | (b[s + (n >> 1)]! << 16) | (b[e - 1 - (n >> 2)]! << 24);
+  const h = Math.imul(x ^ Math.imul(n, 0x9e3779b1), 0x85ebca6b);
+  return h ^ (h >>> 15);
 }
 
 /** Does b[p, e) start with lit? */
@@ -98,23 +101,32 @@ function startsWith(b: Uint8Array, p: number, e: number, lit: Uint8Array): boole
 }
 
 /**
- * A small fixed table from ASCII names to small ints, looked up by a hash the
- * caller computed while scanning (FNV-1a, as hashOf) and one byte comparison.
+ * A small fixed table from ASCII names to small ints, looked up by quickHash
+ * and one byte comparison.
  */
 class NameTable {
   private readonly slots = new Int32Array(256);
   private readonly hashes = new Int32Array(128);
   private readonly vals = new Int32Array(128);
-  private readonly keys: Uint8Array[] = [];
+  private readonly offs = new Int32Array(128);
+  private readonly lens = new Int32Array(128);
+  /** All names back to back (one flat array keeps the compare loop monomorphic). */
+  private bytes = new Uint8Array(2048);
+  private count = 0;
+  private used = 0;
 
   constructor(entries: ReadonlyArray<readonly [string, number]>) {
     for (const [name, val] of entries) this.add(name, val);
   }
 
   private add(name: string, val: number): void {
-    const id = this.keys.length;
-    const h = hashOf(name);
-    this.keys.push(bytesOf(name));
+    const id = this.count++;
+    const nb = bytesOf(name);
+    const h = quickHash(nb, 0, nb.length);
+    this.bytes.set(nb, this.used);
+    this.offs[id] = this.used;
+    this.lens[id] = name.length;
+    this.used += name.length;
     this.hashes[id] = h;
     this.vals[id] = val;
     let s = h & 255;
@@ -122,21 +134,23 @@ class NameTable {
     this.slots[s] = id + 1;
   }
 
-  /** The value for b[start, end) with hash h, or -1. */
-  get(b: Uint8Array, start: number, end: number, h: number): number {
+  /** The value for b[start, end), or -1. */
+  get(b: Uint8Array, start: number, end: number): number {
+    const h = quickHash(b, start, end);
     let s = h & 255;
     for (;;) {
       const v = this.slots[s]!;
       if (v === 0) return -1;
       const id = v - 1;
-      if (this.hashes[id] === h) {
-        const k = this.keys[id]!;
-        const n = k.length;
-        if (n === end - start) {
-          let i = 0;
-          while (i < n && k[i] === b[start + i]) i++;
-          if (i === n) return this.vals[id]!;
+      if (this.hashes[id] === h && this.lens[id] === end - start) {
+        const k = this.bytes;
+        let o = this.offs[id]!;
+        let i = start;
+        while (i < end && k[o] === b[i]) {
+          i++;
+          o++;
         }
+        if (i === end) return this.vals[id]!;
       }
       s = (s + 1) & 255;
     }
@@ -699,14 +713,12 @@ export class TextParser {
       else this.skipped++;
       return;
     }
-    let h = FNV0;
     while (t < e) {
       const c = b[t]!;
       if (c === COLON || c === SP || c === PLUS) break;
-      h = Math.imul(h ^ c, FNVP);
       t++;
     }
-    const code = t < e && b[t] === COLON ? EVENTS.get(b, ns, t, h) : -1;
+    const code = t < e && b[t] === COLON ? EVENTS.get(b, ns, t) : -1;
     if (code >= 0 && code < 100) {
       this.dmaEvent(b, t + 1, e, code, ns);
       return;
@@ -954,7 +966,7 @@ export class TextParser {
     while (p < e && b[p] === SP) p++;
     let raw = false;
     if (kind !== K.PageFree || (p < e && b[p] === LBRACK)) {
-      if (startsWith(b, p, e, L_FAILED)) {
+      if (b[p] === LBRACK && startsWith(b, p, e, L_FAILED)) {
         // trace-cmd could not run the print format: raw `field=value` pairs follow.
         raw = true;
         p += L_FAILED.length;
@@ -971,11 +983,9 @@ export class TextParser {
       while (p < e && b[p] === SP) p++;
       if (p >= e) break;
       const ks = p;
-      let h = FNV0;
       while (p < e) {
         const c = b[p]!;
         if (c === EQ || c === SP) break;
-        h = Math.imul(h ^ c, FNVP);
         p++;
       }
       if (p >= e || b[p] === SP) {
@@ -983,7 +993,7 @@ export class TextParser {
         if (startsWith(b, ks, p, L_TRUNCATED)) ev.truncated = true;
         continue;
       }
-      const key = KEYS.get(b, ks, p, h);
+      const key = KEYS.get(b, ks, p);
       p++;
       let q: number;
       switch (key) {
@@ -1234,27 +1244,33 @@ export class TextParser {
 
   /** dir: symbolic, or the raw enum. vNum = 0..3, or 99 for a number out of range. */
   private scanDir(b: Buffer, p: number, e: number): number {
-    let q = p;
-    while (q < e && b[q] !== SP) q++;
     const c = b[p];
-    if (c !== undefined && c >= ZERO && c <= 0x39) {
-      const r = this.scanNumber(b, p, q);
-      if (r === q) {
+    let lit: Uint8Array | null = null;
+    let v = 0;
+    if (c === 0x42 /* B */) lit = L_BIDIRECTIONAL;
+    else if (c === 0x54 /* T */) {
+      lit = L_TO_DEVICE;
+      v = 1;
+    } else if (c === 0x46 /* F */) {
+      lit = L_FROM_DEVICE;
+      v = 2;
+    } else if (c === 0x4e /* N */) {
+      lit = L_NONE;
+      v = 3;
+    }
+    if (lit !== null) {
+      const q = p + lit.length;
+      if (startsWith(b, p, e, lit) && (q === e || b[q] === SP)) {
+        this.vNum = v;
+        return q;
+      }
+    } else if (c !== undefined && c >= ZERO && c <= 0x39) {
+      let q = p;
+      while (q < e && b[q] !== SP) q++;
+      if (this.scanNumber(b, p, q) === q) {
         if (this.vNum > 3) this.vNum = 99;
         return q;
       }
-    } else if (c === 0x42 /* B */ && startsWith(b, p, q, L_BIDIRECTIONAL) && q - p === L_BIDIRECTIONAL.length) {
-      this.vNum = 0;
-      return q;
-    } else if (c === 0x54 /* T */ && startsWith(b, p, q, L_TO_DEVICE) && q - p === L_TO_DEVICE.length) {
-      this.vNum = 1;
-      return q;
-    } else if (c === 0x46 /* F */ && startsWith(b, p, q, L_FROM_DEVICE) && q - p === L_FROM_DEVICE.length) {
-      this.vNum = 2;
-      return q;
-    } else if (c === 0x4e /* N */ && startsWith(b, p, q, L_NONE) && q - p === L_NONE.length) {
-      this.vNum = 3;
-      return q;
     }
     this.err = 'expected dir= BIDIRECTIONAL, TO_DEVICE, FROM_DEVICE, NONE or 0..3';
     return -1;
@@ -1277,14 +1293,12 @@ export class TextParser {
       } else {
         if (startsWith(b, q, e, L_DMA_ATTR_)) q += L_DMA_ATTR_.length;
         const s = q;
-        let h = FNV0;
         while (q < e) {
           const ch = b[q]!;
           if (ch === PIPE || ch === SP) break;
-          h = Math.imul(h ^ ch, FNVP);
           q++;
         }
-        const v = ATTRS.get(b, s, q, h);
+        const v = ATTRS.get(b, s, q);
         if (v >= 0) mask |= v;
         else if (this.strict) {
           this.err = `unknown attribute ${b.toString('latin1', s, q)} (the last line has no newline: cut short?)`;
