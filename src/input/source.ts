@@ -197,22 +197,37 @@ async function openFile(path: string, label: string, chunkSize: number): Promise
     closed ??= handle.close().catch(() => {});
     return closed;
   };
+  // Two buffers: while the consumer parses one, the next read fills the other
+  // (on libuv's thread pool), so disk copies overlap with parsing. A chunk
+  // stays valid until the consumer asks for the next one, as promised.
+  const bufs = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+  let filling = 0;
+  // Position null (the file's own offset): pipes and FIFOs cannot pread, and
+  // only one read is ever in flight, so order is kept.
+  const readInto = (buf: Buffer): Promise<number> =>
+    handle.read(buf, 0, chunkSize, null).then(
+      (r) => r.bytesRead,
+      (e: NodeJS.ErrnoException) => {
+        throw new InputError(label, `byte ${read}`, `read failed: ${e.code ?? e.message}`);
+      },
+    );
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    let buf = Buffer.allocUnsafe(chunkSize);
+    let pending: Promise<number> | null = null;
     try {
+      pending = readInto(bufs[filling]!);
       for (;;) {
-        if (!reuse) buf = Buffer.allocUnsafe(chunkSize);
-        let n: number;
-        try {
-          n = (await handle.read(buf, 0, chunkSize, null)).bytesRead;
-        } catch (e) {
-          throw new InputError(label, `byte ${read}`, `read failed: ${(e as NodeJS.ErrnoException).code ?? e}`);
-        }
+        const n: number = await pending;
+        pending = null;
         if (n === 0) return;
         read += n;
-        yield buf.subarray(0, n);
+        const cur = bufs[filling]!;
+        filling ^= 1;
+        if (!reuse) bufs[filling] = Buffer.allocUnsafe(chunkSize);
+        pending = readInto(bufs[filling]!);
+        yield cur.subarray(0, n);
       }
     } finally {
+      if (pending) await pending.catch(() => 0);
       await close();
     }
   }

@@ -158,6 +158,22 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
     assert.equal(Number(out), baseline.length);
   });
 
+  test('a named pipe (process substitution, FIFO) is read sequentially', async (t) => {
+    if (!onPath('mkfifo') || !files.gz) {
+      t.skip('no mkfifo or gzip');
+      return;
+    }
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', files.gz, fifo], { stdio: 'ignore' });
+    const written = new Promise((res) => writer.on('close', res));
+    const r = await eventsOf(fifo, { chunkSize: 4096 });
+    assert.equal(await written, 0);
+    assert.equal(r.src.size, undefined);
+    assert.equal(r.src.compression, 'gzip');
+    assert.deepEqual(r.lines, baseline);
+  });
+
   test('trace.dat is recognised by its magic', async (t) => {
     const dat = fixture('bug-unmap-size', 'trace.dat');
     if (!existsSync(dat)) {
