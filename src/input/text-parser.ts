@@ -37,6 +37,8 @@ import { InputError } from './errors.js';
 export const MAX_LINE_BYTES = 1 << 20;
 /** How many warnings keep their text; the count goes on. */
 export const MAX_WARNINGS_KEPT = 1000;
+/** Frames beyond this many bytes of one stack block are dropped (a sane stack is ~2 KB). */
+export const MAX_STACK_BYTES = 64 * 1024;
 
 // ---- bytes ----
 const NL = 0x0a;
@@ -905,6 +907,7 @@ export class TextParser {
       this.stackDropping = false;
     }
     const need = this.stkLen + (e - p) + 1;
+    if (need > MAX_STACK_BYTES) return;
     if (need > this.stkBuf.length) {
       let cap = this.stkBuf.length * 2;
       while (cap < need) cap *= 2;
@@ -943,7 +946,11 @@ export class TextParser {
     ev.kind = kind;
     this.err = '';
     if (!this.payload(b, p, e, kind)) {
-      this.warn(`${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}`);
+      if (this.warningList.length < MAX_WARNINGS_KEPT) {
+        this.warn(`${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}`);
+      } else {
+        this.warnings++;
+      }
       return;
     }
     if (code === X_MAP_PHYS || code === X_UNMAP_PHYS) {

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { Names } from '../../src/base/interner.js';
 import { hex } from '../../src/base/u64.js';
 import { ATTR_MMIO, ATTR_SKIP_CPU_SYNC, Dir, type DmaEvent, EventKind } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
-import { MAX_LINE_BYTES, MAX_WARNINGS_KEPT } from '../../src/input/text-parser.js';
+import { MAX_LINE_BYTES, MAX_STACK_BYTES, MAX_WARNINGS_KEPT, TextParser } from '../../src/input/text-parser.js';
 import { fixture, parseBytes, readmeCounts, serialize, serializeAll, textScenarios } from './helpers.js';
 
 /** One ftrace line (kernel `trace` layout, with the flags column). */
@@ -622,6 +623,14 @@ describe('stack traces', () => {
     assert.equal(p.parser.skipped, 3);
   });
 
+  test('an absurd stack block is capped, not grown without bound', () => {
+    const frames = ' => some_function_name+0x10/0x20\n'.repeat(10_000);
+    const p = parseBytes(`  x-1 [000] ..... 1.0: <stack trace>\n${frames}`);
+    assert.equal(p.events.length, 1);
+    const s = p.names.stacks.name(p.events[0]!.stack);
+    assert.ok(s.length <= MAX_STACK_BYTES && s.length > MAX_STACK_BYTES - 64, String(s.length));
+  });
+
   test('the fixture stacks all start at the DMA API or its caller', () => {
     const path = fixture('real-devices-stack');
     if (!existsSync(path)) return;
@@ -776,6 +785,20 @@ describe('skipped and bad lines', () => {
     const pf = parseBytes(line('mm_page_free', 'page=0 pfn=0x1 order=0').slice(0, -1));
     assert.equal(pf.events.length, 1);
     assert.equal(pf.parser.warnings, 0);
+  });
+
+  test('plain Uint8Array chunks (not Buffers) work the same', () => {
+    const text = line('dma_map_page', '0000:00:02.0 dir=TO_DEVICE dma_addr=1000 size=512 phys_addr=1000 attrs=').repeat(
+      3,
+    );
+    const bytes = new TextEncoder().encode(text);
+    const names = new Names();
+    let n = 0;
+    const parser = new TextParser({ names, file: 'u8', sink: () => n++ });
+    for (let i = 0; i < bytes.length; i += 5) parser.push(bytes.slice(i, i + 5));
+    parser.end();
+    assert.equal(n, 3);
+    assert.equal(parser.warnings, 0);
   });
 
   test('end() is idempotent; push() after end() throws', () => {
