@@ -417,6 +417,8 @@ export class TextParser {
   private hPid = 0;
   private hCommStart = 0;
   private hCommEnd = 0;
+  /** Where the `[cpu]` bracket was on the last header line (offset from the line start). */
+  private bracketCol = 25;
   private tsSec = 0;
   private tsNs = 0;
   private tsDigits = 6;
@@ -569,7 +571,7 @@ export class TextParser {
       this.lostLine(b, p + L_CPU.length, e);
       return;
     }
-    this.eventLine(b, p, e);
+    this.eventLine(b, s, p, e);
   }
 
   /** `# entries-in-buffer/entries-written: A/B   #P:2`, or any other comment. */
@@ -647,45 +649,22 @@ export class TextParser {
    * and the timestamp vary (flags, none in trace-cmd report), so the timestamp
    * is the first token after the bracket that ends with ':'.
    */
-  private eventLine(b: Buffer, p: number, e: number): void {
+  private eventLine(b: Buffer, s: number, p: number, e: number): void {
     // 1. "-PID [CPU]": the first '[' preceded by "-digits" (and maybe a "(tgid)" column).
+    // ftrace pads the task column, so the bracket usually sits where it sat on
+    // the previous line: try that column before scanning for it.
     let r = -1;
-    for (let i = p + 1; i < e; i++) {
-      if (b[i] !== LBRACK) continue;
-      let j = i - 1;
-      while (j > p && b[j] === SP) j--;
-      if (b[j] === RPAREN) {
-        while (j > p && b[j] !== LPAREN) j--;
-        j--;
-        while (j > p && b[j] === SP) j--;
+    const guess = s + this.bracketCol;
+    if (guess > p && guess < e && b[guess] === LBRACK) r = this.pidCpu(b, p, e, guess);
+    if (r < 0) {
+      for (let i = p + 1; i < e; i++) {
+        if (b[i] !== LBRACK) continue;
+        r = this.pidCpu(b, p, e, i);
+        if (r >= 0) {
+          this.bracketCol = i - s;
+          break;
+        }
       }
-      const pidEnd = j + 1;
-      let pid = 0;
-      let mul = 1;
-      while (j > p) {
-        const d = b[j]! - ZERO;
-        if (d < 0 || d > 9) break;
-        pid += d * mul;
-        mul *= 10;
-        j--;
-      }
-      if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11) continue;
-      // cpu digits and ']'
-      let k = i + 1;
-      let cpu = 0;
-      while (k < e) {
-        const d = b[k]! - ZERO;
-        if (d < 0 || d > 9) break;
-        cpu = cpu * 10 + d;
-        k++;
-      }
-      if (k === i + 1 || k >= e || b[k] !== RBRACK || k - i > 8) continue;
-      this.hPid = pid;
-      this.hCpu = cpu;
-      this.hCommStart = p;
-      this.hCommEnd = j;
-      r = k + 1;
-      break;
     }
     if (r < 0) {
       this.skipped++;
@@ -754,6 +733,46 @@ export class TextParser {
       return;
     }
     this.skipped++;
+  }
+
+  /**
+   * Checks that the '[' at i closes a `comm-PID [CPU]` header (a "(tgid)" column
+   * may sit between). Sets hPid, hCpu and the comm span; returns the position
+   * after ']' or -1.
+   */
+  private pidCpu(b: Buffer, p: number, e: number, i: number): number {
+    let j = i - 1;
+    while (j > p && b[j] === SP) j--;
+    if (b[j] === RPAREN) {
+      while (j > p && b[j] !== LPAREN) j--;
+      j--;
+      while (j > p && b[j] === SP) j--;
+    }
+    const pidEnd = j + 1;
+    let pid = 0;
+    let mul = 1;
+    while (j > p) {
+      const d = b[j]! - ZERO;
+      if (d < 0 || d > 9) break;
+      pid += d * mul;
+      mul *= 10;
+      j--;
+    }
+    if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11) return -1;
+    let k = i + 1;
+    let cpu = 0;
+    while (k < e) {
+      const d = b[k]! - ZERO;
+      if (d < 0 || d > 9) break;
+      cpu = cpu * 10 + d;
+      k++;
+    }
+    if (k === i + 1 || k >= e || b[k] !== RBRACK || k - i > 8) return -1;
+    this.hPid = pid;
+    this.hCpu = cpu;
+    this.hCommStart = p;
+    this.hCommEnd = j;
+    return k + 1;
   }
 
   /** Parses `sec[.frac]:` at t; returns the position after ':' or -1. Sets tsSec/tsNs/tsDigits. */
