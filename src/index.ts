@@ -5,8 +5,8 @@ export { Interner, Names } from './base/interner.js';
 export { hex, hex16, parseHex64, toBigInt } from './base/u64.js';
 export {
   type Coverage,
-  DmaDebugEngine,
   type DeviceCounts,
+  DmaDebugEngine,
   type DumpEntry,
   defaultConfig,
   type EngineConfig,
@@ -14,15 +14,15 @@ export {
   tsString,
 } from './engine/engine.js';
 export {
+  AddrList,
   ATTR_CACHELINES_OVERLAP,
   ATTR_MMIO,
   ATTR_REQUIRE_COHERENT,
   ATTR_SKIP_CPU_SYNC,
-  AddrList,
   Dir,
   DmaEvent,
-  type EventSink,
   EventKind,
+  type EventSink,
   type InputFacts,
   SizeList,
 } from './engine/events.js';

@@ -41,7 +41,12 @@ export async function replay(input: string, opts: ReplayOptions = {}): Promise<R
     const src = await openInput(input, opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {});
     size = src.size;
     if (src.kind === 'tracedat') {
-      throw new InputError(label, 'byte 0', 'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text');
+      await src.close();
+      throw new InputError(
+        label,
+        'byte 0',
+        'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text',
+      );
     }
     for await (const chunk of src.chunks) {
       parser.push(chunk);

@@ -92,7 +92,9 @@ async function run(argv: string[]): Promise<number> {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     return `dmadebug ${pkg.version}`;
   } catch {
     return 'dmadebug';
@@ -133,7 +135,8 @@ function engineConfig(v: Values): Partial<EngineConfig> {
   const en = intOption(v.entries, 'entries', 1);
   if (en !== undefined) cfg.entries = en;
   if (v['fixed-pool']) cfg.poolGrows = false;
-  if (v['from-boot'] && v['not-from-boot']) throw new UsageError('--from-boot and --not-from-boot contradict each other');
+  if (v['from-boot'] && v['not-from-boot'])
+    throw new UsageError('--from-boot and --not-from-boot contradict each other');
   if (v['from-boot']) cfg.fromBoot = true;
   if (v['not-from-boot']) cfg.fromBoot = false;
   const drivers = pairs(v['device-driver'], 'device-driver');
@@ -235,7 +238,8 @@ async function runCheck(v: Values, positionals: string[]): Promise<number> {
     const summary = summarize([label], r);
     if (v.json) writer.write(`${summaryJson(summary)}\n`);
     await writer.flush();
-    if (v.verbose) for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: line ${w.line}: ${w.message}\n`);
+    if (v.verbose)
+      for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: line ${w.line}: ${w.message}\n`);
     if (!v.quiet) process.stderr.write(summaryText(summary, errPaint));
     if (r.error) {
       process.stderr.write(`dmadebug: ${r.error.message}\n`);

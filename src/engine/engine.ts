@@ -11,11 +11,11 @@
 // unmapped with no map since (a proven double unmap). Losses are counted as
 // epochs; an entry made before the latest loss cannot prove a mismatch either.
 
-import { KeyTable } from '../base/key-table.js';
 import type { Names } from '../base/interner.js';
+import { KeyTable } from '../base/key-table.js';
 import { hex16 } from '../base/u64.js';
 import { CachelineTracker, clnHiOf, clnLoOf, EEXIST, OVERFLOW } from './cachelines.js';
-import { EntryTable, F_PHYS_KNOWN, F_SG_TRUNCATED, bucketOf } from './entries.js';
+import { bucketOf, EntryTable, F_PHYS_KNOWN, F_SG_TRUNCATED } from './entries.js';
 import {
   ATTR_CACHELINES_OVERLAP,
   ATTR_MMIO,
@@ -560,7 +560,14 @@ export class DmaDebugEngine {
       if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) return;
       const owner = this.cachelines.lastOwner;
       const proven = owner >= 0 && owner < t.cap && t.epoch[owner] === this.epoch;
-      this.err('cacheline-overlap', msg.eexist(), t.dev[e]!, e, proven, 'events were lost since the overlapping mapping was made');
+      this.err(
+        'cacheline-overlap',
+        msg.eexist(),
+        t.dev[e]!,
+        e,
+        proven,
+        'events were lost since the overlapping mapping was made',
+      );
     }
   }
 
@@ -601,16 +608,31 @@ export class DmaDebugEngine {
     }
     const proven = t.epoch[e] === this.epoch;
     const why = 'events were lost after this mapping was made';
-    if (size !== t.size[e]) this.err('unmap-size-mismatch', msg.unmapSize(addr(hi, lo), t.size[e]!, size), dev, e, proven, why);
+    if (size !== t.size[e])
+      this.err('unmap-size-mismatch', msg.unmapSize(addr(hi, lo), t.size[e]!, size), dev, e, proven, why);
     if (type !== t.type[e]) {
-      this.err('unmap-wrong-function', msg.unmapWrongFunction(addr(hi, lo), size, t.type[e]!, type), dev, e, proven, why);
+      this.err(
+        'unmap-wrong-function',
+        msg.unmapWrongFunction(addr(hi, lo), size, t.type[e]!, type),
+        dev,
+        e,
+        proven,
+        why,
+      );
     } else if ((type === EntryType.Coherent || type === EntryType.Noncoherent) && freeEv?.hasVirt) {
       const v = this.virt.get(e);
       if (v && (v.hi !== freeEv.virtHi || v.lo !== freeEv.virtLo)) {
         const allocPa = pa(t.physHi[e]!, t.physLo[e]!, (t.flags[e]! & F_PHYS_KNOWN) !== 0);
         const fp = this.cpuPhys(freeEv);
         const freePa = fp ? pa(fp[0], fp[1]) : pa(0, 0, false);
-        this.err('free-cpu-address-mismatch', msg.freeCpuAddress(addr(hi, lo), size, allocPa, freePa), dev, e, proven, why);
+        this.err(
+          'free-cpu-address-mismatch',
+          msg.freeCpuAddress(addr(hi, lo), size, allocPa, freePa),
+          dev,
+          e,
+          proven,
+          why,
+        );
       }
     }
     if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
@@ -636,15 +658,18 @@ export class DmaDebugEngine {
     if (slot >= 0 && this.rEpoch[slot] === this.epoch) {
       const where = this.rLine[slot]! > 0 ? ` at line ${this.rLine[slot]}` : '';
       const note = `unmapped earlier in this trace${where}, with no map since`;
-      if (sync) this.err('sync-not-mapped', text, dev, -1, true, note);
-      else this.err('double-unmap', text, dev, -1, true, note);
+      if (sync) this.err('sync-not-mapped', text, dev, -1, true, null, note);
+      else this.err('double-unmap', text, dev, -1, true, null, note);
       return;
     }
     const check: CheckId = sync ? 'sync-not-mapped' : 'unmap-not-mapped';
     if (this.fromBoot && this.epoch === 0) {
       this.err(check, text, dev, -1, true, null);
     } else {
-      const note = this.epoch > 0 ? 'events were lost, so the mapping may be missing from the trace' : 'the mapping may predate the trace';
+      const note =
+        this.epoch > 0
+          ? 'events were lost, so the mapping may be missing from the trace'
+          : 'the mapping may predate the trace';
       this.err(check, text, dev, -1, false, note);
     }
   }
@@ -711,7 +736,16 @@ export class DmaDebugEngine {
     for (let i = 0; i < nelems; i++) {
       if (mapped && i >= mapped) break;
       if (i >= n) break; // segments beyond a truncated list are unknown
-      this.checkUnmap(ev.device, this.scratchHi[i]!, this.scratchLo[i]!, this.scratchSize[i]!, EntryType.Sg, ev.dir, nelems, null);
+      this.checkUnmap(
+        ev.device,
+        this.scratchHi[i]!,
+        this.scratchLo[i]!,
+        this.scratchSize[i]!,
+        EntryType.Sg,
+        ev.dir,
+        nelems,
+        null,
+      );
     }
   }
 
@@ -729,7 +763,15 @@ export class DmaDebugEngine {
       if (this.rEpoch[s] === this.epoch) {
         const where = this.rLine[s]! > 0 ? ` at line ${this.rLine[s]}` : '';
         this.unknownUnmaps++;
-        this.err('double-unmap', msg.unmapNotMapped(a, this.rSize[s]!), dev, -1, true, `this sg list was unmapped earlier in this trace${where}, with no map since (${nelems} entries)`);
+        this.err(
+          'double-unmap',
+          msg.unmapNotMapped(a, this.rSize[s]!),
+          dev,
+          -1,
+          true,
+          null,
+          `this sg list was unmapped earlier in this trace${where}, with no map since (${nelems} entries)`,
+        );
         return;
       }
     }
@@ -738,9 +780,20 @@ export class DmaDebugEngine {
     const a = identity ? addr(pHi, pLo) : '0x<unknown>';
     const text = msg.unmapNotMapped(a, '<unknown>');
     if (this.fromBoot && this.epoch === 0) {
-      this.err('unmap-not-mapped', text, dev, -1, true, `no live dma_map_sg has this physical address list (${nelems} entries)`);
+      this.err(
+        'unmap-not-mapped',
+        text,
+        dev,
+        -1,
+        true,
+        null,
+        `no live dma_map_sg has this physical address list (${nelems} entries)`,
+      );
     } else {
-      const note = this.epoch > 0 ? 'events were lost, so the sg mapping may be missing from the trace' : 'the sg mapping may predate the trace';
+      const note =
+        this.epoch > 0
+          ? 'events were lost, so the sg mapping may be missing from the trace'
+          : 'the sg mapping may predate the trace';
       this.err('unmap-not-mapped', text, dev, -1, false, note);
     }
   }
@@ -806,7 +859,14 @@ export class DmaDebugEngine {
   /** Remembers an unmapped sg call by its first physical address (for double-unmap proofs). */
   private rememberSgUnmap(head: number): void {
     const t = this.entries;
-    this.remember(t.dev[head]! | SG_KEY, t.physHi[head]!, t.physLo[head]!, t.dmaHi[head]!, t.dmaLo[head]!, t.size[head]!);
+    this.remember(
+      t.dev[head]! | SG_KEY,
+      t.physHi[head]!,
+      t.physLo[head]!,
+      t.dmaHi[head]!,
+      t.dmaLo[head]!,
+      t.size[head]!,
+    );
   }
 
   /** The live sg call an unmap_sg refers to: same device, same physical list. */
@@ -887,15 +947,30 @@ export class DmaDebugEngine {
     const esize = t.size[e]!;
     const edir = t.dir[e]!;
     if (size > esize) {
-      this.err('sync-out-of-range', msg.syncOutOfRange(addr(t.dmaHi[e]!, t.dmaLo[e]!), esize, size), dev, e, proven, why);
+      this.err(
+        'sync-out-of-range',
+        msg.syncOutOfRange(addr(t.dmaHi[e]!, t.dmaLo[e]!), esize, size),
+        dev,
+        e,
+        proven,
+        why,
+      );
     }
     if (edir === Dir.Bidirectional) return;
-    if (dir !== edir) this.err('sync-direction-mismatch', msg.syncDirection(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
+    if (dir !== edir)
+      this.err('sync-direction-mismatch', msg.syncDirection(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
     if (toCpu && edir !== Dir.FromDevice && dir !== Dir.ToDevice) {
       this.err('sync-read-only-for-cpu', msg.syncReadOnlyForCpu(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
     }
     if (!toCpu && edir !== Dir.ToDevice && dir !== Dir.FromDevice) {
-      this.err('sync-write-only-for-device', msg.syncWriteOnlyForDevice(addr(hi, lo), esize, edir, dir), dev, e, proven, why);
+      this.err(
+        'sync-write-only-for-device',
+        msg.syncWriteOnlyForDevice(addr(hi, lo), esize, edir, dir),
+        dev,
+        e,
+        proven,
+        why,
+      );
     }
     if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
       this.err('sync-sg-count-mismatch', msg.syncSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
@@ -915,7 +990,15 @@ export class DmaDebugEngine {
     const end = start + BigInt(t.size[e]!);
     for (const r of ranges) {
       if (start < r.end && end > r.start) {
-        this.err('map-kernel-image', msg.mapKernelImage(pa(t.physHi[e]!, t.physLo[e]!), t.size[e]!), t.dev[e]!, -1, true, `overlaps ${r.name}`);
+        this.err(
+          'map-kernel-image',
+          msg.mapKernelImage(pa(t.physHi[e]!, t.physLo[e]!), t.size[e]!),
+          t.dev[e]!,
+          -1,
+          true,
+          null,
+          `overlaps ${r.name}`,
+        );
         return;
       }
     }
@@ -928,7 +1011,8 @@ export class DmaDebugEngine {
     const lim = limits.get(this.names.devices.name(t.dev[e]!));
     if (!lim) return;
     const len = t.size[e]!;
-    if (len > lim.maxSegmentSize) this.err('sg-segment-too-long', msg.sgTooLong(len, lim.maxSegmentSize), t.dev[e]!, -1, true, null);
+    if (len > lim.maxSegmentSize)
+      this.err('sg-segment-too-long', msg.sgTooLong(len, lim.maxSegmentSize), t.dev[e]!, -1, true, null);
     const start = (BigInt(t.dmaHi[e]!) << 32n) | BigInt(t.dmaLo[e]!);
     const end = (start + BigInt(len) - 1n) & 0xffffffffffffffffn;
     const boundary = lim.segmentBoundary;
@@ -1007,17 +1091,22 @@ export class DmaDebugEngine {
   // Findings and the error policy
   // ------------------------------------------------------------------
 
-  /** err_printk(): counts, applies the driver filter and num_errors, emits. */
+  /**
+   * err_printk(): an error when the trace proves it (with an optional `proof`
+   * note), otherwise unconfirmed with the reason `whyUnproven`.
+   */
   private err(
     check: CheckId,
     text: string,
     dev: number,
     entry: number,
     proven: boolean,
-    why: string | null,
+    whyUnproven: string | null,
+    proof: string | null = null,
     driverName: string | null = null,
   ): void {
-    this.emit(check, proven ? 'error' : 'unconfirmed', text, dev, entry, false, why, driverName);
+    const note = proven ? proof : whyUnproven;
+    this.emit(check, proven ? 'error' : 'unconfirmed', text, dev, entry, false, note, driverName);
   }
 
   private emit(
@@ -1143,9 +1232,15 @@ export class DmaDebugEngine {
     }
     if (count === 0) return;
     const t = this.entries;
-    const text = msg.leakAtUnbind(count, addr(t.dmaHi[last]!, t.dmaLo[last]!), t.size[last]!, t.dir[last]!, t.type[last]!);
+    const text = msg.leakAtUnbind(
+      count,
+      addr(t.dmaHi[last]!, t.dmaLo[last]!),
+      t.size[last]!,
+      t.dir[last]!,
+      t.type[last]!,
+    );
     // The driver is already detached when the kernel prints this: it names the bus.
-    this.err('leak-at-unbind', text, dev, last, true, null, bus);
+    this.err('leak-at-unbind', text, dev, last, true, null, null, bus);
   }
 
   /**

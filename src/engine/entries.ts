@@ -8,8 +8,6 @@
 // (unmap, free) and containing lookups (sync) both use the kernel's best-fit
 // rule. Freed entry slots go on a free list that reuses `next`.
 
-import { EntryType } from './model.js';
-
 export const HASH_SIZE = 16384;
 export const HASH_SHIFT = 13;
 

@@ -9,10 +9,7 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   const lines: string[] = [];
   const c = s.coverage;
   const { error, unconfirmed, info } = s.severities;
-  const verdict =
-    error > 0
-      ? paint.error(`${error} error${error === 1 ? '' : 's'}`)
-      : paint.bold('no errors');
+  const verdict = error > 0 ? paint.error(`${error} error${error === 1 ? '' : 's'}`) : paint.bold('no errors');
   lines.push(
     `dmadebug: ${verdict}, ${unconfirmed} unconfirmed, ${info} info; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
   );
@@ -36,7 +33,9 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   }
   if (c.truncatedSgCalls > 0) lines.push(`  truncated sg lists: ${c.truncatedSgCalls} (later segments not checked)`);
   if (c.unknownPhysEntries > 0) {
-    lines.push(`  ${c.unknownPhysEntries} live coherent entries have no provable physical address (not cacheline-tracked)`);
+    lines.push(
+      `  ${c.unknownPhysEntries} live coherent entries have no provable physical address (not cacheline-tracked)`,
+    );
   }
   if (s.pool.modelled) {
     const p = s.pool;

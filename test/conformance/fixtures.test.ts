@@ -5,7 +5,7 @@
 // with the side information given here, as a recorder would supply it.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { EngineConfig } from '../../src/engine/engine.js';
@@ -25,8 +25,12 @@ const NOT_FROM_TRACE = [
 
 /** Side information per scenario, as `dmadebug record` or the user would give it. */
 const SIDE: Record<string, Partial<EngineConfig>> = {
-  'bug-sg-seg-too-long': { segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 4096, segmentBoundary: 0xffffffffn }]]) },
-  'bug-sg-seg-boundary': { segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 65536, segmentBoundary: 0xfffn }]]) },
+  'bug-sg-seg-too-long': {
+    segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 4096, segmentBoundary: 0xffffffffn }]]),
+  },
+  'bug-sg-seg-boundary': {
+    segmentLimits: new Map([['0000:00:02.0', { maxSegmentSize: 65536, segmentBoundary: 0xfffn }]]),
+  },
   'bug-leak-many-smallpool': { entries: 256 },
 };
 
@@ -47,7 +51,12 @@ export function kernelWarnings(dmesg: string): { warnings: KernelWarning[]; info
     const l = lines[i]!;
     if (!l.startsWith('DMA-API: ')) continue;
     const rest = l.slice('DMA-API: '.length);
-    if (/^(preallocated \d+ debug entries|debugging enabled by kernel config|Mapped at:|debugging disabled on kernel command line)/.test(rest)) continue;
+    if (
+      /^(preallocated \d+ debug entries|debugging enabled by kernel config|Mapped at:|debugging disabled on kernel command line)/.test(
+        rest,
+      )
+    )
+      continue;
     if (rest.startsWith('dma_debug_entry pool grown')) {
       info.push(rest);
       continue;
@@ -108,7 +117,8 @@ function kernelDump(dir: string): KernelDumpLine[] {
   const out: KernelDumpLine[] = [];
   for (const l of readFileSync(join(dir, 'dma-api-dump.txt'), 'utf8').split('\n')) {
     const m = /^\S+ \S+ (\S+) idx (\d+) P=(\S+) D=(\S+) L=(\S+) cln=(\S+) (DMA_\w+) /.exec(l);
-    if (m) out.push({ type: m[1]!, bucket: Number(m[2]), phys: m[3]!, dma: m[4]!, size: m[5]!, cln: m[6]!, dir: m[7]! });
+    if (m)
+      out.push({ type: m[1]!, bucket: Number(m[2]), phys: m[3]!, dma: m[4]!, size: m[5]!, cln: m[6]!, dir: m[7]! });
   }
   return out;
 }

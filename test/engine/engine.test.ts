@@ -61,7 +61,9 @@ describe('unmap checks', () => {
   it('unmap of DMA_MAPPING_ERROR is an invalid address, even on a late trace', () => {
     const { engine, findings } = setup({ fromBoot: false });
     engine.unmapPage(DEV, 0xffffffffffffffffn, 1024, Dir.FromDevice);
-    assert.deepEqual(msgs(findings), ['error:unmap-invalid-address:device driver tries to free an invalid DMA memory address']);
+    assert.deepEqual(msgs(findings), [
+      'error:unmap-invalid-address:device driver tries to free an invalid DMA memory address',
+    ]);
   });
 
   it('a failed map (DMA_MAPPING_ERROR) makes no entry', () => {
@@ -281,7 +283,9 @@ describe('active cachelines', () => {
   it('the ninth overlapping mapping warns once that 7 were exceeded', () => {
     const { engine, findings } = setup();
     for (let i = 0; i < 10; i++) engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
-    assert.deepEqual(msgs(findings), ['error:cacheline-overlap-limit:exceeded 7 overlapping mappings of cacheline 0x00000000002ab1b8']);
+    assert.deepEqual(msgs(findings), [
+      'error:cacheline-overlap-limit:exceeded 7 overlapping mappings of cacheline 0x00000000002ab1b8',
+    ]);
     assert.equal(findings[0]!.bare, true);
   });
 
@@ -312,7 +316,8 @@ describe('unbind, pool and error policy', () => {
 
   it('a small pool grows by pages of 32 and says so at each multiple', () => {
     const { engine, findings } = setup({ entries: 256, fromBoot: true });
-    for (let i = 0; i < 600; i++) engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
+    for (let i = 0; i < 600; i++)
+      engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
     assert.deepEqual(msgs(findings), ['info:pool-grown:dma_debug_entry pool grown to 512 (200%)']);
     const p = engine.poolState();
     assert.equal(p.nrTotalEntries, 608);
@@ -321,7 +326,8 @@ describe('unbind, pool and error policy', () => {
 
   it('a fixed pool gives up: debugging out of memory - disabling', () => {
     const { engine, findings } = setup({ entries: 32, fromBoot: true, poolGrows: false });
-    for (let i = 0; i < 40; i++) engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
+    for (let i = 0; i < 40; i++)
+      engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
     assert.deepEqual(msgs(findings), ['error:pool-exhausted:debugging out of memory - disabling']);
     engine.unmapPage(DEV, 0x1n, 1, Dir.ToDevice); // checking stopped
     assert.equal(findings.length, 1);
