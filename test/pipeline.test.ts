@@ -24,9 +24,10 @@ async function run(path: string, chunkSize?: number) {
 
 describe('read-buffer size', () => {
   for (const name of ['bug-sync-sg-nents', 'bug-unmap-size-stack']) {
-    it(`${name}: chunk sizes 1..4096 give identical findings and dump`, async () => {
+    it(`${name}: read sizes from 13 bytes to 4 KiB give identical findings and dump`, async () => {
       const base = await run(fixture(name));
-      for (const cs of [1, 5, 64, 4096]) {
+      // Byte-at-a-time pushes are covered by the parser tests; here every read goes through the source.
+      for (const cs of [13, 64, 4096]) {
         const other = await run(fixture(name), cs);
         assert.deepEqual(other.findings, base.findings, `chunk size ${cs}`);
         assert.deepEqual(other.dump, base.dump, `chunk size ${cs}`);
