@@ -125,3 +125,104 @@ export class KeyTable {
     }
   }
 }
+
+/**
+ * A leaner table for u64 keys with non-negative int32 values (12 bytes a slot):
+ * the value -1 marks an empty slot. Used for the active cachelines, where a
+ * table slot exists for every live mapping the device may write to.
+ */
+export class PairTable {
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private val: Int32Array;
+  private mask: number;
+  private used = 0;
+
+  constructor(capacityPow2 = 1024) {
+    this.hi = new Uint32Array(capacityPow2);
+    this.lo = new Uint32Array(capacityPow2);
+    this.val = new Int32Array(capacityPow2).fill(EMPTY);
+    this.mask = capacityPow2 - 1;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  get bytes(): number {
+    return this.val.length * 12;
+  }
+
+  private slotOf(hi: number, lo: number): number {
+    let h = Math.imul(hi ^ 0x9e3779b9, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 15), 0x27d4eb2f);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0x165667b1);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  get(hi: number, lo: number): number {
+    let s = this.slotOf(hi, lo);
+    for (;;) {
+      const v = this.val[s]!;
+      if (v === EMPTY) return -1;
+      if (this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) return v;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  /** Sets a value (v >= 0). */
+  set(hi: number, lo: number, v: number): void {
+    let s = this.slotOf(hi, lo);
+    for (;;) {
+      if (this.val[s] === EMPTY) break;
+      if (this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) {
+        this.val[s] = v;
+        return;
+      }
+      s = (s + 1) & this.mask;
+    }
+    this.hi[s] = hi;
+    this.lo[s] = lo;
+    this.val[s] = v;
+    this.used++;
+    if (this.used * 4 > this.val.length * 3) this.resize(this.val.length * 2);
+  }
+
+  delete(hi: number, lo: number): void {
+    let s = this.slotOf(hi, lo);
+    for (;;) {
+      if (this.val[s] === EMPTY) return;
+      if (this.lo[s] === lo >>> 0 && this.hi[s] === hi >>> 0) break;
+      s = (s + 1) & this.mask;
+    }
+    this.used--;
+    let hole = s;
+    let j = s;
+    for (;;) {
+      j = (j + 1) & this.mask;
+      if (this.val[j] === EMPTY) break;
+      const home = this.slotOf(this.hi[j]!, this.lo[j]!);
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        this.hi[hole] = this.hi[j]!;
+        this.lo[hole] = this.lo[j]!;
+        this.val[hole] = this.val[j]!;
+        hole = j;
+      }
+    }
+    this.val[hole] = EMPTY;
+  }
+
+  private resize(n: number): void {
+    const ohi = this.hi;
+    const olo = this.lo;
+    const ov = this.val;
+    this.hi = new Uint32Array(n);
+    this.lo = new Uint32Array(n);
+    this.val = new Int32Array(n).fill(EMPTY);
+    this.mask = n - 1;
+    this.used = 0;
+    for (let i = 0; i < ov.length; i++) if (ov[i] !== EMPTY) this.set(ohi[i]!, olo[i]!, ov[i]!);
+  }
+}

@@ -6,7 +6,7 @@
 // The value packs the overlap count (3 bits) with the id of the entry that
 // first made the cacheline active (the kernel's radix tree stores that entry).
 
-import { KeyTable } from '../base/key-table.js';
+import { PairTable } from '../base/key-table.js';
 import { MAX_OVERLAP } from './model.js';
 
 export const INSERTED = 0;
@@ -14,7 +14,7 @@ export const EEXIST = 1;
 export const OVERFLOW = 2;
 
 export class CachelineTracker {
-  private table = new KeyTable(1024);
+  private table = new PairTable(1024);
   /** Set when the last insert returned EEXIST: the entry that first made the line active. */
   lastOwner = -1;
 
@@ -28,35 +28,35 @@ export class CachelineTracker {
 
   /** Inserts the cacheline of `entry`; returns INSERTED, EEXIST, or OVERFLOW (EEXIST past the limit). */
   insert(clnHi: number, clnLo: number, entry: number): number {
-    const v = this.table.get(0, clnHi, clnLo);
+    const v = this.table.get(clnHi, clnLo);
     if (v < 0) {
-      this.table.set(0, clnHi, clnLo, entry << 3);
+      this.table.set(clnHi, clnLo, entry << 3);
       return INSERTED;
     }
     this.lastOwner = v >>> 3;
     const overlap = (v & 7) + 1;
     if (overlap > MAX_OVERLAP) return OVERFLOW;
-    this.table.set(0, clnHi, clnLo, (v & ~7) | overlap);
+    this.table.set(clnHi, clnLo, (v & ~7) | overlap);
     return EEXIST;
   }
 
   remove(clnHi: number, clnLo: number): void {
-    const v = this.table.get(0, clnHi, clnLo);
+    const v = this.table.get(clnHi, clnLo);
     if (v < 0) return;
     const overlap = (v & 7) - 1;
-    if (overlap < 0) this.table.delete(0, clnHi, clnLo);
-    else this.table.set(0, clnHi, clnLo, (v & ~7) | overlap);
+    if (overlap < 0) this.table.delete(clnHi, clnLo);
+    else this.table.set(clnHi, clnLo, (v & ~7) | overlap);
   }
 
   /** Overlap count of an active cacheline, or -1 when it is idle. */
   overlap(clnHi: number, clnLo: number): number {
-    const v = this.table.get(0, clnHi, clnLo);
+    const v = this.table.get(clnHi, clnLo);
     return v < 0 ? -1 : v & 7;
   }
 
   /** The entry that first made the cacheline active, or -1. */
   owner(clnHi: number, clnLo: number): number {
-    const v = this.table.get(0, clnHi, clnLo);
+    const v = this.table.get(clnHi, clnLo);
     return v < 0 ? -1 : v >>> 3;
   }
 }

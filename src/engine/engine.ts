@@ -30,6 +30,7 @@ import type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } f
 import { addr, msg, pa } from './messages.js';
 import { DEFAULT_PREALLOC_ENTRIES, DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
 import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
+import { RecentUnmaps } from './recent-unmaps.js';
 
 /** Knobs, as the kernel's command line and debugfs have them. */
 export interface EngineConfig {
@@ -133,8 +134,6 @@ const ALL_ONES = 0xffffffff;
 /** x86_64 direct map without KASLR: 0xffff888000000000 + phys, up to 64 TiB. */
 const DIRECT_MAP_HI = 0xffff8880;
 const DIRECT_MAP_END_HI = 0xffffc880;
-/** How many recent unmaps are remembered to prove double unmaps. */
-const RECENT_UNMAPS = 1 << 16;
 /** Device-id bit that puts sg keys (by physical address) in their own namespace. */
 const SG_KEY = 0x40000000;
 
@@ -187,17 +186,8 @@ export class DmaDebugEngine {
   private readonly lastOnCpu = new Map<number, { head: number; call: number; single: boolean }>();
   private maxSize = 0;
 
-  // recent unmaps: (dev, dma) -> ring slot
-  private readonly recent = new KeyTable(4096);
-  private readonly rDev = new Int32Array(RECENT_UNMAPS).fill(-1);
-  private readonly rKeyHi = new Uint32Array(RECENT_UNMAPS);
-  private readonly rKeyLo = new Uint32Array(RECENT_UNMAPS);
-  private readonly rHi = new Uint32Array(RECENT_UNMAPS);
-  private readonly rLo = new Uint32Array(RECENT_UNMAPS);
-  private readonly rSize = new Float64Array(RECENT_UNMAPS);
-  private readonly rEpoch = new Uint32Array(RECENT_UNMAPS);
-  private readonly rLine = new Float64Array(RECENT_UNMAPS);
-  private rNext = 0;
+  /** Recent unmaps by (device, DMA address), and sg calls by (device | SG_KEY, first physical address). */
+  private readonly recent = new RecentUnmaps();
 
   // scratch for sg unmaps
   private scratchHi = new Uint32Array(64);
@@ -534,7 +524,7 @@ export class DmaDebugEngine {
       t.comm[e] = -1;
     }
     // A map at this address ends any "recently unmapped" proof for it.
-    if (this.recent.size > 0) this.recent.delete(dev, hi, lo);
+    this.recent.forget(dev, hi, lo);
     this.devCounts(dev).live++;
     return e;
   }
@@ -654,9 +644,10 @@ export class DmaDebugEngine {
     else this.unknownUnmaps++;
     const a = addr(hi, lo);
     const text = sync ? msg.syncNotMapped(a, size) : msg.unmapNotMapped(a, size);
-    const slot = this.recent.size > 0 ? this.recent.get(dev, hi, lo) : -1;
-    if (slot >= 0 && this.rEpoch[slot] === this.epoch) {
-      const where = this.rLine[slot]! > 0 ? ` at line ${this.rLine[slot]}` : '';
+    const r = this.recent;
+    const slot = r.find(dev, hi, lo);
+    if (slot >= 0 && r.epoch[slot] === this.epoch) {
+      const where = r.line[slot]! > 0 ? ` at line ${r.line[slot]}` : '';
       const note = `unmapped earlier in this trace${where}, with no map since`;
       if (sync) this.err('sync-not-mapped', text, dev, -1, true, null, note);
       else this.err('double-unmap', text, dev, -1, true, null, note);
@@ -675,30 +666,7 @@ export class DmaDebugEngine {
   }
 
   private rememberUnmap(dev: number, hi: number, lo: number, size: number): void {
-    this.remember(dev, hi, lo, hi, lo, size);
-  }
-
-  /**
-   * Records an unmap in the ring of recent unmaps. The key is (device, DMA
-   * address), or (device | SG_KEY, first physical address) for sg calls; the
-   * slot keeps the DMA address and size for the message.
-   */
-  private remember(keyDev: number, keyHi: number, keyLo: number, hi: number, lo: number, size: number): void {
-    const s = this.rNext;
-    this.rNext = (s + 1) & (RECENT_UNMAPS - 1);
-    const od = this.rDev[s]!;
-    if (od >= 0 && this.recent.get(od, this.rKeyHi[s]!, this.rKeyLo[s]!) === s) {
-      this.recent.delete(od, this.rKeyHi[s]!, this.rKeyLo[s]!);
-    }
-    this.rDev[s] = keyDev;
-    this.rKeyHi[s] = keyHi;
-    this.rKeyLo[s] = keyLo;
-    this.rHi[s] = hi;
-    this.rLo[s] = lo;
-    this.rSize[s] = size;
-    this.rEpoch[s] = this.epoch;
-    this.rLine[s] = this.cur ? this.cur.line : 0;
-    this.recent.set(keyDev, keyHi, keyLo, s);
+    this.recent.record(dev, hi, lo, hi, lo, size, this.epoch, this.cur ? this.cur.line : 0);
   }
 
   private releaseEntry(e: number): void {
@@ -756,16 +724,16 @@ export class DmaDebugEngine {
     const pHi = ev.sgPhys.hi[0]!;
     const pLo = ev.sgPhys.lo[0]!;
     // A direct-mapped device's DMA address is the physical address.
-    const slot = this.recent.size > 0 ? this.recent.get(dev | SG_KEY, pHi, pLo) : -1;
-    if (slot >= 0) {
-      const s = slot;
-      const a = addr(this.rHi[s]!, this.rLo[s]!);
-      if (this.rEpoch[s] === this.epoch) {
-        const where = this.rLine[s]! > 0 ? ` at line ${this.rLine[s]}` : '';
+    const r = this.recent;
+    const s = r.find(dev | SG_KEY, pHi, pLo);
+    if (s >= 0) {
+      const a = addr(r.dmaHi[s]!, r.dmaLo[s]!);
+      if (r.epoch[s] === this.epoch) {
+        const where = r.line[s]! > 0 ? ` at line ${r.line[s]}` : '';
         this.unknownUnmaps++;
         this.err(
           'double-unmap',
-          msg.unmapNotMapped(a, this.rSize[s]!),
+          msg.unmapNotMapped(a, r.size[s]!),
           dev,
           -1,
           true,
@@ -820,7 +788,7 @@ export class DmaDebugEngine {
   private indexSgCall(head: number): void {
     const t = this.entries;
     const dev = t.dev[head]!;
-    if (this.recent.size > 0) this.recent.delete(dev | SG_KEY, t.physHi[head]!, t.physLo[head]!);
+    this.recent.forget(dev | SG_KEY, t.physHi[head]!, t.physLo[head]!);
     const prev = this.sgIndex.get(dev, t.physHi[head]!, t.physLo[head]!);
     if (prev < 0) {
       this.sgIndex.set(dev, t.physHi[head]!, t.physLo[head]!, head);
@@ -859,14 +827,8 @@ export class DmaDebugEngine {
   /** Remembers an unmapped sg call by its first physical address (for double-unmap proofs). */
   private rememberSgUnmap(head: number): void {
     const t = this.entries;
-    this.remember(
-      t.dev[head]! | SG_KEY,
-      t.physHi[head]!,
-      t.physLo[head]!,
-      t.dmaHi[head]!,
-      t.dmaLo[head]!,
-      t.size[head]!,
-    );
+    const line = this.cur ? this.cur.line : 0;
+    this.recent.record(t.dev[head]! | SG_KEY, t.physHi[head]!, t.physLo[head]!, t.dmaHi[head]!, t.dmaLo[head]!, t.size[head]!, this.epoch, line);
   }
 
   /** The live sg call an unmap_sg refers to: same device, same physical list. */
