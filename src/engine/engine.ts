@@ -179,7 +179,6 @@ export class DmaDebugEngine {
   /** Live sg calls by (device, first physical address) -> head entry. */
   private readonly sgIndex = new KeyTable(1024);
   private callSeq = 1;
-  private callId = new Uint32Array(1024);
   /** Coherent/noncoherent virt pointers by entry id. */
   private readonly virt = new Map<number, { hi: number; lo: number; raw: boolean }>();
   /** Entries of the last dma event per CPU, for the stack block that follows it. */
@@ -397,7 +396,7 @@ export class DmaDebugEngine {
       t.sgCall[e] = ev.nents;
       t.sgMapped[e] = ev.ents;
       t.mapErr[e] = MapErr.NotApplicable;
-      this.callId[e] = call;
+      this.entries.callId[e] = call;
       if (prev >= 0) t.sgNext[prev] = e;
       else head = e;
       prev = e;
@@ -426,7 +425,7 @@ export class DmaDebugEngine {
     t.sgCall[e] = ev.sgPhys.count;
     t.sgMapped[e] = 1;
     t.mapErr[e] = MapErr.NotApplicable;
-    this.callId[e] = this.nextCall();
+    this.entries.callId[e] = this.nextCall();
     this.addEntry(e, ev.attrs);
     this.setLastOnCpu(e, false);
   }
@@ -491,12 +490,7 @@ export class DmaDebugEngine {
     }
     const t = this.entries;
     const e = t.alloc();
-    if (e >= this.callId.length) {
-      const n = new Uint32Array(t.cap);
-      n.set(this.callId);
-      this.callId = n;
-    }
-    this.callId[e] = 0;
+    t.callId[e] = 0;
     t.dev[e] = dev;
     t.dmaHi[e] = hi;
     t.dmaLo[e] = lo;
@@ -672,11 +666,11 @@ export class DmaDebugEngine {
   private releaseEntry(e: number): void {
     const t = this.entries;
     this.removeCacheline(e);
-    if (t.type[e] === EntryType.Sg && this.callId[e] !== 0) this.unindexSgCall(e);
+    if (t.type[e] === EntryType.Sg && this.entries.callId[e] !== 0) this.unindexSgCall(e);
     if (t.type[e] === EntryType.Coherent || t.type[e] === EntryType.Noncoherent) this.virt.delete(e);
     const c = this.counts[t.dev[e]!];
     if (c) c.live--;
-    this.callId[e] = 0;
+    this.entries.callId[e] = 0;
     t.release(e);
     if (this.fromBoot) this.pool.give();
   }
@@ -691,10 +685,10 @@ export class DmaDebugEngine {
     }
     // Collect the call's segments first: check_unmap releases them as it goes.
     const t = this.entries;
-    const call = this.callId[head]!;
+    const call = this.entries.callId[head]!;
     const mapped = t.sgMapped[head]!;
     let n = 0;
-    for (let e = head; e >= 0 && this.callId[e] === call; e = t.sgNext[e]!) {
+    for (let e = head; e >= 0 && this.entries.callId[e] === call; e = t.sgNext[e]!) {
       if (n === this.scratchHi.length) this.growScratch();
       this.scratchHi[n] = t.dmaHi[e]!;
       this.scratchLo[n] = t.dmaLo[e]!;
@@ -828,7 +822,16 @@ export class DmaDebugEngine {
   private rememberSgUnmap(head: number): void {
     const t = this.entries;
     const line = this.cur ? this.cur.line : 0;
-    this.recent.record(t.dev[head]! | SG_KEY, t.physHi[head]!, t.physLo[head]!, t.dmaHi[head]!, t.dmaLo[head]!, t.size[head]!, this.epoch, line);
+    this.recent.record(
+      t.dev[head]! | SG_KEY,
+      t.physHi[head]!,
+      t.physLo[head]!,
+      t.dmaHi[head]!,
+      t.dmaLo[head]!,
+      t.size[head]!,
+      this.epoch,
+      line,
+    );
   }
 
   /** The live sg call an unmap_sg refers to: same device, same physical list. */
@@ -849,9 +852,9 @@ export class DmaDebugEngine {
 
   private samePhysList(head: number, ev: DmaEvent): boolean {
     const t = this.entries;
-    const call = this.callId[head]!;
+    const call = this.entries.callId[head]!;
     let i = 0;
-    for (let e = head; e >= 0 && this.callId[e] === call && i < ev.sgPhys.count; e = t.sgNext[e]!, i++) {
+    for (let e = head; e >= 0 && this.entries.callId[e] === call && i < ev.sgPhys.count; e = t.sgNext[e]!, i++) {
       if (t.physHi[e] !== ev.sgPhys.hi[i] || t.physLo[e] !== ev.sgPhys.lo[i]) return false;
     }
     return true;
@@ -1027,7 +1030,7 @@ export class DmaDebugEngine {
     if (!ev) return;
     const cpu = ev.cpu;
     const rec = this.lastOnCpu.get(cpu);
-    const call = this.callId[head]!;
+    const call = this.entries.callId[head]!;
     if (rec) {
       rec.head = head;
       rec.call = call;
@@ -1042,9 +1045,9 @@ export class DmaDebugEngine {
     if (!rec || rec.head < 0) return;
     const t = this.entries;
     if (rec.single) {
-      if (this.callId[rec.head] === rec.call) t.stack[rec.head] = stack;
+      if (this.entries.callId[rec.head] === rec.call) t.stack[rec.head] = stack;
     } else {
-      for (let e = rec.head; e >= 0 && this.callId[e] === rec.call; e = t.sgNext[e]!) t.stack[e] = stack;
+      for (let e = rec.head; e >= 0 && this.entries.callId[e] === rec.call; e = t.sgNext[e]!) t.stack[e] = stack;
     }
     rec.head = -1;
   }

@@ -21,13 +21,23 @@ export class RecentUnmaps {
   readonly line = new Float64Array(SLOTS);
 
   private slot(dev: number, hi: number, lo: number): number {
-    let h = Math.imul(dev ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 16), 0x27d4eb2f);
+    let h =
+      Math.imul(dev ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 16), 0x27d4eb2f);
     h ^= h >>> 15;
     return h & (SLOTS - 1);
   }
 
   /** Records an unmap under its key; the slot keeps the DMA address and size for the message. */
-  record(dev: number, hi: number, lo: number, dmaHi: number, dmaLo: number, size: number, epoch: number, line: number): void {
+  record(
+    dev: number,
+    hi: number,
+    lo: number,
+    dmaHi: number,
+    dmaLo: number,
+    size: number,
+    epoch: number,
+    line: number,
+  ): void {
     const s = this.slot(dev, hi, lo);
     this.keyDev[s] = dev;
     this.keyHi[s] = hi;
