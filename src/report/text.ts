@@ -22,6 +22,9 @@ export function driverLabel(f: Pick<Finding, 'driver' | 'device'>): string {
   return f.device ? busName(f.device) : 'NULL';
 }
 
+/** Frames of a "Mapped at" stack printed in text. */
+const STACK_FRAMES = 12;
+
 function where(r: EventRef, input: string): string {
   const parts: string[] = [];
   if (r.ts) parts.push(r.ts);
@@ -45,7 +48,12 @@ export function formatFinding(f: Finding, input: string, paint: Paint): string {
     const m = f.mapping;
     if (m.mappedAt.line > 0 || m.mappedAt.ts) out += `  Mapped at ${where(m.mappedAt, input)}\n`;
     else out += '  Mapped at:\n';
-    if (m.stack) for (const fr of m.stack) out += `   => ${fr}\n`;
+    if (m.stack) {
+      // The kernel keeps 5 frames; a few more show the caller. --json has them all.
+      const shown = m.stack.length > STACK_FRAMES ? STACK_FRAMES - 1 : m.stack.length;
+      for (let i = 0; i < shown; i++) out += `   => ${m.stack[i]}\n`;
+      if (shown < m.stack.length) out += `   => ... (${m.stack.length - shown} more frames)\n`;
+    }
   }
   return out;
 }
