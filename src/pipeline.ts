@@ -53,6 +53,13 @@ export async function replay(input: string, opts: ReplayOptions = {}): Promise<R
       if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, size);
     }
     parser.end();
+    if (parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
+      throw new InputError(
+        label,
+        '',
+        `not an ftrace text trace: none of its ${parser.lines} lines reads like 'task-pid [cpu] timestamp: event: ...'`,
+      );
+    }
   } catch (e) {
     if (e instanceof InputError) error = e;
     else throw e;

@@ -240,7 +240,8 @@ async function runCheck(v: Values, positionals: string[]): Promise<number> {
     await writer.flush();
     if (v.verbose)
       for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: line ${w.line}: ${w.message}\n`);
-    if (!v.quiet) process.stderr.write(summaryText(summary, errPaint));
+    // An input that is not a trace at all gets its one-line error, not a summary of nothing.
+    if (!v.quiet && !(r.error && summary.events === 0)) process.stderr.write(summaryText(summary, errPaint));
     if (r.error) {
       process.stderr.write(`dmadebug: ${r.error.message}\n`);
       inputError = true;

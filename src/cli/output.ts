@@ -32,14 +32,14 @@ export class BatchedWriter {
     const ok = this.out.write(chunk);
     if (!ok && !this.waiting) {
       this.waiting = new Promise((resolve) => {
-        this.out.once('drain', () => {
+        const done = () => {
+          this.out.off('drain', done);
+          this.out.off('close', done);
           this.waiting = null;
           resolve();
-        });
-        this.out.once('close', () => {
-          this.waiting = null;
-          resolve();
-        });
+        };
+        this.out.on('drain', done);
+        this.out.on('close', done);
       });
     }
   }

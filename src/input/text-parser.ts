@@ -380,6 +380,8 @@ export class TextParser {
   readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
   /** Lines seen (including the last one without a newline). */
   lines = 0;
+  /** Lines with an ftrace event header (`task-pid [cpu] … timestamp:`), dma or not. */
+  eventLines = 0;
   /** Events handed to the sink. */
   events = 0;
   /** Comment, blank, unknown-event and non-trace lines. */
@@ -685,6 +687,7 @@ export class TextParser {
       }
       while (t < e && b[t] !== SP) t++;
     }
+    this.eventLines++;
     // 3. the event name, up to ':' (or '+' / ' ' for trace_printk's symbolic ip)
     while (t < e && b[t] === SP) t++;
     const ns = t;

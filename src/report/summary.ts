@@ -15,10 +15,11 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   );
   const checks = Object.entries(s.findings);
   if (checks.length > 0) lines.push(`  findings: ${checks.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  lines.push(
-    `  coverage: ${c.fromBoot ? 'from boot' : 'partial (started after boot)'} (${c.decidedBy})` +
-      (c.firstTs !== null ? `; events ${c.firstTs}..${c.lastTs} s` : ''),
-  );
+  if (c.firstTs === null) lines.push('  coverage: no events were read');
+  else {
+    const scope = c.fromBoot ? 'from boot' : 'partial (started after boot)';
+    lines.push(`  coverage: ${scope} (${c.decidedBy}); events ${c.firstTs}..${c.lastTs} s`);
+  }
   if (c.lossNotices > 0 || c.overwritten > 0) {
     const per = Object.entries(c.lostByCpu)
       .map(([cpu, n]) => `cpu${cpu}:${n}`)

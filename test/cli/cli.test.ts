@@ -86,6 +86,13 @@ describe('bad input', () => {
     }
   });
 
+  it('a text file that is not a trace (a dmesg): exit 2, one line', () => {
+    const r = dmadebug(['check', fixture('bug-clean', 'dmesg.txt')]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /dmesg\.txt: not an ftrace text trace/);
+  });
+
   it('binary garbage: exit 2, one line, no stack trace', () => {
     const p = join(tmp, 'garbage.bin');
     const b = Buffer.alloc(4096);
