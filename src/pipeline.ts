@@ -1,12 +1,12 @@
 // One pipeline: source -> parser -> engine, with findings streamed to a
-// callback. The CLI and library users share it; it does no rendering and no
-// argument parsing.
+// callback. The CLI (check, dump, live) and library users share it; it does no
+// rendering and no argument parsing.
 
 import { Names } from './base/interner.js';
 import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
 import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
-import { openInput } from './input/source.js';
+import { type OpenedInput, openFollow, openInput } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
 import type { SummaryData } from './report/json.js';
 
@@ -17,6 +17,8 @@ export interface ReplayOptions {
   onChunk?: (bytesRead: number, events: number, totalBytes: number | undefined) => void | Promise<void>;
   /** Read buffer size (tests shrink it to exercise every boundary). */
   chunkSize?: number;
+  /** Follow a stream that can be idle (trace_pipe, a FIFO) without blocking a thread. */
+  follow?: boolean;
 }
 
 export interface ReplayResult {
@@ -29,45 +31,83 @@ export interface ReplayResult {
   error: InputError | null;
 }
 
-export async function replay(input: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
-  const names = new Names();
-  const engine = new DmaDebugEngine(names, opts.onFinding ?? (() => {}), opts.engine ?? {});
-  const label = input === '-' ? '<stdin>' : input;
-  const parser = new TextParser({ names, sink: (ev) => engine.handle(ev), file: label });
-  engine.attachInputFacts(parser.facts);
-  let size: number | undefined;
-  let error: InputError | null = null;
-  try {
-    const src = await openInput(input, opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {});
-    size = src.size;
-    if (src.kind === 'tracedat') {
-      await src.close();
-      throw new InputError(
-        label,
-        'byte 0',
-        'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text',
-      );
-    }
-    for await (const chunk of src.chunks) {
-      parser.push(chunk);
-      if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, size);
-    }
-    parser.end();
-    if (parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
-      throw new InputError(
-        label,
-        '',
-        `not an ftrace text trace: none of its ${parser.lines} lines reads like 'task-pid [cpu] timestamp: event: ...'`,
-      );
-    }
-  } catch (e) {
-    if (e instanceof InputError) error = e;
-    else throw e;
+/** The parts of one run, wired together; `run()` drives them from an input. */
+export class Pipeline {
+  readonly names = new Names();
+  readonly engine: DmaDebugEngine;
+  readonly parser: TextParser;
+  readonly label: string;
+  size: number | undefined;
+  error: InputError | null = null;
+  private input: OpenedInput | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: ReplayOptions = {},
+  ) {
+    this.label = path === '-' ? '<stdin>' : path;
+    this.engine = new DmaDebugEngine(this.names, opts.onFinding ?? (() => {}), opts.engine ?? {});
+    const engine = this.engine;
+    this.parser = new TextParser({ names: this.names, sink: (ev) => engine.handle(ev), file: this.label });
+    engine.attachInputFacts(this.parser.facts);
   }
-  return { engine, names, parser, size, error };
+
+  /** Reads the whole input. Input errors end the run but are kept in `error`, not thrown. */
+  async run(): Promise<this> {
+    const { opts, parser, label } = this;
+    try {
+      const sized = opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {};
+      const src = opts.follow ? await openFollow(this.path, sized) : await openInput(this.path, sized);
+      this.input = src;
+      this.size = src.size;
+      if (src.kind === 'tracedat') {
+        await src.close();
+        throw new InputError(
+          label,
+          'byte 0',
+          'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text',
+        );
+      }
+      for await (const chunk of src.chunks) {
+        parser.push(chunk);
+        if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
+      }
+      parser.end();
+      if (parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
+        throw new InputError(
+          label,
+          '',
+          `not an ftrace text trace: none of its ${parser.lines} lines reads like 'task-pid [cpu] timestamp: event: ...'`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof InputError) this.error = e;
+      else throw e;
+    }
+    return this;
+  }
+
+  /** Stops reading (live mode): releases the input; a pending read may still complete. */
+  async stop(): Promise<void> {
+    await this.input?.close();
+  }
+
+  result(): ReplayResult {
+    return {
+      engine: this.engine,
+      names: this.names,
+      parser: this.parser,
+      size: this.size,
+      error: this.error,
+    };
+  }
 }
 
-export function summarize(inputs: string[], r: ReplayResult): SummaryData {
+export async function replay(input: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  return (await new Pipeline(input, opts).run()).result();
+}
+
+export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'parser'>): SummaryData {
   const e = r.engine;
   const findings: Record<string, number> = {};
   for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) findings[k] = v;

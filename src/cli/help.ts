@@ -6,6 +6,7 @@ const MAIN = `NAME
 SYNOPSIS
     dmadebug check [options] <trace|-> ...
     dmadebug dump  [options] <trace|->
+    dmadebug live  [options] [tracefs dir]
 
 DESCRIPTION
     dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
@@ -27,6 +28,10 @@ DESCRIPTION
 COMMANDS
     check   Replay each trace and print findings on stdout, a summary on stderr.
     dump    Print the mappings still live at the end, in the debugfs dma-api/dump format.
+    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, follow trace_pipe and
+            print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
+            SIGTERM or --duration it restores tracefs as it found it, prints the summary
+            and exits with the findings code. Needs root.
 
 OPTIONS
     --json                 JSON Lines on stdout: one object per finding, then a summary object.
@@ -55,6 +60,9 @@ OPTIONS
     --iomem FILE           Side information: a copy of /proc/iomem read as root; mappings of
                            kernel code or rodata are reported (map-kernel-image).
     --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).
+    --tracefs DIR          live: the tracefs mount (default /sys/kernel/tracing).
+    --stacktrace           live: also turn on options/stacktrace ("Mapped at" stacks).
+    --duration SECONDS     live: stop after this long.
     -q, --quiet            No summary and no progress on stderr.
     -v, --verbose          List malformed lines that were skipped.
     -h, --help             This help.
@@ -80,6 +88,7 @@ EXAMPLES
     zstd -dc trace.txt.zst | dmadebug check -
     dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'
     dmadebug dump trace.txt
+    sudo dmadebug live --stacktrace
 `;
 
 export function helpText(_command?: string): string {

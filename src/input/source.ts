@@ -520,3 +520,70 @@ export async function* parseTextEvents(path: string, opts: ParseTextOptions = {}
   yield* queue;
   queue.length = 0;
 }
+
+// ---------------------------------------------------------------- following
+
+export interface FollowOptions {
+  /** Read size (default 64 KiB: trace_pipe hands out what it has). */
+  chunkSize?: number;
+  /** How long to wait when nothing is there (default 20 ms). */
+  pollMs?: number;
+}
+
+/**
+ * Follows a stream that may have nothing to say for a while: tracefs
+ * trace_pipe, or a FIFO. The file is opened non-blocking and polled, so no
+ * thread ever sits in a read the kernel will not end (which would keep the
+ * process from exiting on Ctrl-C). A FIFO ends when its writer closes after
+ * having written; trace_pipe never ends by itself.
+ */
+export async function openFollow(path: string, opts: FollowOptions = {}): Promise<OpenedInput> {
+  const chunkSize = opts.chunkSize ?? 64 * 1024;
+  const pollMs = opts.pollMs ?? 20;
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw openError(path, e);
+  }
+  const handle = fh;
+  let read = 0;
+  let stopped = false;
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    stopped = true;
+    closed ??= handle.close().catch(() => {});
+    return closed;
+  };
+  const buf = Buffer.allocUnsafe(chunkSize);
+  const sleep = () => new Promise<void>((resolve) => setTimeout(resolve, pollMs));
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      while (!stopped) {
+        let n: number;
+        try {
+          n = (await handle.read(buf, 0, chunkSize, null)).bytesRead;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+            await sleep();
+            continue;
+          }
+          if (stopped) return;
+          throw new InputError(path, `byte ${read}`, `read failed: ${code ?? String(e)}`);
+        }
+        if (n === 0) {
+          // A FIFO with no writer reads as EOF: the end once something was written.
+          if (read > 0) return;
+          await sleep();
+          continue;
+        }
+        read += n;
+        yield buf.subarray(0, n);
+      }
+    } finally {
+      await close();
+    }
+  }
+  return { kind: 'text', compression: 'none', chunks: chunks(), bytesRead: () => read, close };
+}

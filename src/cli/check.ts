@@ -1,0 +1,91 @@
+// `check` and `dump`: replay traces, print findings (or the live mappings at
+// the end), and say what the trace covered.
+
+import type { Finding } from '../engine/findings.js';
+import { replay, summarize } from '../pipeline.js';
+import { dumpLine } from '../report/dump.js';
+import { findingJson, summaryJson } from '../report/json.js';
+import { colorFor, makePaint } from '../report/paint.js';
+import { summaryText } from '../report/summary.js';
+import { formatFinding } from '../report/text.js';
+import { colorMode, engineConfig, inputsOf, intOption, openOutput, UsageError, type Values } from './options.js';
+import { Progress } from './progress.js';
+
+export async function runCheck(v: Values, positionals: string[]): Promise<number> {
+  const inputs = inputsOf(positionals, 'check');
+  const cfg = engineConfig(v);
+  const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
+  const { writer, tty } = openOutput(v);
+  const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
+  const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
+  let anyErrors = false;
+  let inputError = false;
+  for (const input of inputs) {
+    const label = input === '-' ? '<stdin>' : input;
+    const onFinding = (f: Finding) => {
+      if (!f.shown) return;
+      writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
+    };
+    let progress: Progress | null = null;
+    const r = await replay(input, {
+      engine: cfg,
+      onFinding,
+      ...(chunkSize !== undefined ? { chunkSize } : {}),
+      onChunk: async (bytes, events, total) => {
+        // Progress only for long inputs, and only where a person watches stderr.
+        if (bytes > 32 * 1048576 && process.stderr.isTTY && !v.quiet) {
+          progress ??= new Progress(process.stderr, `dmadebug ${label}`, total);
+          progress.update(bytes, events);
+        }
+        await writer.ready();
+      },
+    });
+    (progress as Progress | null)?.done();
+    const summary = summarize([label], r);
+    if (v.json) writer.write(`${summaryJson(summary)}\n`);
+    await writer.flush();
+    if (v.verbose)
+      for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: line ${w.line}: ${w.message}\n`);
+    // An input that is not a trace at all gets its one-line error, not a summary of nothing.
+    if (!v.quiet && !(r.error && summary.events === 0)) process.stderr.write(summaryText(summary, errPaint));
+    if (r.error) {
+      process.stderr.write(`dmadebug: ${r.error.message}\n`);
+      inputError = true;
+    }
+    if (r.engine.severityCounts.error > 0) anyErrors = true;
+  }
+  await writer.end();
+  return inputError ? 2 : anyErrors ? 1 : 0;
+}
+
+export async function runDump(v: Values, positionals: string[]): Promise<number> {
+  const inputs = inputsOf(positionals, 'dump');
+  if (inputs.length > 1) throw new UsageError('dump takes one trace');
+  const input = inputs[0]!;
+  const label = input === '-' ? '<stdin>' : input;
+  const { writer } = openOutput(v);
+  const r = await replay(input, {
+    engine: engineConfig(v),
+    ...(v['chunk-size'] !== undefined ? { chunkSize: intOption(v['chunk-size'], 'chunk-size', 1)! } : {}),
+  });
+  if (r.error) {
+    process.stderr.write(`dmadebug: ${r.error.message}\n`);
+    return 2;
+  }
+  for (const e of r.engine.dump()) {
+    if (v.json) {
+      const { type: entryType, ...rest } = e;
+      writer.write(`${JSON.stringify({ type: 'entry', entry_type: entryType, ...rest })}\n`);
+    } else {
+      writer.write(dumpLine(e));
+    }
+  }
+  await writer.end();
+  if (!v.quiet) {
+    const c = r.engine.coverage();
+    process.stderr.write(
+      `dmadebug: ${r.engine.live} live entries at the end of ${label}; coverage ${c.fromBoot ? 'from boot' : 'partial: entries mapped before the trace are missing'}\n`,
+    );
+  }
+  return 0;
+}

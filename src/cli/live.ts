@@ -1,0 +1,118 @@
+// `live`: turn on the dma events in tracefs, follow trace_pipe and report
+// findings as they happen. On SIGINT/SIGTERM (or --duration, or the end of the
+// stream) it puts tracefs back the way it found it, prints the summary and
+// exits with the findings code. Memory stays proportional to live mappings:
+// nothing here keeps events.
+
+import { join } from 'node:path';
+import type { Finding } from '../engine/findings.js';
+import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
+import { Pipeline, summarize } from '../pipeline.js';
+import { findingJson, summaryJson } from '../report/json.js';
+import { colorFor, makePaint } from '../report/paint.js';
+import { summaryText } from '../report/summary.js';
+import { formatFinding } from '../report/text.js';
+import { colorMode, engineConfig, openOutput, UsageError, type Values } from './options.js';
+
+/** A status line on a TTY: events/s, live mappings per device, lost events. */
+class LiveStatus {
+  private lastEvents = 0;
+  private lastTime = Date.now();
+  private shown = false;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(p: Pipeline): void {
+    const now = Date.now();
+    if (now - this.lastTime < 1000) return;
+    const events = p.engine.eventCount;
+    const rate = ((events - this.lastEvents) * 1000) / (now - this.lastTime);
+    this.lastEvents = events;
+    this.lastTime = now;
+    const devs = [...p.engine.deviceCounts()]
+      .filter(([, c]) => c.live > 0)
+      .sort((a, b) => b[1].live - a[1].live)
+      .slice(0, 4)
+      .map(([d, c]) => `${d}=${c.live}`)
+      .join(' ');
+    const lost = p.engine.coverage().lostEvents;
+    this.stream.write(`\r\x1b[Kdmadebug live: ${Math.round(rate)} events/s, live ${devs || 'none'}, lost ${lost}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[K');
+  }
+}
+
+export async function runLive(v: Values, positionals: string[]): Promise<number> {
+  if (positionals.length > 1) throw new UsageError('live takes at most one tracefs directory');
+  const duration = v.duration === undefined ? undefined : Number(v.duration);
+  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration takes seconds, not '${v.duration}'`);
+  const dir = findTracefs(positionals[0] ?? v.tracefs);
+  const cfg = engineConfig(v);
+  const { writer, tty } = openOutput(v);
+  const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
+  const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
+  const status = process.stderr.isTTY && !v.quiet ? new LiveStatus(process.stderr) : null;
+  const pipePath = join(dir, 'trace_pipe');
+  const label = pipePath;
+
+  const onFinding = (f: Finding) => {
+    if (!f.shown) return;
+    status?.clear();
+    writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
+  };
+  const pipeline = new Pipeline(pipePath, {
+    engine: cfg,
+    onFinding,
+    follow: true,
+    onChunk: async () => {
+      status?.update(pipeline);
+      await writer.flush();
+    },
+  });
+
+  const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true });
+  if (!v.quiet)
+    process.stderr.write(`dmadebug live: following ${pipePath} (${state.events.length} events on); Ctrl-C to stop\n`);
+
+  let finished = false;
+  const finish = async (why: string): Promise<number> => {
+    if (finished) return 0;
+    finished = true;
+    const problems = restoreTracing(state);
+    status?.clear();
+    const summary = summarize([label], pipeline);
+    if (v.json) writer.write(`${summaryJson(summary)}\n`);
+    await writer.flush();
+    if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint)}`);
+    for (const p of problems) process.stderr.write(`dmadebug: could not restore ${p}\n`);
+    if (pipeline.error) process.stderr.write(`dmadebug: ${pipeline.error.message}\n`);
+    return pipeline.error ? 2 : pipeline.engine.severityCounts.error > 0 ? 1 : 0;
+  };
+
+  // On a signal or timeout: finish, then stop reading and exit with the code.
+  const stopNow = (why: string) => {
+    void finish(why).then(async (code) => {
+      await pipeline.stop();
+      await writer.end();
+      process.exit(code);
+    });
+  };
+  const onSig = (sig: NodeJS.Signals) => stopNow(`stopped by ${sig}`);
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const timer =
+    duration !== undefined ? setTimeout(() => stopNow(`stopped after ${duration} s`), duration * 1000) : null;
+
+  try {
+    await pipeline.run();
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  process.off('SIGINT', onSig);
+  process.off('SIGTERM', onSig);
+  const code = await finish('the stream ended');
+  await writer.end();
+  return code;
+}

@@ -1,0 +1,142 @@
+// Command-line options shared by the commands: their declaration for
+// parseArgs, and their translation into engine configuration and output
+// streams. No command logic lives here.
+
+import { createWriteStream, readFileSync } from 'node:fs';
+import type { parseArgs } from 'node:util';
+import type { EngineConfig } from '../engine/engine.js';
+import { InputError } from '../input/errors.js';
+import { BatchedWriter } from './output.js';
+
+export class UsageError extends Error {}
+
+export const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  json: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  driver: { type: 'string' },
+  'num-errors': { type: 'string' },
+  entries: { type: 'string' },
+  'fixed-pool': { type: 'boolean' },
+  'from-boot': { type: 'boolean' },
+  'not-from-boot': { type: 'boolean' },
+  'device-driver': { type: 'string', multiple: true },
+  'max-seg-size': { type: 'string', multiple: true },
+  'seg-boundary': { type: 'string', multiple: true },
+  iomem: { type: 'string' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+  'chunk-size': { type: 'string' },
+  tracefs: { type: 'string' },
+  stacktrace: { type: 'boolean' },
+  duration: { type: 'string' },
+} as const;
+
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export function intOption(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} takes a whole number, not '${v}'`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}`);
+  return n;
+}
+
+function pairs(list: string[] | undefined, name: string): Array<[string, string]> {
+  return (list ?? []).map((s) => {
+    const i = s.indexOf('=');
+    if (i <= 0 || i === s.length - 1) throw new UsageError(`--${name} takes DEVICE=VALUE, not '${s}'`);
+    return [s.slice(0, i), s.slice(i + 1)];
+  });
+}
+
+/** Kernel text/rodata ranges from a /proc/iomem copy ("Kernel code", "Kernel rodata"). */
+export function kernelImageFromIomem(text: string): Array<{ start: bigint; end: bigint; name: string }> {
+  const out: Array<{ start: bigint; end: bigint; name: string }> = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*([0-9a-fA-F]+)-([0-9a-fA-F]+)\s*:\s*(Kernel code|Kernel rodata)\s*$/.exec(line);
+    if (m) out.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`) + 1n, name: m[3]! });
+  }
+  return out;
+}
+
+export function engineConfig(v: Values): Partial<EngineConfig> {
+  const cfg: Partial<EngineConfig> = {};
+  if (v.driver !== undefined) cfg.driverFilter = v.driver;
+  const ne = intOption(v['num-errors'], 'num-errors', 0);
+  if (ne !== undefined) cfg.numErrors = ne;
+  const en = intOption(v.entries, 'entries', 1);
+  if (en !== undefined) cfg.entries = en;
+  if (v['fixed-pool']) cfg.poolGrows = false;
+  if (v['from-boot'] && v['not-from-boot'])
+    throw new UsageError('--from-boot and --not-from-boot contradict each other');
+  if (v['from-boot']) cfg.fromBoot = true;
+  if (v['not-from-boot']) cfg.fromBoot = false;
+  const drivers = pairs(v['device-driver'], 'device-driver');
+  if (drivers.length > 0) cfg.drivers = new Map(drivers);
+  const maxSeg = pairs(v['max-seg-size'], 'max-seg-size');
+  const bound = pairs(v['seg-boundary'], 'seg-boundary');
+  if (maxSeg.length > 0 || bound.length > 0) {
+    const limits = new Map<string, { maxSegmentSize: number; segmentBoundary: bigint }>();
+    const get = (d: string) => {
+      let l = limits.get(d);
+      if (!l) {
+        // The kernel's defaults: 64 KiB segments, 4 GiB boundary.
+        l = { maxSegmentSize: 65536, segmentBoundary: 0xffffffffn };
+        limits.set(d, l);
+      }
+      return l;
+    };
+    for (const [d, s] of maxSeg) {
+      const n = Number(s);
+      if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--max-seg-size: bad size '${s}'`);
+      get(d).maxSegmentSize = n;
+    }
+    for (const [d, s] of bound) {
+      let b: bigint;
+      try {
+        b = BigInt(s);
+      } catch {
+        throw new UsageError(`--seg-boundary: bad mask '${s}' (use e.g. 0xfff)`);
+      }
+      get(d).segmentBoundary = b;
+    }
+    cfg.segmentLimits = limits;
+  }
+  if (v.iomem !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(v.iomem, 'utf8');
+    } catch (e) {
+      throw new InputError(v.iomem, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    const ranges = kernelImageFromIomem(text);
+    if (ranges.length === 0) {
+      throw new InputError(v.iomem, '', 'no "Kernel code" or "Kernel rodata" lines (read /proc/iomem as root)');
+    }
+    cfg.kernelImage = ranges;
+  }
+  return cfg;
+}
+
+export function inputsOf(positionals: string[], command: string): string[] {
+  if (positionals.length === 0) throw new UsageError(`${command} needs a trace file (or - for stdin)`);
+  return positionals;
+}
+
+export function openOutput(v: Values): { writer: BatchedWriter; tty: boolean } {
+  if (v.output !== undefined && v.output !== '-') {
+    const s = createWriteStream(v.output);
+    return { writer: new BatchedWriter(s), tty: false };
+  }
+  return { writer: new BatchedWriter(process.stdout), tty: process.stdout.isTTY === true };
+}
+
+export function colorMode(v: Values): 'auto' | 'always' | 'never' {
+  if (v['no-color']) return 'never';
+  if (v.color) return 'always';
+  return 'auto';
+}
