@@ -1,14 +1,25 @@
 // `check` and `dump`: replay traces, print findings (or the live mappings at
 // the end), and say what the trace covered.
 
+import type { DmaDebugEngine } from '../engine/engine.js';
 import type { Finding } from '../engine/findings.js';
+import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
 import { replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
 import { findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
-import { colorMode, engineConfig, inputsOf, intOption, openOutput, UsageError, type Values } from './options.js';
+import {
+  colorMode,
+  engineConfig,
+  inputsOf,
+  intOption,
+  openOutput,
+  sideConfig,
+  UsageError,
+  type Values,
+} from './options.js';
 import { Progress } from './progress.js';
 
 export async function runCheck(v: Values, positionals: string[]): Promise<number> {
@@ -27,8 +38,9 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
     };
     let progress: Progress | null = null;
+    const side = sideFor(input, v);
     const r = await replay(input, {
-      engine: cfg,
+      engine: side ? { ...sideConfig(side), ...cfg } : cfg,
       onFinding,
       ...(chunkSize !== undefined ? { chunkSize } : {}),
       onChunk: async (bytes, events, total) => {
@@ -41,6 +53,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       },
     });
     (progress as Progress | null)?.done();
+    if (side) applyUnbinds(side, r.engine);
     const summary = summarize([label], r);
     if (v.json) writer.write(`${summaryJson(summary)}\n`);
     await writer.flush();
@@ -64,8 +77,10 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
   const { writer } = openOutput(v);
+  const side = sideFor(input, v);
+  const cfg = engineConfig(v);
   const r = await replay(input, {
-    engine: engineConfig(v),
+    engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     ...(v['chunk-size'] !== undefined ? { chunkSize: intOption(v['chunk-size'], 'chunk-size', 1)! } : {}),
   });
   if (r.error) {
@@ -88,4 +103,18 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
     );
   }
   return 0;
+}
+
+/** The sidecar `record` wrote next to a trace, unless --no-side or stdin. */
+function sideFor(input: string, v: Values): SideInfo | null {
+  if (v['no-side'] || input === '-') return null;
+  return readSidecar(sidecarPath(input));
+}
+
+/**
+ * Unbinds the sidecar knows of but the trace has no marker for are applied at
+ * the end of the trace: the leak they reveal is real, only its moment is late.
+ */
+function applyUnbinds(side: SideInfo, engine: DmaDebugEngine): void {
+  for (const u of side.unbinds) if (!u.marker) engine.unbind(u.device, u.bus);
 }

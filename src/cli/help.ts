@@ -7,6 +7,7 @@ SYNOPSIS
     dmadebug check [options] <trace|-> ...
     dmadebug dump  [options] <trace|->
     dmadebug live  [options] [tracefs dir]
+    dmadebug record [options] -- <command ...>
 
 DESCRIPTION
     dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
@@ -32,6 +33,11 @@ COMMANDS
             print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
             SIGTERM or --duration it restores tracefs as it found it, prints the summary
             and exits with the findings code. Needs root.
+    record  Turn on the events, clear the buffer, run the command, and save the trace (-o,
+            default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
+            text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
+            run (also marked in the trace). Exits with the command's status. Needs root.
+            'check' and 'dump' read FILE.side.json by themselves (--no-side ignores it).
 
 OPTIONS
     --json                 JSON Lines on stdout: one object per finding, then a summary object.
@@ -63,6 +69,8 @@ OPTIONS
     --tracefs DIR          live: the tracefs mount (default /sys/kernel/tracing).
     --stacktrace           live: also turn on options/stacktrace ("Mapped at" stacks).
     --duration SECONDS     live: stop after this long.
+    --sysfs DIR            record: where sysfs is (default /sys).
+    --no-side              check, dump: ignore the TRACE.side.json sidecar.
     -q, --quiet            No summary and no progress on stderr.
     -v, --verbose          List malformed lines that were skipped.
     -h, --help             This help.
@@ -89,6 +97,7 @@ EXAMPLES
     dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'
     dmadebug dump trace.txt
     sudo dmadebug live --stacktrace
+    sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt
 `;
 
 export function helpText(_command?: string): string {

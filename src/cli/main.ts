@@ -9,6 +9,7 @@ import { runCheck, runDump } from './check.js';
 import { helpText } from './help.js';
 import { runLive } from './live.js';
 import { OPTIONS, UsageError, type Values } from './options.js';
+import { runRecord } from './record.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -54,8 +55,10 @@ async function run(argv: string[]): Promise<number> {
       return runDump(values, positionals);
     case 'live':
       return runLive(values, positionals);
+    case 'record':
+      return runRecord(values, positionals);
     default:
-      throw new UsageError(`unknown command '${command}' (commands: check, dump, live)`);
+      throw new UsageError(`unknown command '${command}' (commands: check, dump, live, record)`);
   }
 }
 

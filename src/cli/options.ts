@@ -6,6 +6,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { EngineConfig } from '../engine/engine.js';
 import { InputError } from '../input/errors.js';
+import { kernelImageFromIomem, type SideInfo } from '../input/sidecar.js';
 import { BatchedWriter } from './output.js';
 
 export class UsageError extends Error {}
@@ -31,6 +32,8 @@ export const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   'chunk-size': { type: 'string' },
   tracefs: { type: 'string' },
+  sysfs: { type: 'string' },
+  'no-side': { type: 'boolean' },
   stacktrace: { type: 'boolean' },
   duration: { type: 'string' },
 } as const;
@@ -53,14 +56,14 @@ function pairs(list: string[] | undefined, name: string): Array<[string, string]
   });
 }
 
-/** Kernel text/rodata ranges from a /proc/iomem copy ("Kernel code", "Kernel rodata"). */
-export function kernelImageFromIomem(text: string): Array<{ start: bigint; end: bigint; name: string }> {
-  const out: Array<{ start: bigint; end: bigint; name: string }> = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*([0-9a-fA-F]+)-([0-9a-fA-F]+)\s*:\s*(Kernel code|Kernel rodata)\s*$/.exec(line);
-    if (m) out.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`) + 1n, name: m[3]! });
+/** Engine configuration from side information (a sidecar or a /proc/iomem copy). */
+export function sideConfig(side: Pick<SideInfo, 'drivers' | 'kernelImage'>): Partial<EngineConfig> {
+  const cfg: Partial<EngineConfig> = {};
+  if (Object.keys(side.drivers).length > 0) cfg.drivers = new Map(Object.entries(side.drivers));
+  if (side.kernelImage.length > 0) {
+    cfg.kernelImage = side.kernelImage.map((r) => ({ name: r.name, start: BigInt(r.start), end: BigInt(r.end) }));
   }
-  return out;
+  return cfg;
 }
 
 export function engineConfig(v: Values): Partial<EngineConfig> {
@@ -117,7 +120,7 @@ export function engineConfig(v: Values): Partial<EngineConfig> {
     if (ranges.length === 0) {
       throw new InputError(v.iomem, '', 'no "Kernel code" or "Kernel rodata" lines (read /proc/iomem as root)');
     }
-    cfg.kernelImage = ranges;
+    cfg.kernelImage = sideConfig({ drivers: {}, kernelImage: ranges }).kernelImage!;
   }
   return cfg;
 }

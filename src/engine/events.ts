@@ -43,6 +43,8 @@ export const EventKind = {
   Stack: 21,
   /** trace_printk / trace_marker text, for humans. `text` holds it. */
   Marker: 22,
+  /** The driver of `device` was unbound (side information: a recorder's marker); `text` holds the bus. */
+  Unbind: 23,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -33,6 +33,9 @@ import {
 } from '../engine/events.js';
 import { InputError } from './errors.js';
 
+/** The trace_marker text `dmadebug record` writes when a driver is unbound. */
+export const UNBIND_MARKER = 'dmadebug: unbind ';
+
 /** Longest line accepted (bytes, without the newline). */
 export const MAX_LINE_BYTES = 1 << 20;
 /** How many warnings keep their text; the count goes on. */
@@ -894,6 +897,15 @@ export class TextParser {
     ev.kind = K.Marker;
     this.fillHeader(b);
     ev.text = q < e ? b.toString('utf8', q, e) : '';
+    // `dmadebug record` marks driver unbinds in the trace: `dmadebug: unbind <device> <driver> <bus>`.
+    if (ev.text.startsWith(UNBIND_MARKER)) {
+      const [device, , bus] = ev.text.slice(UNBIND_MARKER.length).trim().split(/\s+/);
+      if (device) {
+        ev.kind = K.Unbind;
+        ev.device = this.names.devices.intern(device);
+        ev.text = bus ?? '';
+      }
+    }
     this.emit();
   }
 
