@@ -366,6 +366,15 @@ const MACHINERY = [
   'trace_mm_page_free',
 ].map(bytesOf);
 
+/**
+ * Is b[p, e) (a frame: `symbol+0x1/0x2 [mod]` or a bare symbol) part of the
+ * tracing machinery? Shared with the trace.dat reader so both drop the same frames.
+ */
+export function isMachineryFrame(b: Uint8Array, p: number, e: number): boolean {
+  for (const m of MACHINERY) if (startsWith(b, p, e, m)) return true;
+  return false;
+}
+
 /** One kept warning. */
 export interface ParseWarning {
   line: number;
