@@ -2,15 +2,16 @@
 // a result, and a trace that starts late never cries wolf.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { Finding } from '../src/engine/findings.js';
 import { replay } from '../src/pipeline.js';
 import { fixture } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-pipe-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(path: string, chunkSize?: number) {
   const findings: Finding[] = [];

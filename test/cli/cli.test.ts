@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 
 const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
@@ -22,6 +22,7 @@ function dmadebug(args: string[], input?: string | Buffer) {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('exit codes and streams', () => {
   it('0 on a clean trace, summary on stderr only', () => {

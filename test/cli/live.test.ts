@@ -4,11 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 
 const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
@@ -21,8 +21,14 @@ const ENABLES = [
   'options/stacktrace',
 ];
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function fakeTracefs(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dmadebug-tracefs-'));
+  made.push(dir);
   for (const f of ENABLES) {
     mkdirSync(join(dir, f, '..'), { recursive: true });
     writeFileSync(join(dir, f), '0\n');

@@ -5,17 +5,23 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 
 const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
 const DEV = '0000:00:02.0';
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function fakeSystem() {
   const root = mkdtempSync(join(tmpdir(), 'dmadebug-rec-'));
+  made.push(root);
   const tracefs = join(root, 'tracing');
   for (const f of [
     'events/dma/dma_map_page/enable',
