@@ -135,7 +135,9 @@ export class PageReader {
       const arg = dv.getUint32(p + 4, le);
       if (typeLen === 0) {
         if (arg < 4) return this.bad(p, `a record claims a length of ${arg}`);
-        const len = (arg - 4 + 3) & ~3;
+        // arg is a u32: no bitwise rounding (it would wrap past 2^31)
+        const size = arg - 4;
+        const len = size + ((4 - (size % 4)) % 4);
         if (p + 8 + len > end) return this.bad(p, 'a record runs past the committed data');
         this.addDelta(delta);
         this.recOff = p + 8;

@@ -81,6 +81,8 @@ export interface WriterOptions {
   cmdlines?: Map<number, string>;
   /** CPUSTAT text per CPU, for the buffer that holds the data. */
   stats?: string[];
+  /** Leave these events' format files out (their records stay): a damaged file. */
+  omitFormats?: string[];
 }
 
 // ---------------------------------------------------------------- event formats
@@ -500,6 +502,8 @@ function buildPages(
 
 export interface Written {
   bytes: Uint8Array;
+  /** File offset of each CPU's data (of the buffer holding the data; v6 and uncompressed v7 only). */
+  dataAt: number[];
   /** Sub-buffers in file order per CPU, with their first record and lost flags. */
   pages: PageInfo[];
   events: EventDef[];
@@ -549,9 +553,10 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
     perCpu.push(buildPages(mine, cpu, o, le, pages));
   }
 
-  const ftraceFmts = events.filter((e) => e.system === 'ftrace').map((e) => formatText(e, longSize));
+  const kept = events.filter((e) => !(opts.omitFormats ?? []).includes(e.name));
+  const ftraceFmts = kept.filter((e) => e.system === 'ftrace').map((e) => formatText(e, longSize));
   const systems = new Map<string, string[]>();
-  for (const e of events.filter((x) => x.system !== 'ftrace')) {
+  for (const e of kept.filter((x) => x.system !== 'ftrace')) {
     const l = systems.get(e.system) ?? [];
     l.push(formatText(e, longSize));
     systems.set(e.system, l);
@@ -617,10 +622,12 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
       }
       return at;
     };
+    const where: number[] = [];
     const dataAt = (w: Bytes, at: number[]) => {
       for (let c = 0; c < opts.cpus; c++) {
         w.pad(pageSize);
         w.setU64(at[c]!, w.len);
+        where.push(w.len);
         w.bytes(perCpu[c]!);
       }
     };
@@ -631,7 +638,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
       b.setU64(instAt, b.len);
       dataAt(b, table(b, true));
     }
-    return { bytes: b.out(), pages, events };
+    return { bytes: b.out(), dataAt: where, pages, events };
   }
 
   // ---- version 7
@@ -710,6 +717,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
 
   // buffer sections: one per buffer holding data
   const buffers: Array<{ name: string; at: number; cpus: Array<{ off: number; size: number }> }> = [];
+  const where: number[] = [];
   const writeBuffer = (name: string, empty = false) => {
     const at = b.len;
     b.u16(3)
@@ -728,6 +736,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
         continue;
       }
       if (!compress) {
+        if (!empty) where.push(off);
         b.bytes(data);
         cpus.push({ off, size: data.length });
         continue;
@@ -773,5 +782,5 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const sb = new Bytes(le);
   for (const s of strings) sb.cstr(s);
   section(15, 'strings', sb.out(), compress);
-  return { bytes: b.out(), pages, events };
+  return { bytes: b.out(), dataAt: where, pages, events };
 }
