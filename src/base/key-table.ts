@@ -1,8 +1,10 @@
-// Open-addressing hash table from a (small int, u32, u32) key to an int32
-// value, in typed arrays: no allocation per operation, no string keys. The
-// engine uses it for (device, DMA address) and (device, physical address)
-// indexes. Linear probing with backward-shift deletion keeps lookups short
-// without tombstones.
+// Open-addressing hash tables in typed arrays: no allocation per operation,
+// no string keys, no garbage-collected object per member. KeyTable maps a
+// (small int, u32, u32) key to an int32 (the entry table interns tasks with
+// it); PairTable maps a u64 to a non-negative int32 (cachelines whose owner
+// entry is gone); IdPairTable maps an id to a u64 (the CPU addresses of
+// coherent allocations). Linear probing with backward-shift deletion keeps
+// lookups short without tombstones.
 
 const EMPTY = -1;
 
@@ -224,5 +226,103 @@ export class PairTable {
     this.mask = n - 1;
     this.used = 0;
     for (let i = 0; i < ov.length; i++) if (ov[i] !== EMPTY) this.set(ohi[i]!, olo[i]!, ov[i]!);
+  }
+}
+
+/**
+ * Non-negative int keys (ids) to a pair of u32 words, in one Int32Array of
+ * [key, hi, lo] slots (12 bytes a slot, load at most 1/2): a map of a million
+ * entries makes no garbage-collected objects. The key -1 marks an empty slot.
+ * Linear probing with backward-shift deletion.
+ */
+export class IdPairTable {
+  private slots = new Int32Array(3 * 64).fill(-1);
+  private mask = 63;
+  private used = 0;
+
+  get size(): number {
+    return this.used;
+  }
+
+  get bytes(): number {
+    return this.slots.length * 4;
+  }
+
+  private home(id: number): number {
+    let h = Math.imul(id, 0x9e3779b1);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  /** The slot holding the id, or -1. */
+  find(id: number): number {
+    const slots = this.slots;
+    for (let s = this.home(id); ; s = (s + 1) & this.mask) {
+      const k = slots[s * 3]!;
+      if (k === id) return s;
+      if (k === -1) return -1;
+    }
+  }
+
+  /** The pair's words in slot s (from find()), as u32. */
+  hiAt(s: number): number {
+    return this.slots[s * 3 + 1]! >>> 0;
+  }
+  loAt(s: number): number {
+    return this.slots[s * 3 + 2]! >>> 0;
+  }
+
+  /** Sets the pair of `id` (id >= 0). */
+  set(id: number, hi: number, lo: number): void {
+    let s = this.home(id);
+    for (;;) {
+      const k = this.slots[s * 3]!;
+      if (k === id) break;
+      if (k === -1) {
+        this.slots[s * 3] = id;
+        this.used++;
+        break;
+      }
+      s = (s + 1) & this.mask;
+    }
+    this.slots[s * 3 + 1] = hi;
+    this.slots[s * 3 + 2] = lo;
+    if (this.used * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
+  }
+
+  delete(id: number): void {
+    const s = this.find(id);
+    if (s < 0) return;
+    this.used--;
+    const slots = this.slots;
+    const mask = this.mask;
+    let hole = s;
+    let j = s;
+    for (;;) {
+      j = (j + 1) & mask;
+      const k = slots[j * 3]!;
+      if (k === -1) break;
+      const home = this.home(k);
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        slots[hole * 3] = k;
+        slots[hole * 3 + 1] = slots[j * 3 + 1]!;
+        slots[hole * 3 + 2] = slots[j * 3 + 2]!;
+        hole = j;
+      }
+    }
+    slots[hole * 3] = -1;
+  }
+
+  private resize(n: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(3 * n).fill(-1);
+    this.mask = n - 1;
+    this.used = 0;
+    for (let i = 0; i < old.length; i += 3) {
+      const k = old[i]!;
+      if (k !== -1) this.set(k, old[i + 1]!, old[i + 2]!);
+    }
   }
 }

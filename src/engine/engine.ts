@@ -12,10 +12,19 @@
 // epochs; an entry made before the latest loss cannot prove a mismatch either.
 
 import type { Names } from '../base/interner.js';
-import { KeyTable } from '../base/key-table.js';
+import { IdPairTable } from '../base/key-table.js';
 import { hex16 } from '../base/u64.js';
-import { CachelineTracker, clnHiOf, clnLoOf, EEXIST, OVERFLOW } from './cachelines.js';
-import { bucketOf, EntryTable, F_PHYS_KNOWN, F_SG_TRUNCATED } from './entries.js';
+import { CachelineTracker, clnHiOf, clnLoOf, INSERTED, OVERFLOW } from './cachelines.js';
+import {
+  bucketOf,
+  EntryTable,
+  F_SG_TRUNCATED,
+  metaDev,
+  metaDir,
+  metaMapErr,
+  metaPhysKnown,
+  metaType,
+} from './entries.js';
 import {
   ATTR_CACHELINES_OVERLAP,
   ATTR_MMIO,
@@ -31,6 +40,7 @@ import { addr, msg, pa } from './messages.js';
 import { DEFAULT_PREALLOC_ENTRIES, DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
 import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
 import { RecentUnmaps } from './recent-unmaps.js';
+import { SgIndex } from './sg-index.js';
 
 /** Knobs, as the kernel's command line and debugfs have them. */
 export interface EngineConfig {
@@ -141,8 +151,8 @@ export class DmaDebugEngine {
   readonly config: EngineConfig;
   readonly names: Names;
   private readonly sink: FindingSink;
-  readonly entries = new EntryTable(1024);
-  readonly cachelines = new CachelineTracker();
+  readonly entries = new EntryTable();
+  readonly cachelines = new CachelineTracker(this.entries);
   private pool: EntryPool;
   private poolDisabled = false;
   private facts: InputFacts | null = null;
@@ -177,10 +187,10 @@ export class DmaDebugEngine {
 
   // --- indexes ---
   /** Live sg calls by (device, first physical address) -> head entry. */
-  private readonly sgIndex = new KeyTable(1024);
+  private readonly sgIndex = new SgIndex(this.entries);
   private callSeq = 1;
   /** Coherent/noncoherent virt pointers by entry id. */
-  private readonly virt = new Map<number, { hi: number; lo: number; raw: boolean }>();
+  private readonly virt = new IdPairTable();
   /** Entries of the last dma event per CPU, for the stack block that follows it. */
   private readonly lastOnCpu = new Map<number, { head: number; call: number; single: boolean }>();
   private maxSize = 0;
@@ -340,6 +350,7 @@ export class DmaDebugEngine {
 
   private noteLoss(cpu: number, count: number): void {
     this.epoch++;
+    this.entries.noteLoss();
     this.lossNotices++;
     this.lostEvents += count;
     this.lostByCpu.set(cpu, (this.lostByCpu.get(cpu) ?? 0) + count);
@@ -357,15 +368,10 @@ export class DmaDebugEngine {
     }
     c.maps++;
     if (ev.hasPhys) this.noteIdentity(ev.device, ev.addrHi === ev.physHi && ev.addrLo === ev.physLo);
-    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, ev.dir);
+    const mapErr = this.config.tracksMappingErrors ? MapErr.NotChecked : MapErr.Unknown;
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, ev.dir, mapErr);
     if (e < 0) return;
-    const t = this.entries;
-    if (ev.hasPhys) {
-      t.physHi[e] = ev.physHi;
-      t.physLo[e] = ev.physLo;
-      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
-    }
-    t.mapErr[e] = this.config.tracksMappingErrors ? MapErr.NotChecked : MapErr.Unknown;
+    if (ev.hasPhys) this.entries.setPhys(e, ev.physHi, ev.physLo);
     this.checkKernelImage(e);
     this.addEntry(e, ev.attrs);
     this.setLastOnCpu(e, false);
@@ -384,20 +390,16 @@ export class DmaDebugEngine {
       const dLo = ev.sgDma.lo[i]!;
       const hasPhys = i < ev.sgPhys.count;
       if (hasPhys) this.noteIdentity(ev.device, dHi === ev.sgPhys.hi[i] && dLo === ev.sgPhys.lo[i]);
-      const e = this.newEntry(ev.device, dHi, dLo, ev.sgLen.v[i]!, EntryType.Sg, ev.dir);
+      const e = this.newEntry(ev.device, dHi, dLo, ev.sgLen.v[i]!, EntryType.Sg, ev.dir, MapErr.NotApplicable);
       if (e < 0) break;
       const t = this.entries;
       if (hasPhys) {
-        t.physHi[e] = ev.sgPhys.hi[i]!;
-        t.physLo[e] = ev.sgPhys.lo[i]!;
-        t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+        t.setPhys(e, ev.sgPhys.hi[i]!, ev.sgPhys.lo[i]!);
       }
-      if (known < ev.ents || ev.truncated) t.flags[e] = t.flags[e]! | F_SG_TRUNCATED;
-      t.sgCall[e] = ev.nents;
-      t.sgMapped[e] = ev.ents;
-      t.mapErr[e] = MapErr.NotApplicable;
-      this.entries.callId[e] = call;
-      if (prev >= 0) t.sgNext[prev] = e;
+      if (known < ev.ents || ev.truncated) t.setFlag(e, F_SG_TRUNCATED);
+      t.setSg(e, ev.nents, ev.ents);
+      t.setCallId(e, call);
+      if (prev >= 0) t.setSgNext(prev, e);
       else head = e;
       prev = e;
       this.checkKernelImage(e);
@@ -414,18 +416,14 @@ export class DmaDebugEngine {
     const c = this.devCounts(ev.device);
     c.allocs++;
     // dma_alloc_noncontiguous() records one sg entry for the whole buffer.
-    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir);
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir, MapErr.NotApplicable);
     if (e < 0) return;
     const t = this.entries;
     if (ev.sgPhys.count > 0) {
-      t.physHi[e] = ev.sgPhys.hi[0]!;
-      t.physLo[e] = ev.sgPhys.lo[0]!;
-      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+      t.setPhys(e, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!);
     }
-    t.sgCall[e] = ev.sgPhys.count;
-    t.sgMapped[e] = 1;
-    t.mapErr[e] = MapErr.NotApplicable;
-    this.entries.callId[e] = this.nextCall();
+    t.setSg(e, ev.sgPhys.count, 1);
+    t.setCallId(e, this.nextCall());
     this.addEntry(e, ev.attrs);
     this.setLastOnCpu(e, false);
   }
@@ -441,20 +439,15 @@ export class DmaDebugEngine {
     c.allocs++;
     // Coherent memory is bidirectional by definition, whatever a 6.13-era trace says.
     const dir = type === EntryType.Coherent ? Dir.Bidirectional : ev.dir;
-    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir);
+    const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir, MapErr.NotApplicable);
     if (e < 0) return;
     const t = this.entries;
-    t.mapErr[e] = MapErr.NotApplicable;
-    if (ev.hasVirt) this.virt.set(e, { hi: ev.virtHi, lo: ev.virtLo, raw: ev.virtRaw });
+    if (ev.hasVirt) this.virt.set(e, ev.virtHi, ev.virtLo);
     const p = this.cpuPhys(ev);
     if (p) {
-      t.physHi[e] = p[0];
-      t.physLo[e] = p[1];
-      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+      t.setPhys(e, p[0], p[1]);
     } else if (this.hasIdentity(ev.device)) {
-      t.physHi[e] = ev.addrHi;
-      t.physLo[e] = ev.addrLo;
-      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
+      t.setPhys(e, ev.addrHi, ev.addrLo);
     }
     this.addEntry(e, ev.attrs);
     this.setLastOnCpu(e, false);
@@ -477,7 +470,15 @@ export class DmaDebugEngine {
   }
 
   /** Allocates and fills the common fields of a new entry; -1 when dma-debug gave up. */
-  private newEntry(dev: number, hi: number, lo: number, size: number, type: number, dir: number): number {
+  private newEntry(
+    dev: number,
+    hi: number,
+    lo: number,
+    size: number,
+    type: number,
+    dir: number,
+    mapErr: number,
+  ): number {
     if (this.poolDisabled) return -1;
     if (this.fromBoot) {
       const rc = this.pool.take();
@@ -488,35 +489,8 @@ export class DmaDebugEngine {
       }
       if (rc === POOL_GREW) this.emit('pool-grown', 'info', this.pool.grewMessage(), -1, -1, true, null);
     }
-    const t = this.entries;
-    const e = t.alloc();
-    t.callId[e] = 0;
-    t.dev[e] = dev;
-    t.dmaHi[e] = hi;
-    t.dmaLo[e] = lo;
-    t.size[e] = size;
-    t.type[e] = type;
-    t.dir[e] = dir;
-    t.physHi[e] = 0;
-    t.physLo[e] = 0;
-    t.epoch[e] = this.epoch;
+    const e = this.entries.create(dev, hi, lo, size, type, dir, mapErr, this.cur);
     if (size > this.maxSize) this.maxSize = size;
-    const ev = this.cur;
-    if (ev) {
-      t.tsSec[e] = ev.tsSec;
-      t.tsNs[e] = ev.tsNs;
-      t.line[e] = ev.line;
-      t.cpu[e] = ev.cpu;
-      t.pid[e] = ev.pid;
-      t.comm[e] = ev.comm;
-    } else {
-      t.tsSec[e] = 0;
-      t.tsNs[e] = 0;
-      t.line[e] = 0;
-      t.cpu[e] = 0;
-      t.pid[e] = 0;
-      t.comm[e] = -1;
-    }
     // A map at this address ends any "recently unmapped" proof for it.
     this.recent.forget(dev, hi, lo);
     this.devCounts(dev).live++;
@@ -527,38 +501,32 @@ export class DmaDebugEngine {
   private addEntry(e: number, attrs: number): void {
     const t = this.entries;
     t.link(e);
-    if (t.dir[e] === Dir.ToDevice || (t.flags[e]! & F_PHYS_KNOWN) === 0) return;
+    const m = t.meta(e);
+    if (metaDir(m) === Dir.ToDevice || !metaPhysKnown(m)) return;
     this.insertCacheline(e, attrs);
   }
 
   private insertCacheline(e: number, attrs: number): void {
     const t = this.entries;
-    const cHi = clnHiOf(t.physHi[e]!);
-    const cLo = clnLoOf(t.physHi[e]!, t.physLo[e]!);
-    const rc = this.cachelines.insert(cHi, cLo, e);
+    const rc = this.cachelines.insert(e);
+    if (rc === INSERTED) return;
     if (rc === OVERFLOW && !this.overlapWarned) {
       this.overlapWarned = true; // WARN_ONCE: not an err_printk, no device prefix
-      this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(pa(cHi, cLo)), t.dev[e]!, e, true, null);
+      const cln = pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e)));
+      this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(cln), t.dev(e), e, true, null);
     }
-    if (rc === EEXIST || rc === OVERFLOW) {
-      if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) return;
-      const owner = this.cachelines.lastOwner;
-      const proven = owner >= 0 && owner < t.cap && t.epoch[owner] === this.epoch;
-      this.err(
-        'cacheline-overlap',
-        msg.eexist(),
-        t.dev[e]!,
-        e,
-        proven,
-        'events were lost since the overlapping mapping was made',
-      );
-    }
-  }
-
-  private removeCacheline(e: number): void {
-    const t = this.entries;
-    if (t.dir[e] === Dir.ToDevice || (t.flags[e]! & F_PHYS_KNOWN) === 0) return;
-    this.cachelines.remove(clnHiOf(t.physHi[e]!), clnLoOf(t.physHi[e]!, t.physLo[e]!));
+    // EEXIST (or past the limit): an overlap.
+    if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) return;
+    const owner = this.cachelines.lastOwner;
+    const proven = owner >= 0 && owner < t.cap && t.fresh(owner);
+    this.err(
+      'cacheline-overlap',
+      msg.eexist(),
+      t.dev(e),
+      e,
+      proven,
+      'events were lost since the overlapping mapping was made',
+    );
   }
 
   // ------------------------------------------------------------------
@@ -590,23 +558,19 @@ export class DmaDebugEngine {
       }
       return;
     }
-    const proven = t.epoch[e] === this.epoch;
+    const m = t.meta(e);
+    const proven = t.freshMeta(m);
     const why = 'events were lost after this mapping was made';
-    if (size !== t.size[e])
-      this.err('unmap-size-mismatch', msg.unmapSize(addr(hi, lo), t.size[e]!, size), dev, e, proven, why);
-    if (type !== t.type[e]) {
-      this.err(
-        'unmap-wrong-function',
-        msg.unmapWrongFunction(addr(hi, lo), size, t.type[e]!, type),
-        dev,
-        e,
-        proven,
-        why,
-      );
+    const esize = t.size(e);
+    const etype = metaType(m);
+    const edir = metaDir(m);
+    if (size !== esize) this.err('unmap-size-mismatch', msg.unmapSize(addr(hi, lo), esize, size), dev, e, proven, why);
+    if (type !== etype) {
+      this.err('unmap-wrong-function', msg.unmapWrongFunction(addr(hi, lo), size, etype, type), dev, e, proven, why);
     } else if ((type === EntryType.Coherent || type === EntryType.Noncoherent) && freeEv?.hasVirt) {
-      const v = this.virt.get(e);
-      if (v && (v.hi !== freeEv.virtHi || v.lo !== freeEv.virtLo)) {
-        const allocPa = pa(t.physHi[e]!, t.physLo[e]!, (t.flags[e]! & F_PHYS_KNOWN) !== 0);
+      const v = this.virt.find(e);
+      if (v >= 0 && (this.virt.hiAt(v) !== freeEv.virtHi || this.virt.loAt(v) !== freeEv.virtLo)) {
+        const allocPa = pa(t.physHi(e), t.physLo(e), t.physKnown(e));
         const fp = this.cpuPhys(freeEv);
         const freePa = fp ? pa(fp[0], fp[1]) : pa(0, 0, false);
         this.err(
@@ -619,14 +583,14 @@ export class DmaDebugEngine {
         );
       }
     }
-    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
-      this.err('unmap-sg-count-mismatch', msg.unmapSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
+    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall(e)) {
+      this.err('unmap-sg-count-mismatch', msg.unmapSgCount(t.sgCall(e), sgCall), dev, e, proven, why);
     }
-    if (dir !== t.dir[e]) {
-      this.err('unmap-direction-mismatch', msg.unmapDirection(addr(hi, lo), size, t.dir[e]!, dir), dev, e, proven, why);
+    if (dir !== edir) {
+      this.err('unmap-direction-mismatch', msg.unmapDirection(addr(hi, lo), size, edir, dir), dev, e, proven, why);
     }
-    if (t.mapErr[e] === MapErr.NotChecked) {
-      this.err('map-error-not-checked', msg.mapErrorNotChecked(addr(hi, lo), size, t.type[e]!), dev, e, proven, why);
+    if (metaMapErr(m) === MapErr.NotChecked) {
+      this.err('map-error-not-checked', msg.mapErrorNotChecked(addr(hi, lo), size, etype), dev, e, proven, why);
     }
     this.rememberUnmap(dev, hi, lo, size);
     this.releaseEntry(e);
@@ -665,12 +629,17 @@ export class DmaDebugEngine {
 
   private releaseEntry(e: number): void {
     const t = this.entries;
-    this.removeCacheline(e);
-    if (t.type[e] === EntryType.Sg && this.entries.callId[e] !== 0) this.unindexSgCall(e);
-    if (t.type[e] === EntryType.Coherent || t.type[e] === EntryType.Noncoherent) this.virt.delete(e);
-    const c = this.counts[t.dev[e]!];
+    const m = t.meta(e);
+    // remove_dma_entry(): the cacheline first, as the kernel does.
+    if (metaDir(m) !== Dir.ToDevice && metaPhysKnown(m)) this.cachelines.remove(e);
+    const type = metaType(m);
+    if (type === EntryType.Sg) {
+      if (t.callId(e) !== 0) this.unindexSgCall(e);
+    } else if (type === EntryType.Coherent || type === EntryType.Noncoherent) {
+      this.virt.delete(e);
+    }
+    const c = this.counts[metaDev(m)];
     if (c) c.live--;
-    this.entries.callId[e] = 0;
     t.release(e);
     if (this.fromBoot) this.pool.give();
   }
@@ -685,14 +654,14 @@ export class DmaDebugEngine {
     }
     // Collect the call's segments first: check_unmap releases them as it goes.
     const t = this.entries;
-    const call = this.entries.callId[head]!;
-    const mapped = t.sgMapped[head]!;
+    const call = this.entries.callId(head);
+    const mapped = t.sgMapped(head);
     let n = 0;
-    for (let e = head; e >= 0 && this.entries.callId[e] === call; e = t.sgNext[e]!) {
+    for (let e = head; e >= 0 && this.entries.callId(e) === call; e = t.sgNext(e)) {
       if (n === this.scratchHi.length) this.growScratch();
-      this.scratchHi[n] = t.dmaHi[e]!;
-      this.scratchLo[n] = t.dmaLo[e]!;
-      this.scratchSize[n] = t.size[e]!;
+      this.scratchHi[n] = t.dmaHi(e);
+      this.scratchLo[n] = t.dmaLo(e);
+      this.scratchSize[n] = t.size(e);
       n++;
     }
     for (let i = 0; i < nelems; i++) {
@@ -781,37 +750,34 @@ export class DmaDebugEngine {
 
   private indexSgCall(head: number): void {
     const t = this.entries;
-    const dev = t.dev[head]!;
-    this.recent.forget(dev | SG_KEY, t.physHi[head]!, t.physLo[head]!);
-    const prev = this.sgIndex.get(dev, t.physHi[head]!, t.physLo[head]!);
-    if (prev < 0) {
-      this.sgIndex.set(dev, t.physHi[head]!, t.physLo[head]!, head);
-      return;
-    }
+    const dev = t.dev(head);
+    this.recent.forget(dev | SG_KEY, t.physHi(head), t.physLo(head));
+    const prev = this.sgIndex.add(head);
+    if (prev < 0) return;
     // Append: the oldest call with this address stays first.
     let e = prev;
-    while (t.sgAlt[e]! >= 0) e = t.sgAlt[e]!;
-    t.sgAlt[e] = head;
+    while (t.sgAlt(e) >= 0) e = t.sgAlt(e);
+    t.setSgAlt(e, head);
   }
 
   /** Removes a head segment's call from the sg index (no-op for non-heads). */
   private unindexSgCall(e: number): void {
     const t = this.entries;
-    const dev = t.dev[e]!;
-    const first = this.sgIndex.get(dev, t.physHi[e]!, t.physLo[e]!);
+    const dev = t.dev(e);
+    const first = this.sgIndex.get(dev, t.physHi(e), t.physLo(e));
     if (first < 0) return;
     if (first === e) {
-      const nx = t.sgAlt[e]!;
-      if (nx >= 0) this.sgIndex.set(dev, t.physHi[e]!, t.physLo[e]!, nx);
-      else this.sgIndex.delete(dev, t.physHi[e]!, t.physLo[e]!);
-      t.sgAlt[e] = -1;
+      const nx = t.sgAlt(e);
+      if (nx >= 0) this.sgIndex.replace(e, nx);
+      else this.sgIndex.remove(e);
+      t.setSgAlt(e, -1);
       this.rememberSgUnmap(e);
       return;
     }
-    for (let p = first; p >= 0; p = t.sgAlt[p]!) {
-      if (t.sgAlt[p] === e) {
-        t.sgAlt[p] = t.sgAlt[e]!;
-        t.sgAlt[e] = -1;
+    for (let p = first; p >= 0; p = t.sgAlt(p)) {
+      if (t.sgAlt(p) === e) {
+        t.setSgAlt(p, t.sgAlt(e));
+        t.setSgAlt(e, -1);
         this.rememberSgUnmap(e);
         return;
       }
@@ -823,12 +789,12 @@ export class DmaDebugEngine {
     const t = this.entries;
     const line = this.cur ? this.cur.line : 0;
     this.recent.record(
-      t.dev[head]! | SG_KEY,
-      t.physHi[head]!,
-      t.physLo[head]!,
-      t.dmaHi[head]!,
-      t.dmaLo[head]!,
-      t.size[head]!,
+      t.dev(head) | SG_KEY,
+      t.physHi(head),
+      t.physLo(head),
+      t.dmaHi(head),
+      t.dmaLo(head),
+      t.size(head),
       this.epoch,
       line,
     );
@@ -841,9 +807,9 @@ export class DmaDebugEngine {
     const first = this.sgIndex.get(ev.device, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!);
     if (first < 0) return -1;
     let fallback = -1;
-    for (let h = first; h >= 0; h = t.sgAlt[h]!) {
+    for (let h = first; h >= 0; h = t.sgAlt(h)) {
       if (this.samePhysList(h, ev)) {
-        if (t.sgCall[h] === ev.nents || ev.nents === 0) return h;
+        if (t.sgCall(h) === ev.nents || ev.nents === 0) return h;
         if (fallback < 0) fallback = h;
       }
     }
@@ -852,10 +818,10 @@ export class DmaDebugEngine {
 
   private samePhysList(head: number, ev: DmaEvent): boolean {
     const t = this.entries;
-    const call = this.entries.callId[head]!;
+    const call = this.entries.callId(head);
     let i = 0;
-    for (let e = head; e >= 0 && this.entries.callId[e] === call && i < ev.sgPhys.count; e = t.sgNext[e]!, i++) {
-      if (t.physHi[e] !== ev.sgPhys.hi[i] || t.physLo[e] !== ev.sgPhys.lo[i]) return false;
+    for (let e = head; e >= 0 && this.entries.callId(e) === call && i < ev.sgPhys.count; e = t.sgNext(e), i++) {
+      if (t.physHi(e) !== ev.sgPhys.hi[i] || t.physLo(e) !== ev.sgPhys.lo[i]) return false;
     }
     return true;
   }
@@ -878,7 +844,7 @@ export class DmaDebugEngine {
       ev.dir,
       nelems,
     );
-    const mapped = first >= 0 ? this.entries.sgMapped[first]! : 0;
+    const mapped = first >= 0 ? this.entries.sgMapped(first) : 0;
     if (first < 0) {
       // The kernel checks nothing here; we can say more where the trace proves it.
       return;
@@ -907,19 +873,13 @@ export class DmaDebugEngine {
       this.unknownAddress(dev, hi, lo, size, true);
       return;
     }
-    const proven = t.epoch[e] === this.epoch;
+    const m = t.meta(e);
+    const proven = t.freshMeta(m);
     const why = 'events were lost after this mapping was made';
-    const esize = t.size[e]!;
-    const edir = t.dir[e]!;
+    const esize = t.size(e);
+    const edir = metaDir(m);
     if (size > esize) {
-      this.err(
-        'sync-out-of-range',
-        msg.syncOutOfRange(addr(t.dmaHi[e]!, t.dmaLo[e]!), esize, size),
-        dev,
-        e,
-        proven,
-        why,
-      );
+      this.err('sync-out-of-range', msg.syncOutOfRange(addr(t.dmaHi(e), t.dmaLo(e)), esize, size), dev, e, proven, why);
     }
     if (edir === Dir.Bidirectional) return;
     if (dir !== edir)
@@ -937,8 +897,8 @@ export class DmaDebugEngine {
         why,
       );
     }
-    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall[e]) {
-      this.err('sync-sg-count-mismatch', msg.syncSgCount(t.sgCall[e]!, sgCall), dev, e, proven, why);
+    if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall(e)) {
+      this.err('sync-sg-count-mismatch', msg.syncSgCount(t.sgCall(e), sgCall), dev, e, proven, why);
     }
   }
 
@@ -950,15 +910,15 @@ export class DmaDebugEngine {
     const ranges = this.config.kernelImage;
     if (!ranges || ranges.length === 0) return;
     const t = this.entries;
-    if ((t.flags[e]! & F_PHYS_KNOWN) === 0) return;
-    const start = (BigInt(t.physHi[e]!) << 32n) | BigInt(t.physLo[e]!);
-    const end = start + BigInt(t.size[e]!);
+    if (!t.physKnown(e)) return;
+    const start = (BigInt(t.physHi(e)) << 32n) | BigInt(t.physLo(e));
+    const end = start + BigInt(t.size(e));
     for (const r of ranges) {
       if (start < r.end && end > r.start) {
         this.err(
           'map-kernel-image',
-          msg.mapKernelImage(pa(t.physHi[e]!, t.physLo[e]!), t.size[e]!),
-          t.dev[e]!,
+          msg.mapKernelImage(pa(t.physHi(e), t.physLo(e)), t.size(e)),
+          t.dev(e),
           -1,
           true,
           null,
@@ -973,17 +933,17 @@ export class DmaDebugEngine {
     const limits = this.config.segmentLimits;
     if (!limits) return;
     const t = this.entries;
-    const lim = limits.get(this.names.devices.name(t.dev[e]!));
+    const lim = limits.get(this.names.devices.name(t.dev(e)));
     if (!lim) return;
-    const len = t.size[e]!;
+    const len = t.size(e);
     if (len > lim.maxSegmentSize)
-      this.err('sg-segment-too-long', msg.sgTooLong(len, lim.maxSegmentSize), t.dev[e]!, -1, true, null);
-    const start = (BigInt(t.dmaHi[e]!) << 32n) | BigInt(t.dmaLo[e]!);
+      this.err('sg-segment-too-long', msg.sgTooLong(len, lim.maxSegmentSize), t.dev(e), -1, true, null);
+    const start = (BigInt(t.dmaHi(e)) << 32n) | BigInt(t.dmaLo(e));
     const end = (start + BigInt(len) - 1n) & 0xffffffffffffffffn;
     const boundary = lim.segmentBoundary;
     if (((start ^ end) & ~boundary & 0xffffffffffffffffn) !== 0n) {
       const h = (v: bigint) => `0x${v.toString(16).padStart(16, '0')}`;
-      this.err('sg-segment-boundary', msg.sgBoundary(h(start), h(end), h(boundary)), t.dev[e]!, -1, true, null);
+      this.err('sg-segment-boundary', msg.sgBoundary(h(start), h(end), h(boundary)), t.dev(e), -1, true, null);
     }
   }
 
@@ -1012,12 +972,10 @@ export class DmaDebugEngine {
   private resolvePendingPhys(dev: number): void {
     const t = this.entries;
     for (const e of t.inDumpOrder(dev)) {
-      if ((t.flags[e]! & F_PHYS_KNOWN) !== 0) continue;
-      if (t.type[e] !== EntryType.Coherent && t.type[e] !== EntryType.Noncoherent) continue;
-      t.physHi[e] = t.dmaHi[e]!;
-      t.physLo[e] = t.dmaLo[e]!;
-      t.flags[e] = t.flags[e]! | F_PHYS_KNOWN;
-      if (t.dir[e] !== Dir.ToDevice) this.insertCacheline(e, 0);
+      if (t.physKnown(e)) continue;
+      if (t.type(e) !== EntryType.Coherent && t.type(e) !== EntryType.Noncoherent) continue;
+      t.setPhys(e, t.dmaHi(e), t.dmaLo(e));
+      if (t.dir(e) !== Dir.ToDevice) this.insertCacheline(e, 0);
     }
   }
 
@@ -1030,7 +988,7 @@ export class DmaDebugEngine {
     if (!ev) return;
     const cpu = ev.cpu;
     const rec = this.lastOnCpu.get(cpu);
-    const call = this.entries.callId[head]!;
+    const call = this.entries.callId(head);
     if (rec) {
       rec.head = head;
       rec.call = call;
@@ -1045,9 +1003,9 @@ export class DmaDebugEngine {
     if (!rec || rec.head < 0) return;
     const t = this.entries;
     if (rec.single) {
-      if (this.entries.callId[rec.head] === rec.call) t.stack[rec.head] = stack;
+      if (this.entries.callId(rec.head) === rec.call) t.setStack(rec.head, stack);
     } else {
-      for (let e = rec.head; e >= 0 && this.entries.callId[e] === rec.call; e = t.sgNext[e]!) t.stack[e] = stack;
+      for (let e = rec.head; e >= 0 && this.entries.callId(e) === rec.call; e = t.sgNext(e)) t.setStack(e, stack);
     }
     rec.head = -1;
   }
@@ -1132,22 +1090,22 @@ export class DmaDebugEngine {
 
   mappingInfo(e: number): MappingInfo {
     const t = this.entries;
-    const known = (t.flags[e]! & F_PHYS_KNOWN) !== 0;
-    const st = t.stack[e]!;
+    const known = t.physKnown(e);
+    const st = t.stack(e);
     return {
-      type: TYPE_NAMES[t.type[e]!] ?? '?',
-      direction: DIR_NAMES[t.dir[e]!] ?? '?',
-      dmaAddr: addr(t.dmaHi[e]!, t.dmaLo[e]!),
-      size: t.size[e]!,
-      physAddr: known ? pa(t.physHi[e]!, t.physLo[e]!) : null,
-      sgCallEnts: t.sgCall[e]!,
-      sgMappedEnts: t.sgMapped[e]!,
+      type: TYPE_NAMES[t.type(e)] ?? '?',
+      direction: DIR_NAMES[t.dir(e)] ?? '?',
+      dmaAddr: addr(t.dmaHi(e), t.dmaLo(e)),
+      size: t.size(e),
+      physAddr: known ? pa(t.physHi(e), t.physLo(e)) : null,
+      sgCallEnts: t.sgCall(e),
+      sgMappedEnts: t.sgMapped(e),
       mappedAt: {
-        line: t.line[e]!,
-        ts: t.line[e]! > 0 || t.tsSec[e]! > 0 ? tsString(t.tsSec[e]!, t.tsNs[e]!, this.lastTsDigits) : '',
-        cpu: t.cpu[e]!,
-        pid: t.pid[e]!,
-        comm: t.comm[e]! >= 0 ? this.names.comms.name(t.comm[e]!) : '',
+        line: t.line(e),
+        ts: t.line(e) > 0 || t.tsSec(e) > 0 ? tsString(t.tsSec(e), t.tsNs(e), this.lastTsDigits) : '',
+        cpu: t.cpu(e),
+        pid: t.pid(e),
+        comm: t.comm(e) >= 0 ? this.names.comms.name(t.comm(e)) : '',
       },
       stack: st >= 0 ? this.names.stacks.name(st).split('\n') : null,
     };
@@ -1176,10 +1134,10 @@ export class DmaDebugEngine {
     const [hi, lo] = split(dmaAddr);
     const t = this.entries;
     const b = bucketOf(hi, lo);
-    for (let e = t.head[b]!; e >= 0; e = t.next[e]!) {
-      if (t.dev[e] !== dev || t.dmaHi[e] !== hi || t.dmaLo[e] !== lo) continue;
-      if (t.mapErr[e] === MapErr.NotChecked) {
-        t.mapErr[e] = MapErr.Checked;
+    for (let e = t.head[b]!; e >= 0; e = t.next(e)) {
+      if (t.dev(e) !== dev || t.dmaHi(e) !== hi || t.dmaLo(e) !== lo) continue;
+      if (t.mapErr(e) === MapErr.NotChecked) {
+        t.setMapErr(e, MapErr.Checked);
         break;
       }
     }
@@ -1197,13 +1155,7 @@ export class DmaDebugEngine {
     }
     if (count === 0) return;
     const t = this.entries;
-    const text = msg.leakAtUnbind(
-      count,
-      addr(t.dmaHi[last]!, t.dmaLo[last]!),
-      t.size[last]!,
-      t.dir[last]!,
-      t.type[last]!,
-    );
+    const text = msg.leakAtUnbind(count, addr(t.dmaHi(last), t.dmaLo(last)), t.size(last), t.dir(last), t.type(last));
     // The driver is already detached when the kernel prints this: it names the bus.
     this.err('leak-at-unbind', text, dev, last, true, null, null, bus);
   }
@@ -1220,7 +1172,7 @@ export class DmaDebugEngine {
       const [cHi, cLo] = split(c);
       const owner = this.cachelines.owner(cHi, cLo);
       if (owner < 0) continue;
-      const dev = owner < this.entries.cap ? this.entries.dev[owner]! : -1;
+      const dev = owner < this.entries.cap ? this.entries.dev(owner) : -1;
       this.err('cpu-touching-active-mapping', msg.cpuTouching(pa(cHi, cLo)), dev, owner, true, null);
       return false;
     }
@@ -1341,7 +1293,7 @@ export class DmaDebugEngine {
   coverage(): Coverage {
     let unknownPhys = 0;
     const t = this.entries;
-    for (const e of t.inDumpOrder()) if ((t.flags[e]! & F_PHYS_KNOWN) === 0) unknownPhys++;
+    for (const e of t.inDumpOrder()) if (!t.physKnown(e)) unknownPhys++;
     const lostByCpu: Record<string, number> = {};
     for (const [cpu, n] of [...this.lostByCpu].sort((a, b) => a[0] - b[0])) lostByCpu[String(cpu)] = n;
     return {
@@ -1385,20 +1337,20 @@ export class DmaDebugEngine {
     const t = this.entries;
     const dev = device === null ? -1 : this.names.devices.intern(device);
     for (const e of t.inDumpOrder(dev)) {
-      const known = (t.flags[e]! & F_PHYS_KNOWN) !== 0;
-      const name = this.names.devices.name(t.dev[e]!);
+      const known = t.physKnown(e);
+      const name = this.names.devices.name(t.dev(e));
       const info = this.mappingInfo(e);
       yield {
         device: name,
         driver: this.config.drivers?.get(name) ?? null,
-        type: TYPE_NAMES[t.type[e]!] ?? '?',
-        bucket: bucketOf(t.dmaHi[e]!, t.dmaLo[e]!),
-        phys: known ? `0x${hex16(t.physHi[e]!, t.physLo[e]!)}` : null,
-        dma: hexNoPad(t.dmaHi[e]!, t.dmaLo[e]!),
-        size: t.size[e]!,
-        cln: known ? pa(clnHiOf(t.physHi[e]!), clnLoOf(t.physHi[e]!, t.physLo[e]!)) : null,
-        direction: DIR_NAMES[t.dir[e]!] ?? '?',
-        mapError: MAP_ERR_NAMES[t.mapErr[e]!] ?? '?',
+        type: TYPE_NAMES[t.type(e)] ?? '?',
+        bucket: bucketOf(t.dmaHi(e), t.dmaLo(e)),
+        phys: known ? `0x${hex16(t.physHi(e), t.physLo(e))}` : null,
+        dma: hexNoPad(t.dmaHi(e), t.dmaLo(e)),
+        size: t.size(e),
+        cln: known ? pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e))) : null,
+        direction: DIR_NAMES[t.dir(e)] ?? '?',
+        mapError: MAP_ERR_NAMES[t.mapErr(e)] ?? '?',
         mappedAt: info.mappedAt,
         stack: info.stack,
       };

@@ -1,153 +1,449 @@
-// The entry table: every live mapping the kernel's dma-debug would hold, kept
-// as a struct of typed arrays (no object per mapping) and threaded onto the
-// kernel's own hash buckets, so lookups and the dump reproduce the kernel's
-// answers and order exactly.
+// The entry table: every live mapping the kernel's dma-debug would hold, with
+// no object per mapping, threaded onto the kernel's own hash buckets so that
+// lookups and the dump reproduce the kernel's answers and order exactly.
+//
+// Storage: fixed pages of 65536 entries, never copied or freed; growing adds a
+// page. So memory is 60 bytes per entry up to the high-water mark of live
+// entries (plus at most one partly used page), whatever the trace length, and
+// there is no copy-on-grow peak. Small fields are packed into one word (META),
+// the mapping task (pid, comm, cpu) is interned, and the rare values that do
+// not fit their word (a size or line number >= 2^32 - 1 or not an integer, sg
+// counts outside 0..65534) are kept exactly in side maps.
+//
+// A page is one Int32Array, field-major: a region of 65536 words for each hot
+// field, so a bucket walk reads only the compact `next` and address regions,
+// then the cold record, 8 words per entry, written together when the entry is
+// made. With i = entry & 0xffff (the page is pages[entry >>> 16]):
+//
+//   word i                next: bucket chain (live) or free list (free slot)
+//   word 0x10000 + i      dma lo        word 0x20000 + i      dma hi
+//   word 0x30000 + i      meta: dev (16 bits) | type (3) | dir (2) | mapErr (2)
+//                         | flags (2) | epoch tag (7)
+//   word 0x40000 + i      phys lo       word 0x50000 + i      phys hi
+//   word 0x60000 + i      size (-1: in sizeEsc)
+//   word 0x70000 + 8i + w the cold record: w = 0 sg counts (sgCall | sgMapped
+//                         << 16, -1: in sgEsc), 1 sg call id, 2 next
+//                         segment, 3 stack, 4 ts sec, 5 ts ns, 6 task, 7 line
+//
+// The offsets are written as literals: V8 loads a module-level constant from
+// its context on every use, which measured ~10% slower on these paths. The
+// cacheline tracker and the sg index read the pages too (phys, meta).
 //
 // Buckets: index (dev_addr >> 13) & 16383, each a singly linked list in
-// insertion order (head/tail per bucket, `next` per entry). Exact lookups
-// (unmap, free) and containing lookups (sync) both use the kernel's best-fit
-// rule. Freed entry slots go on a free list that reuses `next`.
+// insertion order (head/tail per bucket). Exact lookups (unmap, free) and
+// containing lookups (sync) both use the kernel's best-fit rule.
+//
+// Coverage epochs: an entry records a 7-bit tag of the loss epoch it was made
+// in. When the tag wraps, every slot's tag is cleared to 0 (no live epoch has
+// tag 0), so "made since the last loss" stays exact at one sweep per 127 losses.
+
+import { KeyTable } from '../base/key-table.js';
+import type { DmaEvent } from './events.js';
 
 export const HASH_SIZE = 16384;
 export const HASH_SHIFT = 13;
 
-/** Flag bits in `flags`. */
+/** Flag bits (flags()). */
 export const F_PHYS_KNOWN = 1;
 /** The sg call's arrays were truncated by the kernel (only the first segments are known). */
 export const F_SG_TRUNCATED = 2;
 
 /** Bucket of a DMA address: (addr >> 13) & 16383, from its halves. */
 export function bucketOf(hi: number, lo: number): number {
-  return ((lo >>> HASH_SHIFT) | (hi << (32 - HASH_SHIFT))) & (HASH_SIZE - 1);
+  return ((lo >>> 13) | (hi << 19)) & 16383;
 }
 
-type TypedArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
-type TypedArrayCtor<T extends TypedArray> = new (length: number) => T;
+/** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
+export const PAGE_ENTRIES = 65536;
+/** Bytes per entry. */
+export const ENTRY_BYTES = 60;
+
+/** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
+export function metaDev(m: number): number {
+  return m & 0xffff;
+}
+export function metaType(m: number): number {
+  return (m >>> 16) & 7;
+}
+export function metaDir(m: number): number {
+  return (m >>> 19) & 3;
+}
+export function metaMapErr(m: number): number {
+  return (m >>> 21) & 3;
+}
+export function metaPhysKnown(m: number): boolean {
+  return (m & (F_PHYS_KNOWN << 23)) !== 0;
+}
+
+// An escaped word (its value is in a side map) holds -1 (all ones): the values
+// kept in words stop short of it (sizes and lines to 0xfffffffe, sg counts to
+// 0xfffe).
+
+/** Does v fit a u32 word exactly (and not collide with the escape value)? */
+function fitsWord(v: number): boolean {
+  return v >= 0 && v <= 0xfffffffe && v === Math.floor(v);
+}
+
+/**
+ * entry.start <= ref.start && entry.start + entry.size >= ref.start + ref.size,
+ * in BigInt (only for DMA addresses past 2^53, where Numbers are not exact).
+ */
+function containsWide(ehi: number, elo: number, esize: number, hi: number, lo: number, size: number): boolean {
+  const es = (BigInt(ehi) << 32n) | BigInt(elo);
+  const rs = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return es <= rs && es + BigInt(esize) >= rs + BigInt(size);
+}
 
 export class EntryTable {
-  cap: number;
   live = 0;
   private freeHead = -1;
   private highWater = 0;
+  /** The pages (never replaced: the cacheline tracker and the sg index hold it). */
+  readonly pages: Int32Array[] = [];
+  /** The current loss epoch's tag (1..127). */
+  private tag = 1;
 
-  dev: Uint16Array;
-  dmaHi: Uint32Array;
-  dmaLo: Uint32Array;
-  size: Float64Array;
-  physHi: Uint32Array;
-  physLo: Uint32Array;
-  type: Uint8Array;
-  dir: Uint8Array;
-  mapErr: Uint8Array;
-  flags: Uint8Array;
-  sgCall: Int32Array;
-  sgMapped: Int32Array;
-  next: Int32Array;
-  /** Next segment of the same sg call (-1 = last). */
-  sgNext: Int32Array;
-  /** Next live sg call with the same (device, first physical address) key; heads only. */
-  sgAlt: Int32Array;
-  /** Which dma_map_sg call an sg segment belongs to (0 = none): guards the segment chains. */
-  callId: Uint32Array;
-  stack: Int32Array;
-  tsSec: Uint32Array;
-  tsNs: Uint32Array;
-  line: Float64Array;
-  cpu: Uint16Array;
-  pid: Int32Array;
-  comm: Int32Array;
-  /** Coverage epoch (number of loss events seen) when the entry was made. */
-  epoch: Uint32Array;
+  /** Sizes that do not fit a u32 word. */
+  private readonly sizeEsc = new Map<number, number>();
+  /** sgCall/sgMapped pairs that do not fit 16 bits each. */
+  private readonly sgEsc = new Map<number, [number, number]>();
+  /** Line numbers that do not fit a u32 word. */
+  private readonly lineEsc = new Map<number, number>();
+  /** Next live sg call with the same (device, first physical address) key; heads only, rare. */
+  private readonly alt = new Map<number, number>();
+
+  // Tasks: (pid, comm, cpu) triples, interned.
+  private readonly taskIds = new KeyTable(64);
+  private taskPid = new Int32Array(64);
+  private taskComm = new Int32Array(64);
+  private taskCpu = new Uint16Array(64);
+  private tasks = 0;
+  /** The last task seen on each cpu (cpu & 255): cpu, pid, comm, task id. */
+  private readonly taskCache = new Int32Array(256 * 4).fill(-1);
 
   readonly head = new Int32Array(HASH_SIZE).fill(-1);
   readonly tail = new Int32Array(HASH_SIZE).fill(-1);
 
-  constructor(capacity = 1024) {
-    this.cap = capacity;
-    this.dev = this.field(Uint16Array);
-    this.dmaHi = this.field(Uint32Array);
-    this.dmaLo = this.field(Uint32Array);
-    this.size = this.field(Float64Array);
-    this.physHi = this.field(Uint32Array);
-    this.physLo = this.field(Uint32Array);
-    this.type = this.field(Uint8Array);
-    this.dir = this.field(Uint8Array);
-    this.mapErr = this.field(Uint8Array);
-    this.flags = this.field(Uint8Array);
-    this.sgCall = this.field(Int32Array);
-    this.sgMapped = this.field(Int32Array);
-    this.next = this.field(Int32Array);
-    this.sgNext = this.field(Int32Array);
-    this.sgAlt = this.field(Int32Array);
-    this.callId = this.field(Uint32Array);
-    this.stack = this.field(Int32Array);
-    this.tsSec = this.field(Uint32Array);
-    this.tsNs = this.field(Uint32Array);
-    this.line = this.field(Float64Array);
-    this.cpu = this.field(Uint16Array);
-    this.pid = this.field(Int32Array);
-    this.comm = this.field(Int32Array);
-    this.epoch = this.field(Uint32Array);
+  /** Slots that exist (allocated pages). */
+  get cap(): number {
+    return this.pages.length * PAGE_ENTRIES;
   }
 
-  private field<T extends TypedArray>(ctor: TypedArrayCtor<T>): T {
-    return new ctor(this.cap);
-  }
-
-  /** Bytes held by the per-entry arrays and the bucket heads. */
+  /** Bytes held by the pages, the bucket heads and the task table. */
   get bytes(): number {
-    return this.cap * 88 + HASH_SIZE * 8;
+    return this.pages.length * PAGE_ENTRIES * ENTRY_BYTES + HASH_SIZE * 8 + this.taskPid.length * 10;
   }
 
-  /** Takes a free slot (growing the arrays when needed). The caller fills the fields, then calls link(). */
-  alloc(): number {
+  /**
+   * Takes a free slot and fills every field; `ev` (null for library calls) is
+   * where it was mapped. The optional fields (phys, flags, sg fields, call id,
+   * stack) start empty: the caller sets those, then calls link().
+   */
+  create(
+    dev: number,
+    hi: number,
+    lo: number,
+    size: number,
+    type: number,
+    dir: number,
+    mapErr: number,
+    ev: DmaEvent | null,
+  ): number {
     let id = this.freeHead;
     if (id >= 0) {
-      this.freeHead = this.next[id]!;
+      this.freeHead = this.pages[id >>> 16]![id & 0xffff]!;
     } else {
-      if (this.highWater === this.cap) this.grow();
-      id = this.highWater++;
+      id = this.highWater;
+      if (id >>> 16 === this.pages.length) this.pages.push(new Int32Array(PAGE_ENTRIES * (ENTRY_BYTES / 4)));
+      this.highWater++;
     }
     this.live++;
-    this.next[id] = -1;
-    this.sgNext[id] = -1;
-    this.sgAlt[id] = -1;
-    this.stack[id] = -1;
-    this.flags[id] = 0;
-    this.sgCall[id] = 0;
-    this.sgMapped[id] = 0;
+    const p = this.pages[id >>> 16]!;
+    const i = id & 0xffff;
+    p[i] = -1;
+    p[0x10000 + i] = lo;
+    p[0x20000 + i] = hi;
+    p[0x30000 + i] = (dev & 0xffff) | ((type & 7) << 16) | ((dir & 3) << 19) | ((mapErr & 3) << 21) | (this.tag << 25);
+    p[0x40000 + i] = 0;
+    p[0x50000 + i] = 0;
+    if (fitsWord(size)) {
+      p[0x60000 + i] = size;
+    } else {
+      p[0x60000 + i] = -1;
+      this.sizeEsc.set(id, size);
+    }
+    const o = 0x70000 + (i << 3);
+    p[o] = 0;
+    p[o + 1] = 0;
+    p[o + 2] = -1;
+    p[o + 3] = -1;
+    let line = 0;
+    if (ev) {
+      p[o + 4] = ev.tsSec;
+      p[o + 5] = ev.tsNs;
+      p[o + 6] = this.taskOf(ev.pid, ev.comm, ev.cpu);
+      line = ev.line;
+    } else {
+      p[o + 4] = 0;
+      p[o + 5] = 0;
+      p[o + 6] = this.taskOf(0, -1, 0);
+    }
+    if (fitsWord(line)) {
+      p[o + 7] = line;
+    } else {
+      p[o + 7] = -1;
+      this.lineEsc.set(id, line);
+    }
+    if (this.alt.size !== 0) this.alt.delete(id);
     return id;
+  }
+
+  private taskOf(pid: number, comm: number, cpu: number): number {
+    pid |= 0;
+    comm |= 0;
+    cpu &= 0xffff;
+    const c = this.taskCache;
+    const k = (cpu & 255) << 2;
+    if (c[k] === cpu && c[k + 1] === pid && c[k + 2] === comm) return c[k + 3]!;
+    let t = this.taskIds.get(cpu, pid, comm);
+    if (t < 0) {
+      t = this.tasks++;
+      if (t === this.taskPid.length) {
+        const n = t * 2;
+        const a = new Int32Array(n);
+        a.set(this.taskPid);
+        this.taskPid = a;
+        const b = new Int32Array(n);
+        b.set(this.taskComm);
+        this.taskComm = b;
+        const u = new Uint16Array(n);
+        u.set(this.taskCpu);
+        this.taskCpu = u;
+      }
+      this.taskPid[t] = pid;
+      this.taskComm[t] = comm;
+      this.taskCpu[t] = cpu;
+      this.taskIds.set(cpu, pid, comm, t);
+    }
+    c[k] = cpu;
+    c[k + 1] = pid;
+    c[k + 2] = comm;
+    c[k + 3] = t;
+    return t;
   }
 
   /** Appends the entry to the tail of its kernel bucket. */
   link(id: number): void {
-    const b = bucketOf(this.dmaHi[id]!, this.dmaLo[id]!);
+    const p = this.pages[id >>> 16]!;
+    const i = id & 0xffff;
+    const b = bucketOf(p[0x20000 + i]!, p[0x10000 + i]!);
     const t = this.tail[b]!;
     if (t < 0) this.head[b] = id;
-    else this.next[t] = id;
+    else this.pages[t >>> 16]![t & 0xffff] = id;
     this.tail[b] = id;
-    this.next[id] = -1;
+    p[i] = -1;
   }
 
-  /** Unlinks the entry from its bucket and returns the slot to the free list. */
+  /** The entry before the one findExact() last returned, in its bucket (-1 = it was first). */
+  private foundPrev = -1;
+
+  /**
+   * Unlinks the entry from its bucket and returns the slot to the free list
+   * (its call id becomes 0). When the entry is the one findExact() last
+   * returned and the bucket is unchanged since, no walk is needed.
+   */
   release(id: number): void {
-    const b = bucketOf(this.dmaHi[id]!, this.dmaLo[id]!);
-    let prev = -1;
-    let e = this.head[b]!;
-    while (e >= 0 && e !== id) {
-      prev = e;
-      e = this.next[e]!;
+    const pages = this.pages;
+    const p = pages[id >>> 16]!;
+    const i = id & 0xffff;
+    const b = bucketOf(p[0x20000 + i]!, p[0x10000 + i]!);
+    let prev = this.foundPrev;
+    if (prev < 0 ? this.head[b] !== id : pages[prev >>> 16]![prev & 0xffff] !== id) {
+      prev = -1;
+      let e = this.head[b]!;
+      while (e >= 0 && e !== id) {
+        prev = e;
+        e = pages[e >>> 16]![e & 0xffff]!;
+      }
+      if (e !== id) prev = -2; // not linked
     }
-    if (e === id) {
-      const nx = this.next[id]!;
+    if (prev >= -1) {
+      const nx = p[i]!;
       if (prev < 0) this.head[b] = nx;
-      else this.next[prev] = nx;
+      else pages[prev >>> 16]![prev & 0xffff] = nx;
       if (this.tail[b] === id) this.tail[b] = prev;
     }
-    this.next[id] = this.freeHead;
+    this.foundPrev = -1;
+    p[i] = this.freeHead;
+    p[0x70000 + (i << 3) + 1] = 0;
     this.freeHead = id;
     this.live--;
   }
+
+  // ------------------------------------------------------------------
+  // Fields
+  // ------------------------------------------------------------------
+
+  /** Next entry in the same bucket (-1 = last). */
+  next(e: number): number {
+    return this.pages[e >>> 16]![e & 0xffff]!;
+  }
+  /** The packed device, type, direction, map-error state and flags (decode with meta*()). */
+  meta(e: number): number {
+    return this.pages[e >>> 16]![0x30000 + (e & 0xffff)]!;
+  }
+  /** Device id as stored (16 bits). */
+  dev(e: number): number {
+    return this.meta(e) & 0xffff;
+  }
+  dmaLo(e: number): number {
+    return this.pages[e >>> 16]![0x10000 + (e & 0xffff)]! >>> 0;
+  }
+  dmaHi(e: number): number {
+    return this.pages[e >>> 16]![0x20000 + (e & 0xffff)]! >>> 0;
+  }
+  physLo(e: number): number {
+    return this.pages[e >>> 16]![0x40000 + (e & 0xffff)]! >>> 0;
+  }
+  physHi(e: number): number {
+    return this.pages[e >>> 16]![0x50000 + (e & 0xffff)]! >>> 0;
+  }
+  size(e: number): number {
+    const w = this.pages[e >>> 16]![0x60000 + (e & 0xffff)]!;
+    return w === -1 ? this.sizeEsc.get(e)! : w >>> 0;
+  }
+  type(e: number): number {
+    return metaType(this.meta(e));
+  }
+  dir(e: number): number {
+    return metaDir(this.meta(e));
+  }
+  mapErr(e: number): number {
+    return metaMapErr(this.meta(e));
+  }
+  flags(e: number): number {
+    return (this.meta(e) >>> 23) & 3;
+  }
+  /** The physical address is known (F_PHYS_KNOWN). */
+  physKnown(e: number): boolean {
+    return metaPhysKnown(this.meta(e));
+  }
+  /** Made since the latest loss notice (or no loss at all)? */
+  fresh(e: number): boolean {
+    return this.meta(e) >>> 25 === this.tag;
+  }
+  /** fresh(), from the entry's meta(). */
+  freshMeta(m: number): boolean {
+    return m >>> 25 === this.tag;
+  }
+
+  /** Word w of the entry's cold record. */
+  private cold(e: number, w: number): number {
+    return this.pages[e >>> 16]![0x70000 + ((e & 0xffff) << 3) + w]!;
+  }
+  private setCold(e: number, w: number, v: number): void {
+    this.pages[e >>> 16]![0x70000 + ((e & 0xffff) << 3) + w] = v;
+  }
+  sgCall(e: number): number {
+    const w = this.cold(e, 0);
+    return w === -1 ? this.sgEsc.get(e)![0] : w & 0xffff;
+  }
+  sgMapped(e: number): number {
+    const w = this.cold(e, 0);
+    return w === -1 ? this.sgEsc.get(e)![1] : w >>> 16;
+  }
+  /** Which dma_map_sg call an sg segment belongs to (0 = none): guards the segment chains. */
+  callId(e: number): number {
+    return this.cold(e, 1) >>> 0;
+  }
+  /** Next segment of the same sg call (-1 = last). */
+  sgNext(e: number): number {
+    return this.cold(e, 2);
+  }
+  sgAlt(e: number): number {
+    return this.alt.size === 0 ? -1 : (this.alt.get(e) ?? -1);
+  }
+  stack(e: number): number {
+    return this.cold(e, 3);
+  }
+  tsSec(e: number): number {
+    return this.cold(e, 4) >>> 0;
+  }
+  tsNs(e: number): number {
+    return this.cold(e, 5) >>> 0;
+  }
+  cpu(e: number): number {
+    return this.taskCpu[this.cold(e, 6)]!;
+  }
+  pid(e: number): number {
+    return this.taskPid[this.cold(e, 6)]!;
+  }
+  comm(e: number): number {
+    return this.taskComm[this.cold(e, 6)]!;
+  }
+  line(e: number): number {
+    const w = this.cold(e, 7);
+    return w === -1 ? (this.lineEsc.get(e) ?? 0) : w >>> 0;
+  }
+
+  /** Sets the physical address and marks it known. */
+  setPhys(e: number, hi: number, lo: number): void {
+    const p = this.pages[e >>> 16]!;
+    const i = e & 0xffff;
+    p[0x40000 + i] = lo;
+    p[0x50000 + i] = hi;
+    p[0x30000 + i] = p[0x30000 + i]! | (F_PHYS_KNOWN << 23);
+  }
+  setFlag(e: number, f: number): void {
+    const p = this.pages[e >>> 16]!;
+    const i = 0x30000 + (e & 0xffff);
+    p[i] = p[i]! | ((f & 3) << 23);
+  }
+  setMapErr(e: number, v: number): void {
+    const p = this.pages[e >>> 16]!;
+    const i = 0x30000 + (e & 0xffff);
+    p[i] = (p[i]! & ~(3 << 21)) | ((v & 3) << 21);
+  }
+  /** The sg call's nents and mapped ents (int32, as the kernel keeps them). */
+  setSg(e: number, call: number, mapped: number): void {
+    call |= 0;
+    mapped |= 0;
+    if (call >= 0 && call <= 0xfffe && mapped >= 0 && mapped <= 0xfffe) {
+      this.setCold(e, 0, call | (mapped << 16));
+    } else {
+      this.setCold(e, 0, -1);
+      this.sgEsc.set(e, [call, mapped]);
+    }
+  }
+  setCallId(e: number, v: number): void {
+    this.setCold(e, 1, v);
+  }
+  setSgNext(e: number, v: number): void {
+    this.setCold(e, 2, v);
+  }
+  setSgAlt(e: number, v: number): void {
+    if (v < 0) this.alt.delete(e);
+    else this.alt.set(e, v);
+  }
+  setStack(e: number, v: number): void {
+    this.setCold(e, 3, v);
+  }
+
+  /** A loss notice: every entry made so far stops being fresh. */
+  noteLoss(): void {
+    if (++this.tag <= 127) return;
+    // Tags wrapped: clear every slot's tag (0 is never current), then restart at 1.
+    for (let e = 0; e < this.highWater; e++) {
+      const p = this.pages[e >>> 16]!;
+      const i = 0x30000 + (e & 0xffff);
+      p[i] = p[i]! & 0x1ffffff;
+    }
+    this.tag = 1;
+  }
+
+  // ------------------------------------------------------------------
+  // Lookups
+  // ------------------------------------------------------------------
 
   /**
    * The kernel's exact lookup: same device and DMA address; best fit on
@@ -156,24 +452,59 @@ export class EntryTable {
    */
   findExact(dev: number, hi: number, lo: number, size: number, type: number, dir: number, sgCall: number): number {
     const b = bucketOf(hi, lo);
+    const lo32 = lo | 0;
+    const hi32 = hi | 0;
+    const pages = this.pages;
     let best = -1;
+    let bestPrev = -1;
     let bestLvl = -1;
     let matches = 0;
-    for (let e = this.head[b]!; e >= 0; e = this.next[e]!) {
-      if (this.dmaLo[e] !== lo >>> 0 || this.dmaHi[e] !== hi >>> 0 || this.dev[e] !== dev) continue;
-      matches++;
-      const lvl =
-        (this.size[e] === size ? 1 : 0) +
-        (this.type[e] === type ? 1 : 0) +
-        (this.dir[e] === dir ? 1 : 0) +
-        (this.sgCall[e] === sgCall ? 1 : 0);
-      if (lvl === 4) return e;
-      if (lvl > bestLvl) {
-        bestLvl = lvl;
-        best = e;
+    let prev = -1;
+    for (let e = this.head[b]!; e >= 0; ) {
+      const p = pages[e >>> 16]!;
+      const i = e & 0xffff;
+      if (p[0x10000 + i] === lo32 && p[0x20000 + i] === hi32 && (p[0x30000 + i]! & 0xffff) === dev) {
+        matches++;
+        const lvl = this.fitLevel(e, p, i, size, type, dir, sgCall);
+        if (lvl === 4) {
+          this.foundPrev = prev;
+          return e;
+        }
+        if (lvl > bestLvl) {
+          bestLvl = lvl;
+          best = e;
+          bestPrev = prev;
+        }
       }
+      prev = e;
+      e = p[i]!;
     }
-    return matches === 1 ? best : -1;
+    if (matches !== 1) return -1;
+    this.foundPrev = bestPrev;
+    return best;
+  }
+
+  /** How many of (size, type, dir, sg call count) entry e (page p, index i) matches. */
+  private fitLevel(
+    e: number,
+    p: Int32Array,
+    i: number,
+    size: number,
+    type: number,
+    dir: number,
+    sgCall: number,
+  ): number {
+    const m = p[0x30000 + i]!;
+    const sw = p[0x60000 + i]!;
+    const esize = sw === -1 ? this.sizeEsc.get(e)! : sw >>> 0;
+    const cw = p[0x70000 + (i << 3)]!;
+    const call = cw === -1 ? this.sgEsc.get(e)![0] : cw & 0xffff;
+    return (
+      (esize === size ? 1 : 0) +
+      (((m >>> 16) & 7) === type ? 1 : 0) +
+      (((m >>> 19) & 3) === dir ? 1 : 0) +
+      (call === sgCall ? 1 : 0)
+    );
   }
 
   /**
@@ -195,94 +526,54 @@ export class EntryTable {
   ): number {
     const start = (hi >>> 0) * 4294967296 + (lo >>> 0);
     const exactNum = hi >>> 0 < 0x200000; // below 2^53: arithmetic on Numbers is exact
-    let limit = Math.min(HASH_SIZE, Math.floor(start / 8192) + 1);
+    let limit = Math.min(16384, Math.floor(start / 8192) + 1);
     const reach = Math.floor(maxSize / 8192) + 2;
     if (reach < limit) limit = reach;
+    const pages = this.pages;
     let b = bucketOf(hi, lo);
-    for (let i = 0; i < limit; i++) {
+    for (let n = 0; n < limit; n++) {
       let best = -1;
       let bestLvl = -1;
       let matches = 0;
-      for (let e = this.head[b]!; e >= 0; e = this.next[e]!) {
-        if (this.dev[e] !== dev) continue;
-        if (!this.contains(e, hi, lo, start, size, exactNum)) continue;
-        matches++;
-        const lvl =
-          (this.size[e] === size ? 1 : 0) +
-          (this.type[e] === type ? 1 : 0) +
-          (this.dir[e] === dir ? 1 : 0) +
-          (this.sgCall[e] === sgCall ? 1 : 0);
-        if (lvl === 4) return e;
-        if (lvl > bestLvl) {
-          bestLvl = lvl;
-          best = e;
+      for (let e = this.head[b]!; e >= 0; ) {
+        const p = pages[e >>> 16]!;
+        const i = e & 0xffff;
+        if ((p[0x30000 + i]! & 0xffff) === dev) {
+          const ehi = p[0x20000 + i]! >>> 0;
+          const elo = p[0x10000 + i]! >>> 0;
+          const sw = p[0x60000 + i]!;
+          const esize = sw === -1 ? this.sizeEsc.get(e)! : sw >>> 0;
+          let inside: boolean;
+          if (exactNum && ehi < 0x200000) {
+            const es = ehi * 4294967296 + elo;
+            inside = es <= start && es + esize >= start + size;
+          } else {
+            inside = containsWide(ehi, elo, esize, hi, lo, size);
+          }
+          if (inside) {
+            matches++;
+            const lvl = this.fitLevel(e, p, i, size, type, dir, sgCall);
+            if (lvl === 4) return e;
+            if (lvl > bestLvl) {
+              bestLvl = lvl;
+              best = e;
+            }
+          }
         }
+        e = p[i]!;
       }
       if (matches === 1) return best;
-      b = (b - 1) & (HASH_SIZE - 1);
+      b = (b - 1) & 16383;
     }
     return -1;
-  }
-
-  /** entry.start <= ref.start && entry.start + entry.size >= ref.start + ref.size */
-  private contains(e: number, hi: number, lo: number, start: number, size: number, exactNum: boolean): boolean {
-    const ehi = this.dmaHi[e]!;
-    const elo = this.dmaLo[e]!;
-    if (exactNum && ehi < 0x200000) {
-      const es = ehi * 4294967296 + elo;
-      return es <= start && es + this.size[e]! >= start + size;
-    }
-    // Wide addresses: compare in BigInt (rare: only for > 2^53 DMA addresses).
-    const es = (BigInt(ehi) << 32n) | BigInt(elo);
-    const rs = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-    return es <= rs && es + BigInt(this.size[e]!) >= rs + BigInt(size);
   }
 
   /** Entries of one device, in dump order (bucket by bucket, insertion order within a bucket). */
   *inDumpOrder(dev = -1): Generator<number> {
     for (let b = 0; b < HASH_SIZE; b++) {
-      for (let e = this.head[b]!; e >= 0; e = this.next[e]!) {
-        if (dev < 0 || this.dev[e] === dev) yield e;
+      for (let e = this.head[b]!; e >= 0; e = this.next(e)) {
+        if (dev < 0 || this.dev(e) === dev) yield e;
       }
     }
-  }
-
-  /**
-   * Grows every field by half (less slack than doubling at a million entries).
-   * Resizable ArrayBuffers would avoid the copy, but element access through
-   * them measured 40% slower in the engine on Node 20.
-   */
-  private grow(): void {
-    const n = this.cap + (this.cap >>> 1);
-    const g = <T extends TypedArray>(a: T): T => {
-      const b = new (a.constructor as TypedArrayCtor<T>)(n);
-      b.set(a);
-      return b;
-    };
-    this.dev = g(this.dev);
-    this.dmaHi = g(this.dmaHi);
-    this.dmaLo = g(this.dmaLo);
-    this.size = g(this.size);
-    this.physHi = g(this.physHi);
-    this.physLo = g(this.physLo);
-    this.type = g(this.type);
-    this.dir = g(this.dir);
-    this.mapErr = g(this.mapErr);
-    this.flags = g(this.flags);
-    this.sgCall = g(this.sgCall);
-    this.sgMapped = g(this.sgMapped);
-    this.next = g(this.next);
-    this.sgNext = g(this.sgNext);
-    this.sgAlt = g(this.sgAlt);
-    this.callId = g(this.callId);
-    this.stack = g(this.stack);
-    this.tsSec = g(this.tsSec);
-    this.tsNs = g(this.tsNs);
-    this.line = g(this.line);
-    this.cpu = g(this.cpu);
-    this.pid = g(this.pid);
-    this.comm = g(this.comm);
-    this.epoch = g(this.epoch);
-    this.cap = n;
   }
 }

@@ -1,0 +1,132 @@
+// The index of live dma_map_sg calls by (device, first physical address), for
+// matching a dma_unmap_sg to its call. It stores no keys: a slot is the head
+// entry's id and the key's 32-bit hash (8 bytes), and a hash match is confirmed
+// against the head entry, which stays live and unchanged while it is indexed.
+// Linear probing, load at most 3/4, backward-shift deletion driven by the
+// stored hashes. It reads the meta and phys words of the entry pages directly
+// (0x30000 / 0x40000 / 0x50000 + i: see entries.ts).
+
+import { type EntryTable, metaDev } from './entries.js';
+
+function hashKey(dev: number, hi: number, lo: number): number {
+  let h = Math.imul(dev ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 15), 0x27d4eb2f);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0x165667b1);
+  h ^= h >>> 16;
+  return h;
+}
+
+export class SgIndex {
+  /** Slot s: [2s] = head entry (-1 = free), [2s + 1] = hash of its key. */
+  private slots = new Int32Array(2048).fill(-1);
+  /** Slot count - 1. */
+  private mask = 1023;
+  private used = 0;
+
+  constructor(private readonly t: EntryTable) {}
+
+  get size(): number {
+    return this.used;
+  }
+
+  get bytes(): number {
+    return this.slots.length * 4;
+  }
+
+  /** The slot holding the key (hash h), or ~(the empty slot where it would go). */
+  private find(dev: number, hi: number, lo: number, h: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const pages = this.t.pages;
+    let s = h & mask;
+    for (;;) {
+      const e = slots[s << 1]!;
+      if (e === -1) return ~s;
+      if (slots[(s << 1) + 1] === h) {
+        const p = pages[e >>> 16]!;
+        const i = e & 0xffff;
+        if (p[0x40000 + i] === lo && p[0x50000 + i] === hi && metaDev(p[0x30000 + i]!) === dev) return s;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+
+  /** The slot of `head`'s own key, or ~(empty slot). */
+  private findOf(head: number): number {
+    const p = this.t.pages[head >>> 16]!;
+    const i = head & 0xffff;
+    const dev = metaDev(p[0x30000 + i]!);
+    const hi = p[0x50000 + i]!;
+    const lo = p[0x40000 + i]!;
+    return this.find(dev, hi, lo, hashKey(dev, hi, lo));
+  }
+
+  /** The head indexed under the key, or -1. */
+  get(dev: number, hi: number, lo: number): number {
+    hi |= 0;
+    lo |= 0;
+    const s = this.find(dev, hi, lo, hashKey(dev, hi, lo));
+    return s >= 0 ? this.slots[s << 1]! : -1;
+  }
+
+  /** Indexes `head` under its own key unless the key is taken; returns the head already there, or -1. */
+  add(head: number): number {
+    const s = this.findOf(head);
+    if (s >= 0) return this.slots[s << 1]!;
+    const p = this.t.pages[head >>> 16]!;
+    const i = head & 0xffff;
+    this.slots[~s << 1] = head;
+    this.slots[(~s << 1) + 1] = hashKey(metaDev(p[0x30000 + i]!), p[0x50000 + i]!, p[0x40000 + i]!);
+    this.used++;
+    if (this.used * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+    return -1;
+  }
+
+  /** The key of `head` now maps to `next`, a head with the same key. */
+  replace(head: number, next: number): void {
+    const s = this.findOf(head);
+    if (s >= 0) this.slots[s << 1] = next;
+  }
+
+  /** Removes the key of `head`. */
+  remove(head: number): void {
+    const s = this.findOf(head);
+    if (s < 0) return;
+    this.used--;
+    const slots = this.slots;
+    const mask = this.mask;
+    let hole = s;
+    let j = s;
+    for (;;) {
+      j = (j + 1) & mask;
+      const ej = slots[j << 1]!;
+      if (ej === -1) break;
+      const home = slots[(j << 1) + 1]! & mask;
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        slots[hole << 1] = ej;
+        slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
+        hole = j;
+      }
+    }
+    slots[hole << 1] = -1;
+  }
+
+  private resize(n: number): void {
+    const old = this.slots;
+    const slots = new Int32Array(n * 2).fill(-1);
+    const mask = n - 1;
+    for (let k = 0; k < old.length; k += 2) {
+      const e = old[k]!;
+      if (e === -1) continue;
+      const h = old[k + 1]!;
+      let s = h & mask;
+      while (slots[s << 1] !== -1) s = (s + 1) & mask;
+      slots[s << 1] = e;
+      slots[(s << 1) + 1] = h;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
