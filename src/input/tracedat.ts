@@ -26,8 +26,6 @@
 //   before the damage has been delivered by then.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, EventKind as K } from '../engine/events.js';
 import { InputError } from './errors.js';
@@ -42,6 +40,7 @@ import {
   parseHeaderPage,
   parsePrintkFormats,
 } from './tracedat-format.js';
+import { type BatchResult, InflatePool, inflateBlock, type Job } from './tracedat-inflate.js';
 import { PageReader } from './tracedat-kbuffer.js';
 
 export interface TraceDatParserOptions {
@@ -65,6 +64,8 @@ export interface ReadFileOptions {
 const FILE_WINDOW = 256 * 1024;
 /** Push-mode store segments are at least this big (chunks are copied into them). */
 const SEGMENT = 256 * 1024;
+/** readFile() decompresses in worker threads when the chosen buffer has this much compressed data. */
+const POOL_MIN_BYTES = 4 << 20;
 /** Metadata larger than this is corruption, not a trace. */
 const MAX_META = 1 << 30;
 const TWO32 = 0x100000000;
@@ -343,6 +344,9 @@ class CpuStream {
   private cpos = 0;
   private chunkAt = 0;
 
+  /** readFile mode with a worker pool: chunks come read ahead and decompressed. */
+  private feed: ChunkFeed | null = null;
+
   constructor(
     readonly cpu: number,
     private readonly fetcher: Fetcher,
@@ -352,6 +356,7 @@ class CpuStream {
     private readonly subbuf: number,
     header: PageHeader,
     le: boolean,
+    private readonly pool: InflatePool | null = null,
   ) {
     this.pos = data.offset;
     // trace-cmd's size of compressed CPU data leaves out the leading u32 chunk count
@@ -428,9 +433,23 @@ class CpuStream {
         if (!f.fetch(this.pos, 4)) return this.starvedOrTruncated(this.pos, 4, 'the chunk count');
         this.chunksLeft = f.dv.getUint32(f.at, this.owner.le);
         this.pos += 4;
+        const file = this.owner.fileSource();
+        if (this.pool && file) {
+          this.feed = new ChunkFeed(this.owner, file, this.pool, this.cpu, this.pos, this.end, this.chunksLeft);
+        }
         continue;
       }
       if (this.chunksLeft === 0) return -1;
+      if (this.feed) {
+        const c = this.feed.take();
+        if (c === WAIT) return 0;
+        if (c === null) {
+          this.chunksLeft = 0;
+          continue;
+        }
+        this.takeChunk(c.out, c.at, rem);
+        continue;
+      }
       // the next chunk: u32 compressed size, u32 uncompressed size, data
       if (this.pos + 8 > this.end) {
         throw this.owner.corrupt(
@@ -446,20 +465,168 @@ class CpuStream {
       }
       if (!f.fetch(this.pos + 8, csize)) return this.starvedOrTruncated(this.pos + 8, csize, 'a compressed chunk');
       const out = this.owner.inflate(f.buf.subarray(f.at, f.at + csize), usize, this.pos, `CPU ${this.cpu}'s data`);
-      this.chunkAt = this.pos;
+      this.takeChunk(out, this.pos, rem);
       this.pos += 8 + csize;
       this.chunksLeft--;
-      let next = out;
-      if (rem > 0) {
-        // a sub-buffer split across chunks (chunks are page-aligned, sub-buffers may be larger)
-        next = new Uint8Array(rem + out.length);
-        next.set(this.chunk.subarray(this.cpos), 0);
-        next.set(out, rem);
-      }
-      this.chunk = next;
-      this.chunkDv = new DataView(next.buffer, next.byteOffset, next.byteLength);
-      this.cpos = 0;
     }
+  }
+
+  private takeChunk(out: Uint8Array, at: number, rem: number): void {
+    this.chunkAt = at;
+    let next = out;
+    if (rem > 0) {
+      // a sub-buffer split across chunks (chunks are page-aligned, sub-buffers may be larger)
+      next = new Uint8Array(rem + out.length);
+      next.set(this.chunk.subarray(this.cpos), 0);
+      next.set(out, rem);
+    }
+    this.chunk = next;
+    this.chunkDv = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.cpos = 0;
+  }
+
+  /** What a STARVED stream waits for in readFile mode (null: more pushed bytes). */
+  waiting(): Promise<void> | null {
+    return this.feed?.waiting() ?? null;
+  }
+}
+
+const WAIT = 1;
+/** Compressed bytes read per batch for the pool. */
+const BATCH = 512 * 1024;
+
+interface FeedBatch {
+  /** File offset of each chunk (its header). */
+  ats: number[];
+  done: boolean;
+  result: BatchResult | null;
+  /** Damage found while reading ahead, thrown when the merge gets here. */
+  fail: InputError | null;
+  promise: Promise<void>;
+}
+
+/**
+ * readFile mode: one CPU's compressed chunks, read ahead in batches and
+ * decompressed by the worker pool while the merge decodes earlier ones.
+ * At most `depth` batches per CPU are in flight or waiting.
+ */
+class ChunkFeed {
+  private readonly batches: FeedBatch[] = [];
+  private idx = 0;
+  private broken = false;
+  private readonly depth: number;
+
+  constructor(
+    private readonly owner: TraceDatParser,
+    private readonly src: FileSource,
+    private readonly pool: InflatePool,
+    private readonly cpu: number,
+    private pos: number,
+    private readonly end: number,
+    private left: number,
+  ) {
+    this.depth = 2 * pool.size + 1;
+    this.refill();
+  }
+
+  private failBatch(e: InputError): void {
+    this.broken = true;
+    this.batches.push({ ats: [0], done: true, result: null, fail: e, promise: Promise.resolve() });
+  }
+
+  private refill(): void {
+    while (!this.broken && this.left > 0 && this.batches.length < this.depth) {
+      if (this.pos + 8 > this.end) {
+        this.failBatch(
+          this.owner.corrupt(this.pos, `CPU ${this.cpu}: ${this.left} more chunks announced, but its data ends`),
+        );
+        return;
+      }
+      let buf = this.src.get(this.pos, Math.min(BATCH, this.end - this.pos));
+      if (!buf) {
+        this.failBatch(this.owner.truncated(this.pos, 8, `a chunk header of CPU ${this.cpu}`));
+        return;
+      }
+      const jobs: Job[] = [];
+      const ats: number[] = [];
+      let q = 0;
+      let fail: InputError | null = null;
+      for (;;) {
+        if (this.left === 0 || q + 8 > buf.length) break;
+        const dv = new DataView(buf.buffer, buf.byteOffset + q, 8);
+        const csize = dv.getUint32(0, this.owner.le);
+        const usize = dv.getUint32(4, this.owner.le);
+        const at = this.pos + q;
+        if (at + 8 + csize > this.end) {
+          fail = this.owner.corrupt(at, `CPU ${this.cpu}: a chunk of ${csize} bytes runs past the CPU's data`);
+          break;
+        }
+        if (q + 8 + csize > buf.length) {
+          if (jobs.length > 0) break;
+          // one chunk bigger than a batch: read it whole
+          const whole = this.src.get(at, 8 + csize);
+          if (!whole) {
+            fail = this.owner.truncated(at + 8, csize, `a compressed chunk of CPU ${this.cpu}`);
+            break;
+          }
+          buf = whole;
+        }
+        jobs.push({ off: q + 8, csize, usize });
+        ats.push(at);
+        q += 8 + csize;
+        this.left--;
+      }
+      this.pos += q;
+      if (jobs.length > 0) {
+        const batch: FeedBatch = { ats, done: false, result: null, fail: null, promise: Promise.resolve() };
+        batch.promise = this.pool.run(buf.subarray(0, q), jobs).then(
+          (r) => {
+            batch.result = r;
+            batch.done = true;
+          },
+          (e: unknown) => {
+            batch.fail = this.owner.corrupt(ats[0]!, `decompressing CPU ${this.cpu}'s data failed: ${String(e)}`);
+            batch.done = true;
+          },
+        );
+        this.batches.push(batch);
+      }
+      if (fail) {
+        this.failBatch(fail);
+        return;
+      }
+    }
+  }
+
+  /** The next chunk and its file offset; null after the last; WAIT while it is being decompressed. */
+  take(): { out: Uint8Array; at: number } | null | typeof WAIT {
+    for (;;) {
+      const b = this.batches[0];
+      if (!b) return null;
+      if (!b.done) return WAIT;
+      if (b.fail) throw b.fail;
+      if (this.idx >= b.ats.length) {
+        this.batches.shift();
+        this.idx = 0;
+        this.refill();
+        continue;
+      }
+      const i = this.idx++;
+      const out = b.result!.outs[i];
+      if (!out) {
+        throw this.owner.corrupt(
+          b.ats[i]!,
+          `corrupt ${this.owner.compressionName()} data in CPU ${this.cpu}'s data (${b.result!.errors[i] ?? '?'})`,
+        );
+      }
+      b.result!.outs[i] = null;
+      return { out, at: b.ats[i]! };
+    }
+  }
+
+  waiting(): Promise<void> | null {
+    const b = this.batches[0];
+    return b && !b.done ? b.promise : null;
   }
 }
 
@@ -603,6 +770,9 @@ export class TraceDatParser {
   private lastComm = -1;
   private merging = false;
   private done = false;
+  /** The stream the merge waits for (readFile mode: its chunks are being decompressed). */
+  private blocked: CpuStream | null = null;
+  private pool: InflatePool | null = null;
 
   constructor(opts: TraceDatParserOptions) {
     this.names = opts.names;
@@ -659,13 +829,22 @@ export class TraceDatParser {
       if (!st.isFile()) throw new InputError(this.file, '', 'not a regular file (use push() for pipes)');
       this.src = new FileSource(fd, st.size);
       this.ended = true;
+      let next = 65536;
       for (;;) {
+        this.blocked = null;
         this.drive(65536);
         if (this.done) break;
-        if (opts.onProgress) await opts.onProgress(this.events);
+        const wait = (this.blocked as CpuStream | null)?.waiting();
+        if (wait) await wait;
+        if (opts.onProgress && this.events >= next) {
+          next = this.events + 65536;
+          await opts.onProgress(this.events);
+        }
       }
     } finally {
       closeSync(fd);
+      await this.pool?.close();
+      this.pool = null;
     }
   }
 
@@ -690,8 +869,10 @@ export class TraceDatParser {
         this.gc();
       }
     } catch (e) {
-      this.failed = e;
-      throw e;
+      // a metadata field that made no sense outside a section parser: still damage at a place
+      const err = e instanceof MetaError ? this.corrupt(this.planPos, `corrupt header: ${e.message}`) : e;
+      this.failed = err;
+      throw err;
     }
   }
 
@@ -706,6 +887,15 @@ export class TraceDatParser {
       for (const s of this.streams) if (s.state !== DONE) live.push(s.pos, s.end);
     }
     st.retain(live);
+  }
+
+  /** The file in readFile mode (null in push mode). */
+  fileSource(): FileSource | null {
+    return this.src instanceof FileSource ? this.src : null;
+  }
+
+  compressionName(): string {
+    return this.compression;
   }
 
   sourceComplete(): boolean {
@@ -726,16 +916,11 @@ export class TraceDatParser {
   }
 
   inflate(data: Uint8Array, usize: number, at: number, what: string): Uint8Array {
-    let out: Uint8Array;
     try {
-      out = this.compression === 'zstd' ? zstdDecompress(data) : new Uint8Array(inflateSync(data));
+      return inflateBlock(this.compression as 'zstd' | 'zlib', data, usize);
     } catch (e) {
       throw this.corrupt(at, `corrupt ${this.compression} data in ${what} (${(e as Error).message ?? String(e)})`);
     }
-    if (out.length !== usize) {
-      throw this.corrupt(at, `corrupt ${this.compression} data in ${what}: ${out.length} bytes, expected ${usize}`);
-    }
-    return out;
   }
 
   private warn(line: number, message: string): void {
@@ -1251,7 +1436,13 @@ export class TraceDatParser {
         this.facts.overwrittenCount += Number(m[1]);
       }
     }
-    this.streams = chosen ? this.makeStreams(chosen) : [];
+    if (chosen && this.src instanceof FileSource && chosen.compressed && this.compression !== 'none') {
+      let bytes = 0;
+      for (const c of chosen.cpus) bytes += c.size;
+      const threads = InflatePool.defaultThreads();
+      if (bytes >= POOL_MIN_BYTES && threads > 0) this.pool = new InflatePool(this.compression, threads);
+    }
+    this.streams = chosen ? this.makeStreams(chosen, this.pool) : [];
     this.keepFrom = Number.POSITIVE_INFINITY;
   }
 
@@ -1260,11 +1451,11 @@ export class TraceDatParser {
     return h.dataSize > 0 ? h.dataOffset + h.dataSize : this.pageSize;
   }
 
-  private makeStreams(b: BufferInfo): CpuStream[] {
+  private makeStreams(b: BufferInfo, pool: InflatePool | null = null): CpuStream[] {
     const cpus = b.cpus.filter((c) => c.size > 0).sort((x, y) => x.cpu - y.cpu);
     const src = this.src!;
     return cpus.map(
-      (c) => new CpuStream(c.cpu, src.fetcher(), this, c, b.compressed, this.subbufSize(), this.header!, this.le),
+      (c) => new CpuStream(c.cpu, src.fetcher(), this, c, b.compressed, this.subbufSize(), this.header!, this.le, pool),
     );
   }
 
@@ -1350,7 +1541,10 @@ export class TraceDatParser {
         if (st.state !== HEAD) {
           if (st.state === DONE) continue;
           st.advance();
-          if (st.state === STARVED) return STARVED;
+          if (st.state === STARVED) {
+            this.blocked = st;
+            return STARVED;
+          }
           if (st.state === DONE) {
             this.flushLost(st);
             continue;
