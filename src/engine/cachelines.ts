@@ -54,8 +54,13 @@ export class CachelineTracker {
     return this.slots.length * 4 + this.spill.bytes;
   }
 
-  /** Slot of the cacheline (hi, lo) with hash h in the main table, or ~(the empty slot where it would go). */
-  private find(hi: number, lo: number, h: number): number {
+  /**
+   * Slot of the cacheline (hi, lo) with hash h in the main table, or ~(the
+   * empty slot where it would go). `self` is an entry whose own line this is
+   * (or -1): a record owned by it needs no check, as the main table's owners
+   * are live and keyed by their own line.
+   */
+  private find(hi: number, lo: number, h: number, self: number): number {
     const slots = this.slots;
     const mask = this.mask;
     let s = h & mask;
@@ -64,6 +69,7 @@ export class CachelineTracker {
       if (v === -1) return ~s;
       if (slots[(s << 1) + 1] === h) {
         const e = v >>> 3;
+        if (e === self) return s;
         const p = this.pages[e >>> 16]!;
         const i = e & 0xffff;
         const ph = p[0x50000 + i]!;
@@ -77,7 +83,7 @@ export class CachelineTracker {
   private record(hi: number, lo: number): number {
     hi >>>= 0;
     lo |= 0;
-    const s = this.find(hi, lo, hashCln(hi, lo));
+    const s = this.find(hi, lo, hashCln(hi, lo), -1);
     if (s >= 0) return this.slots[s << 1]!;
     return this.spill.size === 0 ? -1 : this.spill.get(hi, lo);
   }
@@ -90,7 +96,7 @@ export class CachelineTracker {
     const hi = ph >>> 6;
     const lo = (ph << 26) | (p[0x40000 + i]! >>> 6);
     const h = hashCln(hi, lo);
-    const s = this.find(hi, lo, h);
+    const s = this.find(hi, lo, h, -1);
     let v: number;
     if (s >= 0) {
       v = this.slots[s << 1]!;
@@ -119,7 +125,7 @@ export class CachelineTracker {
     const ph = p[0x50000 + i]!;
     const hi = ph >>> 6;
     const lo = (ph << 26) | (p[0x40000 + i]! >>> 6);
-    const s = this.find(hi, lo, hashCln(hi, lo));
+    const s = this.find(hi, lo, hashCln(hi, lo), entry);
     if (s < 0) {
       if (this.spill.size === 0) return;
       const v = this.spill.get(hi, lo);

@@ -552,7 +552,13 @@ export class EntryTable {
           }
           if (inside) {
             matches++;
-            const lvl = this.fitLevel(e, p, i, size, type, dir, sgCall);
+            const m = p[0x30000 + i]!;
+            const cw = p[0x70000 + (i << 3)]!;
+            const lvl =
+              (esize === size ? 1 : 0) +
+              (((m >>> 16) & 7) === type ? 1 : 0) +
+              (((m >>> 19) & 3) === dir ? 1 : 0) +
+              ((cw === -1 ? this.sgEsc.get(e)![0] : cw & 0xffff) === sgCall ? 1 : 0);
             if (lvl === 4) return e;
             if (lvl > bestLvl) {
               bestLvl = lvl;
