@@ -110,8 +110,14 @@ export class InflatePool {
     return this.workers.length;
   }
 
+  /**
+   * Worker threads for a big file: one per core beyond the main thread's, up
+   * to 4. On two cores none: a lone worker decompresses slower than the main
+   * thread (measured), and two compete with the merge for the same cores.
+   */
   static defaultThreads(): number {
-    return Math.max(1, Math.min(4, Number(process.env.TD_THREADS ?? availableParallelism())));
+    const cores = availableParallelism();
+    return cores >= 3 ? Math.min(4, cores - 1) : 0;
   }
 
   private fail(e: unknown): void {

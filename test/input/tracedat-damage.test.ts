@@ -47,14 +47,14 @@ function push(bytes: Uint8Array, chunk = 65536): Outcome {
   }
 }
 
-async function readFile(bytes: Uint8Array, name: string): Promise<Outcome> {
+async function readFile(bytes: Uint8Array, name: string, threads?: number): Promise<Outcome> {
   const path = join(dir, name);
   writeFileSync(path, bytes);
   const names = new Names();
   const lines: string[] = [];
   const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
   try {
-    await parser.readFile(path);
+    await parser.readFile(path, threads === undefined ? {} : { threads });
     return { lines, error: null };
   } catch (e) {
     return { lines, error: e };
@@ -103,7 +103,8 @@ async function truncations(bytes: Uint8Array, name: string, seed: number): Promi
       if (out.lines.length > 0 && out.lines.length < full.lines.length) partial++;
     }
     if (k++ % 5 === 0) {
-      const f = await readFile(cut, 'cut.dat');
+      // every other one with worker-thread decompression
+      const f = await readFile(cut, 'cut.dat', k % 2 === 0 ? 2 : undefined);
       if (f.error !== null) {
         assertInputError(f.error, `readFile: ${what}`);
         assertPrefix(f.lines, full.lines, `readFile: ${what}`);
@@ -206,7 +207,7 @@ describe('damaged trace.dat files', () => {
     assert.match((out.error as Error).message, /corrupt zstd data in the event formats section/);
   });
 
-  test('corrupt compressed ring-buffer data (zlib): events before it are delivered', () => {
+  test('corrupt compressed ring-buffer data (zlib): events before it are delivered', async () => {
     const w = writeTraceDat(records(3000, 1, 5), { ...BASE, version: 7, compression: 'zlib', cpus: 1, chunkPages: 2 });
     const full = push(w.bytes);
     assert.equal(full.error, null);
@@ -217,6 +218,10 @@ describe('damaged trace.dat files', () => {
     const out = push(b);
     assertInputError(out.error, 'zlib data');
     assertPrefix(out.lines, full.lines, 'zlib data');
+    // the same through worker threads
+    const viaPool = await readFile(b, 'zlib-bad.dat', 2);
+    assertInputError(viaPool.error, 'zlib data (threads)');
+    assert.deepEqual(viaPool.lines, out.lines);
   });
 
   test('a sub-buffer whose commit runs past it', () => {

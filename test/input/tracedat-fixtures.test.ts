@@ -88,11 +88,11 @@ class Prints {
   }
 }
 
-async function datPrints(path: string): Promise<{ prints: Prints; parser: TraceDatParser }> {
+async function datPrints(path: string, threads?: number): Promise<{ prints: Prints; parser: TraceDatParser }> {
   const names = new Names();
   const prints = new Prints();
   const parser = new TraceDatParser({ names, file: path, sink: (ev) => prints.add(ev, names) });
-  await parser.readFile(path);
+  await parser.readFile(path, threads === undefined ? {} : { threads });
   return { prints, parser };
 }
 
@@ -229,6 +229,20 @@ describe('trace.dat details on the fixtures', () => {
     await top.readFile(record);
     assert.equal(top.events, 0);
     assert.equal(top.warnings, 0);
+  });
+
+  const storm = join(FIXTURES, 'storm', 'trace.dat');
+  test('worker-thread decompression gives the same events', {
+    skip: !existsSync(storm),
+    timeout: 300_000,
+  }, async () => {
+    for (const path of [storm, join(FIXTURES, 'real-devices-stack', 'trace.dat')]) {
+      if (!existsSync(path)) continue;
+      const a = await datPrints(path, 0);
+      const b = await datPrints(path, 2);
+      assert.equal(b.prints.n, a.prints.n);
+      assert.deepEqual(b.prints.h.subarray(0, b.prints.n), a.prints.h.subarray(0, a.prints.n), path);
+    }
   });
 
   const small = join(FIXTURES, 'bug-clean', 'trace.dat');
