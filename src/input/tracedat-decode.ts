@@ -121,12 +121,22 @@ export class Plan {
   str: Loc | null = null;
   /** Non-empty when the format lacks a field every layout of this kind has. */
   missing = '';
+  /** The EventKind a dma/kmem record becomes (before the MMIO check of *_phys). */
+  readonly kind: number;
+  /** An ftrace record (stack, marker), not a dma/kmem one. */
+  readonly ftrace: boolean;
+  /** Coherent allocation family: a dir outside 0..3 is ignored, not an error. */
+  readonly alloc: boolean;
 
   constructor(
     readonly id: number,
     readonly name: string,
     readonly code: number,
-  ) {}
+  ) {
+    this.kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : code;
+    this.ftrace = code >= 100 && code !== X_MAP_PHYS && code !== X_UNMAP_PHYS;
+    this.alloc = ALLOC_FAMILY.has(this.kind);
+  }
 }
 
 export function buildPlan(fmt: EventFormat, code: number, longSize: number): Plan {
@@ -257,7 +267,7 @@ export class RecordDecoder {
     const code = plan.code;
     ev.resetPayload();
     if (plan.missing !== '') return this.bad(`${plan.name}: the format has no ${plan.missing} field`);
-    if (code >= 100 && code !== X_MAP_PHYS && code !== X_UNMAP_PHYS) {
+    if (plan.ftrace) {
       switch (code) {
         case X_KERNEL_STACK:
           return this.stack(ev, plan, buf, dv, off, len);
@@ -267,7 +277,7 @@ export class RecordDecoder {
           return this.marker(ev, plan, buf, dv, off, len);
       }
     }
-    const kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : code;
+    const kind = plan.kind;
     ev.kind = kind as DmaEvent['kind'];
     const end = off + len;
     let l = plan.device;
@@ -336,7 +346,7 @@ export class RecordDecoder {
       if (d >= 0 && d <= 3) {
         ev.dir = d as Dir;
         ev.hasDir = true;
-      } else if (!ALLOC_FAMILY.has(kind)) {
+      } else if (!plan.alloc) {
         return this.bad(`${plan.name}: dir=${d} is not 0..3`);
       }
     }

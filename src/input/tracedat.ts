@@ -738,6 +738,8 @@ export class TraceDatParser {
   private compression: Compression = 'none';
   private header: PageHeader | null = null;
   private readonly formats: EventFormat[] = [];
+  /** Format files still to parse: index in formats -> text. */
+  private readonly formatText = new Map<number, string>();
   private kallsymsText = '';
   private kallsyms: Kallsyms | null = null;
   private readonly printk = new Map<string, string>();
@@ -1007,6 +1009,7 @@ export class TraceDatParser {
       yield* this.readV6(pos);
     }
     if (!this.header) throw this.corrupt(0, 'the file has no header_page (ring buffer layout)');
+    this.parseFormats();
     yield* this.choose();
   }
 
@@ -1228,19 +1231,25 @@ export class TraceDatParser {
   }
 
   private addFormat(text: string, system: string): void {
-    // only the events dmadebug decodes need their fields; the rest need an id
+    // only the events dmadebug decodes need their fields (parsed once header_page,
+    // which may come later in v7, gives the long size); the rest need an id
     const name = /^name:\s*(\S+)/m.exec(text)?.[1] ?? '';
-    const longSize = this.header?.longSize ?? 8;
-    if (decodedEventCode(system, name) !== 0) {
-      const f = parseEventFormat(text, system, longSize);
-      if (f) this.formats.push(f);
-      return;
-    }
     const id = /^ID:\s*(\d+)/m.exec(text)?.[1];
-    if (id !== undefined) {
-      const common = this.formats.length === 0 ? parseEventFormat(text, system, longSize) : null;
-      this.formats.push(common ?? { id: Number(id), system, name, fields: [] });
+    if (id === undefined) return;
+    const keep = decodedEventCode(system, name) !== 0 || this.formatText.size === 0;
+    if (keep) this.formatText.set(this.formats.length, text);
+    this.formats.push({ id: Number(id), system, name, fields: [] });
+  }
+
+  /** Fields of the formats kept as text (decoded events, and one for the common fields). */
+  private parseFormats(): void {
+    const longSize = this.header!.longSize;
+    for (const [i, text] of this.formatText) {
+      const f = this.formats[i]!;
+      const parsed = parseEventFormat(text, f.system, longSize);
+      if (parsed) this.formats[i] = parsed;
     }
+    this.formatText.clear();
   }
 
   private finishV7(): void {
