@@ -8,6 +8,7 @@ import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
+import { TraceDatParser } from './input/tracedat.js';
 import type { SummaryData } from './report/json.js';
 
 export interface ReplayOptions {
@@ -19,12 +20,29 @@ export interface ReplayOptions {
   chunkSize?: number;
   /** Follow a stream that can be idle (trace_pipe, a FIFO) without blocking a thread. */
   follow?: boolean;
+  /** trace.dat: the buffer instance to read (default: the top buffer, or the one instance with dma events). */
+  instance?: string;
+}
+
+/** What the pipeline needs of a parser; TextParser and TraceDatParser both are one. */
+export interface EventParser {
+  readonly facts: TextParser['facts'];
+  /** Lines (text) or ring-buffer records (trace.dat) read. */
+  lines: number;
+  events: number;
+  skipped: number;
+  warnings: number;
+  readonly warningList: ReadonlyArray<{ line: number; message: string }>;
+  push(chunk: Uint8Array): void;
+  end(): void;
 }
 
 export interface ReplayResult {
   engine: DmaDebugEngine;
   names: Names;
-  parser: TextParser;
+  parser: EventParser;
+  /** 'text' or 'tracedat', once known. */
+  kind: 'text' | 'tracedat';
   /** Total size on disk, when known. */
   size: number | undefined;
   /** The input error that stopped reading early, if any (findings before it were delivered). */
@@ -35,7 +53,8 @@ export interface ReplayResult {
 export class Pipeline {
   readonly names = new Names();
   readonly engine: DmaDebugEngine;
-  readonly parser: TextParser;
+  parser: EventParser;
+  kind: 'text' | 'tracedat' = 'text';
   readonly label: string;
   size: number | undefined;
   error: InputError | null = null;
@@ -48,32 +67,46 @@ export class Pipeline {
     this.label = path === '-' ? '<stdin>' : path;
     this.engine = new DmaDebugEngine(this.names, opts.onFinding ?? (() => {}), opts.engine ?? {});
     const engine = this.engine;
-    this.parser = new TextParser({ names: this.names, sink: (ev) => engine.handle(ev), file: this.label });
-    engine.attachInputFacts(this.parser.facts);
+    const text = new TextParser({ names: this.names, sink: (ev) => engine.handle(ev), file: this.label });
+    this.parser = text;
+    engine.attachInputFacts(text.facts);
   }
 
   /** Reads the whole input. Input errors end the run but are kept in `error`, not thrown. */
   async run(): Promise<this> {
-    const { opts, parser, label } = this;
+    const { opts, label } = this;
+    let parser = this.parser;
     try {
       const sized = opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {};
       const src = opts.follow ? await openFollow(this.path, sized) : await openInput(this.path, sized);
       this.input = src;
       this.size = src.size;
       if (src.kind === 'tracedat') {
-        await src.close();
-        throw new InputError(
-          label,
-          'byte 0',
-          'trace.dat input is not supported yet; convert it with `trace-cmd report` and pass the text',
-        );
+        const engine = this.engine;
+        const dat = new TraceDatParser({
+          names: this.names,
+          sink: (ev) => engine.handle(ev),
+          file: label,
+          ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+        });
+        this.parser = parser = dat;
+        this.kind = 'tracedat';
+        engine.attachInputFacts(dat.facts);
+        if (src.compression === 'none' && this.path !== '-' && opts.chunkSize === undefined) {
+          // A plain file: read it by position, as trace-cmd does (bounded memory).
+          await src.close();
+          await dat.readFile(this.path, {
+            onProgress: opts.onChunk ? (events) => opts.onChunk!(0, events, this.size) : undefined,
+          });
+          return this;
+        }
       }
       for await (const chunk of src.chunks) {
         parser.push(chunk);
         if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
       }
       parser.end();
-      if (parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
+      if (parser instanceof TextParser && parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
         throw new InputError(
           label,
           '',
@@ -97,6 +130,7 @@ export class Pipeline {
       engine: this.engine,
       names: this.names,
       parser: this.parser,
+      kind: this.kind,
       size: this.size,
       error: this.error,
     };
