@@ -455,13 +455,20 @@ export class EntryTable {
     const lo32 = lo | 0;
     const hi32 = hi | 0;
     const pages = this.pages;
+    if (pages.length === 0) return -1;
     let best = -1;
     let bestPrev = -1;
     let bestLvl = -1;
     let matches = 0;
     let prev = -1;
+    // Entries of a bucket mostly share a page: reload it only when it changes.
+    let pg = 0;
+    let p = pages[0]!;
     for (let e = this.head[b]!; e >= 0; ) {
-      const p = pages[e >>> 16]!;
+      if (e >>> 16 !== pg) {
+        pg = e >>> 16;
+        p = pages[pg]!;
+      }
       const i = e & 0xffff;
       if (p[0x10000 + i] === lo32 && p[0x20000 + i] === hi32 && (p[0x30000 + i]! & 0xffff) === dev) {
         matches++;
@@ -530,13 +537,19 @@ export class EntryTable {
     const reach = Math.floor(maxSize / 8192) + 2;
     if (reach < limit) limit = reach;
     const pages = this.pages;
+    if (pages.length === 0) return -1;
+    let pg = 0;
+    let p = pages[0]!;
     let b = bucketOf(hi, lo);
     for (let n = 0; n < limit; n++) {
       let best = -1;
       let bestLvl = -1;
       let matches = 0;
       for (let e = this.head[b]!; e >= 0; ) {
-        const p = pages[e >>> 16]!;
+        if (e >>> 16 !== pg) {
+          pg = e >>> 16;
+          p = pages[pg]!;
+        }
         const i = e & 0xffff;
         if ((p[0x30000 + i]! & 0xffff) === dev) {
           const ehi = p[0x20000 + i]! >>> 0;
