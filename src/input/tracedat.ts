@@ -15,7 +15,15 @@
 //   consumed them; metadata is dropped once parsed. In v6 the CPU table comes
 //   first, so the merge starts while data arrives and only the not yet merged
 //   part of the earlier CPUs' data is held. readFile() holds the metadata, one
-//   read window (256 KiB) and one decompressed chunk per CPU, nothing else.
+//   read window (256 KiB) and one decompressed chunk per CPU, plus, with
+//   worker threads, at most 2 x threads + 1 read-ahead batches (512 KiB
+//   compressed each) per CPU.
+// - zstd in JS (fzstd) runs at ~250 MB/s, slower than decoding the records,
+//   so readFile() on a big compressed file lets worker threads decompress the
+//   next chunks while the merge runs (on 3+ cores; tracedat-inflate.ts).
+// - Not applied: the DATE, OFFSET and TIME_SHIFT options (wall-clock and
+//   host/guest corrections) and TSC2NSEC (a note says so); times are the
+//   ring buffer's own, as the kernel's text prints them.
 // - The container parse is a generator that yields when it needs bytes that
 //   have not arrived, so one piece of code serves both ways in. The hot path
 //   (pages, records, merge) is plain code over DataViews: per-event-id decoder
@@ -82,6 +90,7 @@ const MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 const OPT_DONE = 0;
 const OPT_CPUSTAT = 2;
 const OPT_BUFFER = 3;
+const OPT_TSC2NSEC = 14;
 const OPT_BUFFER_TEXT = 22;
 const SEC_STRINGS = 15;
 const SEC_HEADER_INFO = 16;
@@ -782,6 +791,7 @@ export class TraceDatParser {
   private blocked: CpuStream | null = null;
   private pool: InflatePool | null = null;
   private threads: number | undefined;
+  private tscNoted = false;
 
   constructor(opts: TraceDatParserOptions) {
     this.names = opts.names;
@@ -1199,6 +1209,15 @@ export class TraceDatParser {
         this.bufferOpts.push({ at, info });
         return;
       }
+      case OPT_TSC2NSEC:
+        if (!this.tscNoted) {
+          this.tscNoted = true;
+          this.warn(
+            0,
+            'time stamps are x86-tsc counts: the TSC2NSEC conversion is not applied (times are not seconds)',
+          );
+        }
+        return;
       default:
         return;
     }
@@ -1269,6 +1288,9 @@ export class TraceDatParser {
       if (!sec)
         throw this.corrupt(at, `the BUFFER option of "${info.name}" points to byte ${at}, where no buffer section is`);
       info.compressed = (sec.flags & 1) !== 0;
+      if (info.compressed && this.compression === 'none') {
+        throw this.corrupt(at, `buffer "${info.name}" is marked compressed in a file without compression`);
+      }
       for (const c of info.cpus) {
         const extent = c.size + (info.compressed ? 4 : 0);
         if (c.size > 0 && (c.offset < sec.body || c.offset + extent > sec.end)) {
