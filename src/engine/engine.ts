@@ -311,6 +311,9 @@ export class DmaDebugEngine {
       case EventKind.Stack:
         this.onStack(ev.cpu, ev.stack);
         break;
+      case EventKind.Unbind:
+        this.unbindDevice(ev.device, ev.text || 'pci');
+        break;
       default:
         // PageFree and Marker: no kernel check uses them.
         break;
@@ -1146,7 +1149,11 @@ export class DmaDebugEngine {
   /** The driver was unbound from the device (BUS_NOTIFY_UNBOUND_DRIVER): report leaked entries. */
   unbind(device: string, bus = 'pci'): void {
     this.ensureStarted();
-    const dev = this.names.devices.intern(device);
+    this.unbindDevice(this.names.devices.intern(device), bus);
+  }
+
+  /** dma_debug_device_change(BUS_NOTIFY_UNBOUND_DRIVER): count the device's entries, report one. */
+  private unbindDevice(dev: number, bus: string): void {
     let count = 0;
     let last = -1;
     for (const e of this.entries.inDumpOrder(dev)) {

@@ -119,6 +119,23 @@ describe('dmadebug record', () => {
     assert.equal(noSide.status, 0);
   });
 
+  it('an unbind marker in the trace reports the leak at that moment', () => {
+    const s = fakeSystem();
+    const lines = readFileSync(fixture('bug-leak-unbind'), 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes('dmabug: remove'));
+    lines.splice(
+      i + 1,
+      0,
+      `           rmmod-110     [001] .....     2.400000: tracing_mark_write: dmadebug: unbind ${DEV} dmabug pci`,
+    );
+    const trace = join(s.root, 'marked.txt');
+    writeFileSync(trace, lines.join('\n'));
+    const r = spawnSync(process.execPath, [BIN, 'check', trace], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /pending DMA allocations while released from device \[count=2\]/);
+    assert.match(r.stdout, new RegExp(`at 2\\.400000 cpu 1 rmmod-110 \\(.*marked\\.txt:${i + 2}\\)`));
+  });
+
   it('without a command: usage error', () => {
     const r = spawnSync(process.execPath, [BIN, 'record'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
