@@ -43,6 +43,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       engine: side ? { ...sideConfig(side), ...cfg } : cfg,
       onFinding,
       ...(chunkSize !== undefined ? { chunkSize } : {}),
+      ...(v.instance !== undefined ? { instance: v.instance } : {}),
       onChunk: async (bytes, events, total) => {
         // Progress only for long inputs, and only where a person watches stderr.
         if (bytes > 32 * 1048576 && process.stderr.isTTY && !v.quiet) {
@@ -81,6 +82,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   const cfg = engineConfig(v);
   const r = await replay(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
+    ...(v.instance !== undefined ? { instance: v.instance } : {}),
     ...(v['chunk-size'] !== undefined ? { chunkSize: intOption(v['chunk-size'], 'chunk-size', 1)! } : {}),
   });
   if (r.error) {

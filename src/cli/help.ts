@@ -16,7 +16,8 @@ DESCRIPTION
     warnings a kernel with CONFIG_DMA_API_DEBUG=y would have printed, without rebuilding or
     slowing the traced kernel.
 
-    Inputs may be plain text or gzip, zstd or xz compressed (detected from the first bytes).
+    Inputs may be ftrace text or trace-cmd's trace.dat (versions 6 and 7), plain or gzip, zstd or
+    xz compressed; the kind is detected from the first bytes, never from the name.
     '-' reads standard input.
 
     Record a trace with, for example:
@@ -71,6 +72,8 @@ OPTIONS
     --duration SECONDS     live: stop after this long.
     --sysfs DIR            record: where sysfs is (default /sys).
     --no-side              check, dump: ignore the TRACE.side.json sidecar.
+    --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
+                           the one instance that has dma events, as 'trace-cmd record -B' makes).
     -q, --quiet            No summary and no progress on stderr.
     -v, --verbose          List malformed lines that were skipped.
     -h, --help             This help.

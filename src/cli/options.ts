@@ -33,6 +33,7 @@ export const OPTIONS = {
   'chunk-size': { type: 'string' },
   tracefs: { type: 'string' },
   sysfs: { type: 'string' },
+  instance: { type: 'string' },
   'no-side': { type: 'boolean' },
   stacktrace: { type: 'boolean' },
   duration: { type: 'string' },
