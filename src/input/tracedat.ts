@@ -811,7 +811,8 @@ export class TraceDatParser {
       this.store = new Store();
       this.src = this.store;
     }
-    if (chunk.length === 0) return;
+    // bytes after everything was decoded (v6 trailers) are not kept
+    if (chunk.length === 0 || this.done) return;
     this.store.append(chunk);
     this.drive(Number.POSITIVE_INFINITY);
   }
@@ -852,10 +853,12 @@ export class TraceDatParser {
       let next = 65536;
       for (;;) {
         this.blocked = null;
+        const before = this.lines;
         this.drive(65536);
         if (this.done) break;
         const wait = (this.blocked as CpuStream | null)?.waiting();
         if (wait) await wait;
+        else if (this.lines === before) throw new Error('TraceDatParser: readFile made no progress (a bug)');
         if (opts.onProgress && this.events >= next) {
           next = this.events + 65536;
           await opts.onProgress(this.events);

@@ -83,6 +83,8 @@ export interface WriterOptions {
   stats?: string[];
   /** Leave these events' format files out (their records stay): a damaged file. */
   omitFormats?: string[];
+  /** Dynamic fields as __rel_loc (offset from the end of the field) instead of __data_loc. */
+  relLoc?: boolean;
 }
 
 // ---------------------------------------------------------------- event formats
@@ -130,7 +132,7 @@ function layout(def: EventDef, longSize: number): { fields: Laid[]; fixed: numbe
   let off = 8;
   const out: Laid[] = [];
   for (const f of def.fields) {
-    const dyn = f.type.startsWith('__data_loc');
+    const dyn = f.type.startsWith('__data_loc') || f.type.startsWith('__rel_loc');
     const elem = dyn ? sizeOf(f.type, longSize) : f.arrayLen !== undefined ? sizeOf(f.type, longSize) : 0;
     let size: number;
     if (dyn) size = 4;
@@ -381,7 +383,9 @@ function encodeRecord(def: EventDef, rec: WRecord, le: boolean, longSize: number
           else ddv.setUint32(i * 4, Number(y & 0xffffffffn), le);
         });
       }
-      dv.setUint32(l.offset, ((data.length << 16) | (fixed + dynLen)) >>> 0, le);
+      // __data_loc: offset from the record start; __rel_loc: from the end of the field
+      const where = l.def.type.startsWith('__rel_loc') ? fixed + dynLen - (l.offset + 4) : fixed + dynLen;
+      dv.setUint32(l.offset, ((data.length << 16) | where) >>> 0, le);
       dyn.push(data);
       dynLen += data.length;
     } else if (l.def.arrayLen !== undefined) {
@@ -527,7 +531,13 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const subbufSize = opts.subbufSize ?? pageSize;
   const o = { ...opts, longSize, subbufSize };
   const compress = opts.version === 7 && (opts.compression ?? 'zlib') === 'zlib';
-  const events = [...standardEvents(), ...ftraceEvents()];
+  let events = [...standardEvents(), ...ftraceEvents()];
+  if (opts.relLoc) {
+    events = events.map((e) => ({
+      ...e,
+      fields: e.fields.map((f) => ({ ...f, type: f.type.replace('__data_loc', '__rel_loc') })),
+    }));
+  }
   const byName = new Map(events.map((e) => [e.name, e]));
   const headerPage =
     `\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n` +

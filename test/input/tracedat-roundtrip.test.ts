@@ -518,6 +518,7 @@ describe('trace.dat writer layouts, one by one', () => {
     ['v7 lost events with and without counts', { version: 7, lostProb: 0.6 }],
     ['v6 absolute stamps and padding everywhere', { version: 6, absProb: 0.5, padProb: 0.5 }],
     ['v7 instance only', { version: 7, instance: 'oracle' }],
+    ['__rel_loc strings and arrays', { version: 7, relLoc: true }],
     ['v6 instance only', { version: 6, instance: 'oracle' }],
   ];
   for (const [name, v] of variants) {
