@@ -241,6 +241,7 @@ export class RecordDecoder {
   problem = '';
   private readonly le: boolean;
   private lastDev = new Uint8Array(64);
+  private lastDevDv = new DataView(this.lastDev.buffer);
   private lastDevLen = -1;
   private lastDevId = -1;
   // stack text scratch
@@ -283,12 +284,7 @@ export class RecordDecoder {
     let l = plan.device;
     if (l) {
       if (!this.span(l, dv, off, end)) return this.bad(`${plan.name}: device runs past the record`);
-      const s = this.spanStart;
-      const e = this.spanEnd;
-      // strings carry their NUL
-      let z = s;
-      while (z < e && buf[z] !== 0) z++;
-      ev.device = this.deviceId(buf, s, z);
+      ev.device = this.deviceId(buf, dv, this.spanStart, this.spanEnd);
     }
     l = plan.addr;
     if (l) {
@@ -481,15 +477,27 @@ export class RecordDecoder {
     return true;
   }
 
-  private deviceId(b: Uint8Array, s: number, e: number): number {
+  /**
+   * The interned device name in b[s, e) (a __data_loc span, NUL included).
+   * One-entry cache: consecutive records mostly name the same device, so the
+   * span is compared word by word with the last one before anything else.
+   */
+  private deviceId(b: Uint8Array, dv: DataView, s: number, e: number): number {
     const n = e - s;
     if (n === this.lastDevLen) {
-      const ld = this.lastDev;
-      let i = n - 1;
-      while (i >= 0 && ld[i] === b[s + i]) i--;
-      if (i < 0) return this.lastDevId;
+      const ld = this.lastDevDv;
+      let i = 0;
+      while (i + 4 <= n && dv.getUint32(s + i, true) === ld.getUint32(i, true)) i += 4;
+      if (i + 4 > n) {
+        const lb = this.lastDev;
+        while (i < n && b[s + i] === lb[i]) i++;
+        if (i === n) return this.lastDevId;
+      }
     }
-    const id = this.names.devices.internBytes(b, s, e);
+    // strings carry their NUL
+    let z = s;
+    while (z < e && b[z] !== 0) z++;
+    const id = this.names.devices.internBytes(b, s, z);
     if (n <= this.lastDev.length) {
       this.lastDev.set(b.subarray(s, e));
       this.lastDevLen = n;
