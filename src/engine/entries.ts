@@ -81,7 +81,7 @@ export function metaPhysKnown(m: number): boolean {
 
 /** Does v fit a u32 word exactly (and not collide with the escape value)? */
 function fitsWord(v: number): boolean {
-  return v >= 0 && v <= 0xfffffffe && v === Math.floor(v);
+  return v >>> 0 === v && v !== 0xffffffff;
 }
 
 /**
@@ -239,6 +239,7 @@ export class EntryTable {
     const b = bucketOf(p[0x20000 + i]!, p[0x10000 + i]!);
     const t = this.tail[b]!;
     if (t < 0) this.head[b] = id;
+    else if (t >>> 16 === id >>> 16) p[t & 0xffff] = id;
     else this.pages[t >>> 16]![t & 0xffff] = id;
     this.tail[b] = id;
     p[i] = -1;
@@ -258,19 +259,22 @@ export class EntryTable {
     const i = id & 0xffff;
     const b = bucketOf(p[0x20000 + i]!, p[0x10000 + i]!);
     let prev = this.foundPrev;
-    if (prev < 0 ? this.head[b] !== id : pages[prev >>> 16]![prev & 0xffff] !== id) {
+    // The predecessor's page: usually the entry's own.
+    let q = prev >= 0 && prev >>> 16 !== id >>> 16 ? pages[prev >>> 16]! : p;
+    if (prev < 0 ? this.head[b] !== id : q[prev & 0xffff] !== id) {
       prev = -1;
       let e = this.head[b]!;
       while (e >= 0 && e !== id) {
         prev = e;
-        e = pages[e >>> 16]![e & 0xffff]!;
+        q = e >>> 16 === id >>> 16 ? p : pages[e >>> 16]!;
+        e = q[e & 0xffff]!;
       }
       if (e !== id) prev = -2; // not linked
     }
     if (prev >= -1) {
       const nx = p[i]!;
       if (prev < 0) this.head[b] = nx;
-      else pages[prev >>> 16]![prev & 0xffff] = nx;
+      else q[prev & 0xffff] = nx;
       if (this.tail[b] === id) this.tail[b] = prev;
     }
     this.foundPrev = -1;
