@@ -33,6 +33,8 @@ export interface EventParser {
   skipped: number;
   warnings: number;
   readonly warningList: ReadonlyArray<{ line: number; message: string }>;
+  /** Notes that are not damage (trace.dat: which instance was read). */
+  readonly notes?: ReadonlyArray<string>;
   push(chunk: Uint8Array): void;
   end(): void;
 }
@@ -106,7 +108,12 @@ export class Pipeline {
         if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
       }
       parser.end();
-      if (parser instanceof TextParser && parser.lines > 0 && parser.eventLines === 0 && !parser.facts.sawBufferHeader) {
+      if (
+        parser instanceof TextParser &&
+        parser.lines > 0 &&
+        parser.eventLines === 0 &&
+        !parser.facts.sawBufferHeader
+      ) {
         throw new InputError(
           label,
           '',

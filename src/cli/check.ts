@@ -58,8 +58,12 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     const summary = summarize([label], r);
     if (v.json) writer.write(`${summaryJson(summary)}\n`);
     await writer.flush();
-    if (v.verbose)
-      for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: line ${w.line}: ${w.message}\n`);
+    if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
+    if (v.verbose) {
+      const unit = r.kind === 'tracedat' ? 'event' : 'line';
+      for (const w of r.parser.warningList)
+        process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+    }
     // An input that is not a trace at all gets its one-line error, not a summary of nothing.
     if (!v.quiet && !(r.error && summary.events === 0)) process.stderr.write(summaryText(summary, errPaint));
     if (r.error) {

@@ -725,6 +725,8 @@ export class TraceDatParser {
   /** Malformed records (not emitted), and notes about the file. */
   warnings = 0;
   readonly warningList: ParseWarning[] = [];
+  /** Notes about the file that are not damage: which buffer instance was read, clock caveats. */
+  readonly notes: string[] = [];
   /** File version (6 or 7), once the header is read. */
   version = 0;
   /** The buffer being read ('' = top), once chosen. */
@@ -944,6 +946,11 @@ export class TraceDatParser {
     } catch (e) {
       throw this.corrupt(at, `corrupt ${this.compression} data in ${what} (${(e as Error).message ?? String(e)})`);
     }
+  }
+
+  /** Something worth saying about the file that is not damage (which instance was read, clocks). */
+  private note(message: string): void {
+    if (this.notes.length < MAX_WARNINGS_KEPT) this.notes.push(message);
   }
 
   private warn(line: number, message: string): void {
@@ -1215,10 +1222,7 @@ export class TraceDatParser {
       case OPT_TSC2NSEC:
         if (!this.tscNoted) {
           this.tscNoted = true;
-          this.warn(
-            0,
-            'time stamps are x86-tsc counts: the TSC2NSEC conversion is not applied (times are not seconds)',
-          );
+          this.note('time stamps are x86-tsc counts: the TSC2NSEC conversion is not applied (times are not seconds)');
         }
         return;
       default:
@@ -1449,13 +1453,12 @@ export class TraceDatParser {
         for (const b of others) if (yield* this.hasDma(b)) withDma.push(b);
         if (withDma.length === 1) {
           chosen = withDma[0]!;
-          this.warn(0, `the top buffer has no dma events; reading buffer instance "${chosen.name}"`);
+          this.note(`the top buffer has no dma events; reading buffer instance "${chosen.name}"`);
         } else {
           chosen = top;
           if (withDma.length > 1) {
-            this.warn(
-              0,
-              `the top buffer has no dma events but ${withDma.length} instances do (${withDma.map((b) => b.name).join(', ')}); choose one`,
+            this.note(
+              `the top buffer has no dma events but ${withDma.length} instances do (${withDma.map((b) => b.name).join(', ')}); choose one with --instance`,
             );
           }
         }

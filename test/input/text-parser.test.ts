@@ -399,6 +399,17 @@ describe('trace-cmd [FAILED TO PARSE] raw fields', () => {
     assert.equal(f.order, 0);
   });
 
+  test('mm_page_free_batched has no order field in its raw form: order 0', () => {
+    const p = parseBytes(
+      'kswapd0-90      [001]     5.100200: mm_page_free_batched: [FAILED TO PARSE] page=0xffffea0000293180 pfn=0x24c6\n',
+    );
+    assert.deepEqual(p.parser.warningList, []);
+    const [f] = p.events as [DmaEvent];
+    assert.equal(f.kind, EventKind.PageFree);
+    assert.equal(hex(f.pfnHi, f.pfnLo), '24c6');
+    assert.equal(f.order, 0);
+  });
+
   test('raw u64 fields print in decimal; multi-item arrays; truncated=1', () => {
     const text =
       'insmod-103 [000] 2.0: dma_map_page: [FAILED TO PARSE] device=0000:00:02.0 phys_addr=193378304 dma_addr=18446744073709551615 size=512 dir=1 attrs=0x20\n' +

@@ -223,12 +223,14 @@ describe('trace.dat details on the fixtures', () => {
     await parser.readFile(record);
     assert.equal(parser.bufferName, 'oracle');
     assert.ok(events > 1000);
-    assert.match(parser.warningList[0]?.message ?? '', /instance "oracle"/);
+    assert.match(parser.notes[0] ?? '', /instance "oracle"/);
+    assert.equal(parser.warnings, 0);
     // asking for the top buffer by name gives nothing, and no note
     const top = new TraceDatParser({ names: new Names(), file: record, sink: () => {}, instance: '' });
     await top.readFile(record);
     assert.equal(top.events, 0);
     assert.equal(top.warnings, 0);
+    assert.deepEqual(top.notes, []);
   });
 
   const storm = join(FIXTURES, 'storm', 'trace.dat');

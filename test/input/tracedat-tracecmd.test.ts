@@ -93,9 +93,6 @@ function viaReport(path: string, instance: string): string[] {
     stdio: ['ignore', 'pipe', 'ignore'],
   }).toString('latin1');
   if (instance !== '') text = text.replace(new RegExp(`^${instance}: ?`, 'gm'), '');
-  // trace-cmd's raw form of mm_page_free_batched has no order= (its print format has a constant 0),
-  // which TextParser requires: supply it
-  text = text.replace(/(mm_page_free_batched: +\[FAILED TO PARSE\] pfn=\S+)$/gm, '$1 order=0');
   const names = new Names();
   const out: string[] = [];
   const parser = new TextParser({ names, file: 'report', sink: (ev) => out.push(norm(ev, names)) });
