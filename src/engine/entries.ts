@@ -3,17 +3,18 @@
 // lookups and the dump reproduce the kernel's answers and order exactly.
 //
 // Storage: fixed pages of 65536 entries, never copied or freed; growing adds a
-// page. So memory is 60 bytes per entry up to the high-water mark of live
+// page. So memory is 56 bytes per entry up to the high-water mark of live
 // entries (plus at most one partly used page), whatever the trace length, and
-// there is no copy-on-grow peak. Small fields are packed into one word (META),
-// the mapping task (pid, comm, cpu) is interned, and the rare values that do
-// not fit their word (a size or line number >= 2^32 - 1 or not an integer, sg
-// counts outside 0..65534) are kept exactly in side maps.
+// there is no copy-on-grow peak. Small fields are packed into one word (meta),
+// the mapping task (pid, comm, cpu) is interned and shares a word with the
+// stack id, and the rare values that do not fit their word (a size or line
+// number >= 2^32 - 1 or not an integer, sg counts outside 0..65534, task or
+// stack ids past 65534) are kept exactly in side tables.
 //
-// A page is one Int32Array, field-major: a region of 65536 words for each hot
-// field, so a bucket walk reads only the compact `next` and address regions,
-// then the cold record, 8 words per entry, written together when the entry is
-// made. With i = entry & 0xffff (the page is pages[entry >>> 16]):
+// A page is one Int32Array, field-major: a region of 65536 words per field,
+// so a bucket walk reads only the compact `next`, address and meta regions,
+// then the sg record, 4 words per entry. With i = entry & 0xffff (the page is
+// pages[entry >>> 16]):
 //
 //   word i                next: bucket chain (live) or free list (free slot)
 //   word 0x10000 + i      dma lo        word 0x20000 + i      dma hi
@@ -21,9 +22,11 @@
 //                         | flags (2) | epoch tag (7)
 //   word 0x40000 + i      phys lo       word 0x50000 + i      phys hi
 //   word 0x60000 + i      size (-1: in sizeEsc)
-//   word 0x70000 + 8i + w the cold record: w = 0 sg counts (sgCall | sgMapped
-//                         << 16, -1: in sgEsc), 1 sg call id, 2 next
-//                         segment, 3 stack, 4 ts sec, 5 ts ns, 6 task, 7 line
+//   word 0x70000 + i      ts sec        word 0x80000 + i      ts ns
+//   word 0x90000 + i      line (-1: in lineEsc)
+//   word 0xa0000 + 4i + w the sg record: w = 0 sg counts (sgCall | sgMapped
+//                         << 16, -1: in sgEsc), 1 sg call id, 2 next segment,
+//                         3 task | (stack + 1) << 16 (-1: in originEsc)
 //
 // The offsets are written as literals: V8 loads a module-level constant from
 // its context on every use, which measured ~10% slower on these paths. The
@@ -37,7 +40,7 @@
 // in. When the tag wraps, every slot's tag is cleared to 0 (no live epoch has
 // tag 0), so "made since the last loss" stays exact at one sweep per 127 losses.
 
-import { KeyTable } from '../base/key-table.js';
+import { IdPairTable, KeyTable } from '../base/key-table.js';
 import type { DmaEvent } from './events.js';
 
 export const HASH_SIZE = 16384;
@@ -56,7 +59,7 @@ export function bucketOf(hi: number, lo: number): number {
 /** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
 export const PAGE_ENTRIES = 65536;
 /** Bytes per entry. */
-export const ENTRY_BYTES = 60;
+export const ENTRY_BYTES = 56;
 
 /** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
 export function metaDev(m: number): number {
@@ -109,6 +112,8 @@ export class EntryTable {
   private readonly sgEsc = new Map<number, [number, number]>();
   /** Line numbers that do not fit a u32 word. */
   private readonly lineEsc = new Map<number, number>();
+  /** (task, stack) of entries where either id is past 65534. */
+  private readonly originEsc = new IdPairTable();
   /** Next live sg call with the same (device, first physical address) key; heads only, rare. */
   private readonly alt = new Map<number, number>();
 
@@ -158,6 +163,7 @@ export class EntryTable {
       this.highWater++;
     }
     this.live++;
+    if (this.sizeEsc.size + this.lineEsc.size + this.sgEsc.size + this.originEsc.size !== 0) this.forgetEscapes(id);
     const p = this.pages[id >>> 16]!;
     const i = id & 0xffff;
     p[i] = -1;
@@ -172,30 +178,44 @@ export class EntryTable {
       p[0x60000 + i] = -1;
       this.sizeEsc.set(id, size);
     }
-    const o = 0x70000 + (i << 3);
+    let line = 0;
+    let task: number;
+    if (ev) {
+      p[0x70000 + i] = ev.tsSec;
+      p[0x80000 + i] = ev.tsNs;
+      task = this.taskOf(ev.pid, ev.comm, ev.cpu);
+      line = ev.line;
+    } else {
+      p[0x70000 + i] = 0;
+      p[0x80000 + i] = 0;
+      task = this.taskOf(0, -1, 0);
+    }
+    if (fitsWord(line)) {
+      p[0x90000 + i] = line;
+    } else {
+      p[0x90000 + i] = -1;
+      this.lineEsc.set(id, line);
+    }
+    const o = 0xa0000 + (i << 2);
     p[o] = 0;
     p[o + 1] = 0;
     p[o + 2] = -1;
-    p[o + 3] = -1;
-    let line = 0;
-    if (ev) {
-      p[o + 4] = ev.tsSec;
-      p[o + 5] = ev.tsNs;
-      p[o + 6] = this.taskOf(ev.pid, ev.comm, ev.cpu);
-      line = ev.line;
+    if (task < 0xffff) {
+      p[o + 3] = task; // no stack yet
     } else {
-      p[o + 4] = 0;
-      p[o + 5] = 0;
-      p[o + 6] = this.taskOf(0, -1, 0);
-    }
-    if (fitsWord(line)) {
-      p[o + 7] = line;
-    } else {
-      p[o + 7] = -1;
-      this.lineEsc.set(id, line);
+      p[o + 3] = -1;
+      this.originEsc.set(id, task, -1);
     }
     if (this.alt.size !== 0) this.alt.delete(id);
     return id;
+  }
+
+  /** Drops the escaped values a slot's previous entry left. */
+  private forgetEscapes(id: number): void {
+    this.sizeEsc.delete(id);
+    this.lineEsc.delete(id);
+    this.sgEsc.delete(id);
+    this.originEsc.delete(id);
   }
 
   private taskOf(pid: number, comm: number, cpu: number): number {
@@ -279,7 +299,7 @@ export class EntryTable {
     }
     this.foundPrev = -1;
     p[i] = this.freeHead;
-    p[0x70000 + (i << 3) + 1] = 0;
+    p[0xa0000 + (i << 2) + 1] = 0;
     this.freeHead = id;
     this.live--;
   }
@@ -341,12 +361,17 @@ export class EntryTable {
     return m >>> 25 === this.tag;
   }
 
-  /** Word w of the entry's cold record. */
+  /** Word w of the entry's sg record. */
   private cold(e: number, w: number): number {
-    return this.pages[e >>> 16]![0x70000 + ((e & 0xffff) << 3) + w]!;
+    return this.pages[e >>> 16]![0xa0000 + ((e & 0xffff) << 2) + w]!;
   }
   private setCold(e: number, w: number, v: number): void {
-    this.pages[e >>> 16]![0x70000 + ((e & 0xffff) << 3) + w] = v;
+    this.pages[e >>> 16]![0xa0000 + ((e & 0xffff) << 2) + w] = v;
+  }
+  /** The interned task of entry e. */
+  private task(e: number): number {
+    const w = this.cold(e, 3);
+    return w === -1 ? this.originEsc.hiAt(this.originEsc.find(e)) : w & 0xffff;
   }
   sgCall(e: number): number {
     const w = this.cold(e, 0);
@@ -368,25 +393,26 @@ export class EntryTable {
     return this.alt.size === 0 ? -1 : (this.alt.get(e) ?? -1);
   }
   stack(e: number): number {
-    return this.cold(e, 3);
+    const w = this.cold(e, 3);
+    return w === -1 ? this.originEsc.loAt(this.originEsc.find(e)) | 0 : (w >>> 16) - 1;
   }
   tsSec(e: number): number {
-    return this.cold(e, 4) >>> 0;
+    return this.pages[e >>> 16]![0x70000 + (e & 0xffff)]! >>> 0;
   }
   tsNs(e: number): number {
-    return this.cold(e, 5) >>> 0;
+    return this.pages[e >>> 16]![0x80000 + (e & 0xffff)]! >>> 0;
   }
   cpu(e: number): number {
-    return this.taskCpu[this.cold(e, 6)]!;
+    return this.taskCpu[this.task(e)]!;
   }
   pid(e: number): number {
-    return this.taskPid[this.cold(e, 6)]!;
+    return this.taskPid[this.task(e)]!;
   }
   comm(e: number): number {
-    return this.taskComm[this.cold(e, 6)]!;
+    return this.taskComm[this.task(e)]!;
   }
   line(e: number): number {
-    const w = this.cold(e, 7);
+    const w = this.pages[e >>> 16]![0x90000 + (e & 0xffff)]!;
     return w === -1 ? (this.lineEsc.get(e) ?? 0) : w >>> 0;
   }
 
@@ -429,8 +455,16 @@ export class EntryTable {
     if (v < 0) this.alt.delete(e);
     else this.alt.set(e, v);
   }
+  /** The interned stack of the mapping (-1 = none). */
   setStack(e: number, v: number): void {
-    this.setCold(e, 3, v);
+    const w = this.cold(e, 3);
+    if (w !== -1 && v >= -1 && v < 0xfffe) {
+      this.setCold(e, 3, (w & 0xffff) | ((v + 1) << 16));
+    } else {
+      const task = this.task(e);
+      this.setCold(e, 3, -1);
+      this.originEsc.set(e, task, v);
+    }
   }
 
   /** A loss notice: every entry made so far stops being fresh. */
@@ -508,7 +542,7 @@ export class EntryTable {
     const m = p[0x30000 + i]!;
     const sw = p[0x60000 + i]!;
     const esize = sw === -1 ? this.sizeEsc.get(e)! : sw >>> 0;
-    const cw = p[0x70000 + (i << 3)]!;
+    const cw = p[0xa0000 + (i << 2)]!;
     const call = cw === -1 ? this.sgEsc.get(e)![0] : cw & 0xffff;
     return (
       (esize === size ? 1 : 0) +
@@ -570,7 +604,7 @@ export class EntryTable {
           if (inside) {
             matches++;
             const m = p[0x30000 + i]!;
-            const cw = p[0x70000 + (i << 3)]!;
+            const cw = p[0xa0000 + (i << 2)]!;
             const lvl =
               (esize === size ? 1 : 0) +
               (((m >>> 16) & 7) === type ? 1 : 0) +

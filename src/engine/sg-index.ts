@@ -2,7 +2,7 @@
 // matching a dma_unmap_sg to its call. It stores no keys: a slot is the head
 // entry's id and the key's 32-bit hash (8 bytes), and a hash match is confirmed
 // against the head entry, which stays live and unchanged while it is indexed.
-// Linear probing, load at most 3/4, backward-shift deletion driven by the
+// Linear probing, load at most 4/5, backward-shift deletion driven by the
 // stored hashes. It reads the meta and phys words of the entry pages directly
 // (0x30000 / 0x40000 / 0x50000 + i: see entries.ts).
 
@@ -78,7 +78,7 @@ export class SgIndex {
     this.slots[~s << 1] = head;
     this.slots[(~s << 1) + 1] = hashKey(metaDev(p[0x30000 + i]!), p[0x50000 + i]!, p[0x40000 + i]!);
     this.used++;
-    if (this.used * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+    if (this.used * 5 > (this.mask + 1) * 4) this.resize((this.mask + 1) * 2);
     return -1;
   }
 

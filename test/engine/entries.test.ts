@@ -98,6 +98,37 @@ describe('entry table', () => {
     assert.equal(t.dev(e1), 1, 'packing the map-error state leaves the device alone');
   });
 
+  it('keeps task and stack ids past 16 bits exactly', () => {
+    const t = new EntryTable();
+    const ids: number[] = [];
+    for (let k = 0; k < 70000; k++) {
+      const e = make(t, 1, 0x100000 + k * 0x1000, 4096, at(k, k & 7, 100000 + k, k));
+      t.setStack(e, k);
+      ids.push(e);
+    }
+    for (const k of [0, 1, 0xfffd, 0xfffe, 0xffff, 65534, 65535, 69999]) {
+      const e = ids[k]!;
+      assert.equal(t.pid(e), 100000 + k);
+      assert.equal(t.comm(e), k);
+      assert.equal(t.cpu(e), k & 7);
+      assert.equal(t.stack(e), k);
+    }
+    // A stack set on an escaped task, and a small stack after a big one.
+    const e = ids[69999]!;
+    t.setStack(e, 3);
+    assert.equal(t.stack(e), 3);
+    assert.equal(t.pid(e), 169999);
+    t.setStack(ids[5]!, 0x10000);
+    t.setStack(ids[5]!, 7);
+    assert.equal(t.stack(ids[5]!), 7);
+    assert.equal(t.pid(ids[5]!), 100005);
+    // Reusing an escaped slot starts clean.
+    t.release(e);
+    const f = make(t, 2, 0x1000, 4096, at(9, 1, 5, 6));
+    assert.equal(f, e);
+    assert.deepEqual([t.pid(f), t.comm(f), t.cpu(f), t.stack(f)], [5, 6, 1, -1]);
+  });
+
   it('an entry is fresh until the next loss, across any number of tag wraps', () => {
     const t = new EntryTable();
     const old = make(t, 1, 0x1000);
