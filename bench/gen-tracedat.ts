@@ -1,0 +1,965 @@
+// Owns the benchmark's synthetic trace.dat: a streaming generator of trace-cmd files (version 6, or
+// version 7 uncompressed or zlib-compressed) holding millions of dma:* and kmem:mm_page_free records,
+// with the real 6.12 format files of the fixtures (formats/dma, formats/kmem, header_page,
+// header_event), so that Debian's `trace-cmd report` decodes and prints them.
+//
+//   node dist/bench/gen-tracedat.js --events 5M [--live 4096] [--v 6|7] [--zlib] [--cpus 2] -o FILE
+//
+// It is the test writer (test/helpers/tracedat-writer.ts) rebuilt for size: that writer keeps every
+// record as an object and encodes with BigInts, which is fine for tests and hopeless for 5M events;
+// its container layout (v6 fixed layout; v7 sections, options, BUFFER option after the data, chunked
+// zlib) is copied here, while its synthetic event formats are replaced by the fixtures' real ones.
+// Records are encoded straight into per-CPU ring-buffer pages (4 KiB, 8-byte commit), which go to
+// one temporary file per CPU (compressed chunk by chunk for --zlib); the final file is the metadata
+// followed by those files.
+//
+// The DMA-API usage is the same correct mix as gen-trace.ts (map/unmap page and sg, syncs in the
+// mapped direction, coherent alloc/free, 30% mm_page_free of pages no live mapping owns, 8 devices,
+// direct and behind an IOMMU), so a correct checker reports nothing. Time stamps rise globally
+// (200–1200 ns apart), each record goes to a random CPU, so per-CPU order and the merge agree.
+//
+// Debian's trace-cmd 3.1 reads zstd but not zlib, so the --zlib file is for dmadebug only; a
+// trace-cmd-readable compressed file is made with `trace-cmd convert --compression zstd` (bench.ts).
+
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { deflateSync } from 'node:zlib';
+import { parseSize } from './gen-trace.js';
+
+export const FORMATS_DIR = '/work/shared/fixtures/kernel-6.12/bug-clean/formats';
+
+export interface DatGenOptions {
+  /** Records to write. */
+  events: number;
+  /** Steady-state number of live mappings. */
+  live: number;
+  out: string;
+  version: 6 | 7;
+  /** v7 only: zlib-compress the data in chunks of CHUNK_PAGES pages, and the metadata sections. */
+  zlib?: boolean;
+  cpus?: number;
+  seed?: number;
+  formatsDir?: string;
+}
+
+export interface DatGenStats {
+  bytes: number;
+  events: number;
+  liveAtEnd: number;
+  liveEntriesAtEnd: number;
+  /** Ring-buffer pages written (all CPUs). */
+  pages: number;
+  seconds: number;
+  counts: Record<string, number>;
+}
+
+const PAGE = 4096;
+const PAGE_HDR = 16; // u64 timestamp + 8-byte commit
+const CHUNK_PAGES = 8;
+const SLOT = 0x10000;
+const SUB = 0x4000;
+const PHYS_BASE = 0x40000000;
+const VIRT_BASE = 0xffff_8880_0000_0000n;
+const GFP_KERNEL = 0xcc0;
+const FLUSH_AT = 8 << 20;
+
+// [name, behind an IOMMU, weight] — as gen-trace.ts.
+const DEVICES: readonly (readonly [string, boolean, number])[] = [
+  ['0000:01:00.0', false, 6],
+  ['0000:02:00.0', false, 3],
+  ['0000:00:1f.2', false, 2],
+  ['0000:00:03.0', false, 3],
+  ['0000:00:04.0', true, 4],
+  ['0000:00:05.0', true, 4],
+  ['0000:00:06.0', true, 2],
+  ['0000:03:00.0', true, 3],
+];
+const BIDI = 0;
+const TO_DEV = 1;
+const FROM_DEV = 2;
+const PROC_PIDS = [51, 2301, 2302, 177, 140, 612, 1881, 388];
+const IRQ_PIDS = [0, 0, 0, 0, 22, 2301, 301, 1881];
+const MM_PIDS = [95, 2301, 2302, 0, 51, 1881, 177, 901];
+const COMMS: Record<number, string> = {
+  51: 'kworker/u8:2',
+  2301: 'fio',
+  2302: 'fio',
+  177: 'dd',
+  140: 'kworker/3:1H',
+  612: 'NetworkManager',
+  1881: 'nginx',
+  388: 'jbd2/nvme0n1p2',
+  22: 'ksoftirqd/1',
+  301: 'irq/45-nvme0q1',
+  95: 'kswapd0',
+  901: 'sshd',
+};
+const SINGLE_SIZES = [64, 66, 128, 256, 512, 512, 1514, 1536, 2048, 3584, 4096, 4096, 4096, 8192, 16384, 65536];
+const ALLOC_SIZES = [4096, 6726, 8192, 16384, 32768, 65536, 2048, 4096];
+
+const EVENT_NAMES = [
+  'dma_map_page',
+  'dma_unmap_page',
+  'dma_map_sg',
+  'dma_unmap_sg',
+  'dma_sync_single_for_cpu',
+  'dma_sync_single_for_device',
+  'dma_sync_sg_for_cpu',
+  'dma_sync_sg_for_device',
+  'dma_alloc',
+  'dma_free',
+  'mm_page_free',
+  'mm_page_free_batched',
+] as const;
+type EventName = (typeof EVENT_NAMES)[number];
+
+// ---------------------------------------------------------------- format files
+
+interface Fmt {
+  system: string;
+  name: string;
+  id: number;
+  text: string;
+  /** Size of the fixed part (end of the last field). */
+  fixed: number;
+  off: Record<string, number>;
+}
+
+function readFormats(dir: string): {
+  fmts: Map<string, Fmt>;
+  systems: Map<string, Fmt[]>;
+  headerPage: string;
+  headerEvent: string;
+} {
+  const fmts = new Map<string, Fmt>();
+  const systems = new Map<string, Fmt[]>();
+  for (const system of ['dma', 'kmem']) {
+    const list: Fmt[] = [];
+    for (const f of readdirSync(path.join(dir, system)).sort()) {
+      if (!f.endsWith('.format')) continue;
+      const text = readFileSync(path.join(dir, system, f), 'latin1');
+      const name = /^name: (\S+)/m.exec(text)?.[1];
+      const id = Number(/^ID: (\d+)/m.exec(text)?.[1]);
+      if (!name || !Number.isInteger(id)) throw new Error(`gen-tracedat: bad format file ${f}`);
+      const off: Record<string, number> = {};
+      let fixed = 0;
+      for (const m of text.matchAll(/field:(.*?);\toffset:(\d+);\tsize:(\d+);/g)) {
+        const decl = m[1]!.replace(/\[\d*\]$/, '');
+        const fname = decl.slice(decl.lastIndexOf(' ') + 1);
+        off[fname] = Number(m[2]);
+        fixed = Math.max(fixed, Number(m[2]) + Number(m[3]));
+      }
+      const fmt = { system, name, id, text, fixed, off };
+      fmts.set(name, fmt);
+      list.push(fmt);
+    }
+    systems.set(system, list);
+  }
+  for (const n of EVENT_NAMES) if (!fmts.has(n)) throw new Error(`gen-tracedat: no format for ${n} in ${dir}`);
+  return {
+    fmts,
+    systems,
+    headerPage: readFileSync(path.join(dir, 'header_page'), 'latin1'),
+    headerEvent: readFileSync(path.join(dir, 'header_event'), 'latin1'),
+  };
+}
+
+// ---------------------------------------------------------------- metadata bytes (little endian)
+
+class Bytes {
+  private b = new Uint8Array(1 << 16);
+  private dv = new DataView(this.b.buffer);
+  len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.b.length) return;
+    let cap = this.b.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.b.subarray(0, this.len));
+    this.b = nb;
+    this.dv = new DataView(nb.buffer);
+  }
+  u8(v: number): this {
+    this.room(1);
+    this.b[this.len++] = v;
+    return this;
+  }
+  u16(v: number): this {
+    this.room(2);
+    this.dv.setUint16(this.len, v, true);
+    this.len += 2;
+    return this;
+  }
+  u32(v: number): this {
+    this.room(4);
+    this.dv.setUint32(this.len, v >>> 0, true);
+    this.len += 4;
+    return this;
+  }
+  u64(v: number): this {
+    this.room(8);
+    this.dv.setBigUint64(this.len, BigInt(v), true);
+    this.len += 8;
+    return this;
+  }
+  bytes(v: Uint8Array): this {
+    this.room(v.length);
+    this.b.set(v, this.len);
+    this.len += v.length;
+    return this;
+  }
+  str(s: string): this {
+    return this.bytes(Buffer.from(s, 'latin1'));
+  }
+  cstr(s: string): this {
+    return this.str(s).u8(0);
+  }
+  setU64(at: number, v: number): void {
+    this.dv.setBigUint64(at, BigInt(v), true);
+  }
+  out(): Uint8Array {
+    return this.b.slice(0, this.len);
+  }
+}
+
+// ---------------------------------------------------------------- per-CPU page streams
+
+/** One CPU's ring-buffer pages, appended to a temporary file (raw, or as zlib chunks). */
+class CpuStream {
+  readonly page = new Uint8Array(PAGE);
+  readonly dv = new DataView(this.page.buffer);
+  used = PAGE_HDR;
+  cur = 0; // time of the last record on this page (ns)
+  pages = 0;
+  chunks = 0;
+  private readonly buf = Buffer.allocUnsafe(FLUSH_AT + PAGE * CHUNK_PAGES);
+  private pos = 0;
+  private readonly fd: number;
+  private readonly chunk: Buffer | null;
+  private chunkPos = 0;
+
+  constructor(
+    readonly file: string,
+    zlib: boolean,
+  ) {
+    this.fd = openSync(file, 'w');
+    this.chunk = zlib ? Buffer.allocUnsafe(PAGE * CHUNK_PAGES) : null;
+  }
+
+  /** Room for a record of `bytes` on the current page; starts a new page (at time ts) if needed. */
+  reserve(bytes: number, ts: number): void {
+    if (this.used + bytes > PAGE) this.finishPage();
+    if (this.used === PAGE_HDR) {
+      this.dv.setUint32(0, ts % 0x100000000, true);
+      this.dv.setUint32(4, Math.floor(ts / 0x100000000), true);
+      this.cur = ts;
+    }
+  }
+
+  finishPage(): void {
+    if (this.used === PAGE_HDR) return;
+    this.dv.setUint32(8, this.used - PAGE_HDR, true);
+    this.dv.setUint32(12, 0, true);
+    this.page.fill(0, this.used);
+    this.pages++;
+    if (this.chunk) {
+      this.chunk.set(this.page, this.chunkPos);
+      this.chunkPos += PAGE;
+      if (this.chunkPos === this.chunk.length) this.flushChunk();
+    } else {
+      this.buf.set(this.page, this.pos);
+      this.pos += PAGE;
+      if (this.pos >= FLUSH_AT) this.flush();
+    }
+    this.used = PAGE_HDR;
+  }
+
+  private flushChunk(): void {
+    if (!this.chunk || this.chunkPos === 0) return;
+    const z = deflateSync(this.chunk.subarray(0, this.chunkPos));
+    this.buf.writeUInt32LE(z.length, this.pos);
+    this.buf.writeUInt32LE(this.chunkPos, this.pos + 4);
+    this.pos += 8;
+    if (this.pos + z.length > this.buf.length) this.flush();
+    if (z.length > this.buf.length) throw new Error('gen-tracedat: chunk larger than the buffer');
+    this.buf.set(z, this.pos);
+    this.pos += z.length;
+    this.chunks++;
+    this.chunkPos = 0;
+    if (this.pos >= FLUSH_AT) this.flush();
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
+    this.pos = 0;
+  }
+
+  close(): number {
+    this.finishPage();
+    this.flushChunk();
+    this.flush();
+    const size = fstatSync(this.fd).size;
+    closeSync(this.fd);
+    return size;
+  }
+}
+
+// ---------------------------------------------------------------- the generator
+
+export function generateTraceDat(opts: DatGenOptions): DatGenStats {
+  const t0 = process.hrtime.bigint();
+  const cpus = opts.cpus ?? 2;
+  const zlib = opts.version === 7 && opts.zlib === true;
+  const { fmts, systems, headerPage, headerEvent } = readFormats(opts.formatsDir ?? FORMATS_DIR);
+  const F = (n: EventName): Fmt => fmts.get(n)!;
+  const fMapPage = F('dma_map_page');
+  const fUnmapPage = F('dma_unmap_page');
+  const fMapSg = F('dma_map_sg');
+  const fUnmapSg = F('dma_unmap_sg');
+  const fSyncCpu = F('dma_sync_single_for_cpu');
+  const fSyncDev = F('dma_sync_single_for_device');
+  const fSyncSgCpu = F('dma_sync_sg_for_cpu');
+  const fSyncSgDev = F('dma_sync_sg_for_device');
+  const fAlloc = F('dma_alloc');
+  const fFree = F('dma_free');
+  const fPageFree = F('mm_page_free');
+  const fPageFreeB = F('mm_page_free_batched');
+
+  const T = Math.max(1, opts.live);
+  const nSlots = Math.max(T * 2 + 64, 1024);
+  const iovaTop = 2 ** 44;
+  if (PHYS_BASE + nSlots * SLOT > iovaTop / 2) throw new Error('gen-tracedat: too many live mappings');
+  const kind = new Uint8Array(nSlots);
+  const sdev = new Uint8Array(nSlots);
+  const sdir = new Uint8Array(nSlots);
+  const soff = new Uint32Array(nSlots);
+  const ssize = new Uint32Array(nSlots);
+  const segOff = new Uint16Array(nSlots * 4);
+  const segLen = new Uint16Array(nSlots * 4);
+  const liveList = new Int32Array(nSlots);
+  const livePos = new Int32Array(nSlots);
+  const freeList = new Int32Array(nSlots);
+  const freePos = new Int32Array(nSlots);
+  let nLive = 0;
+  let nFree = nSlots;
+  let liveEntries = 0;
+  for (let i = 0; i < nSlots; i++) {
+    freeList[i] = i;
+    freePos[i] = i;
+  }
+  let rs = (opts.seed ?? 0x9e3779b9) >>> 0 || 1;
+  const rnd = (): number => {
+    rs ^= rs << 13;
+    rs ^= rs >>> 17;
+    rs ^= rs << 5;
+    return rs >>> 0;
+  };
+  const below = (n: number): number => rnd() % n;
+  const devTable: number[] = [];
+  const wsum = DEVICES.reduce((a, d) => a + d[2], 0);
+  DEVICES.forEach((d, i) => {
+    const n = Math.round((d[2] / wsum) * 64);
+    for (let k = 0; k < n; k++) devTable.push(i);
+  });
+  while (devTable.length < 64) devTable.push(0);
+  const devNames = DEVICES.map(([n]) => Buffer.from(`${n}\0`, 'latin1'));
+
+  const tmpBase = `${opts.out}.tmp-${process.pid}`;
+  const streams: CpuStream[] = [];
+  for (let c = 0; c < cpus; c++) streams.push(new CpuStream(`${tmpBase}.cpu${c}`, zlib));
+  const counts = new Map<string, number>();
+  const phys = (slot: number): number => PHYS_BASE + slot * SLOT;
+  const iova = (slot: number): number => iovaTop - (slot + 1) * SLOT;
+  const dmaBase = (slot: number, dev: number): number => (DEVICES[dev]![1] ? iova(slot) : phys(slot));
+
+  // The record being built: its CPU stream and where its payload starts on the page.
+  let ts = 500_000_000 + below(100_000_000);
+  let st: CpuStream = streams[0]!;
+  let rec = 0; // payload start on st.page
+  let dyn = 0; // bytes of the payload written so far (fixed part + dynamic data)
+
+  /** Start a record of event f with `dynBytes` of dynamic data; returns nothing, sets st/rec/dyn. */
+  const begin = (f: Fmt, dynBytes: number, pid: number): void => {
+    ts += 200 + below(1000);
+    st = streams[cpus === 1 ? 0 : below(cpus)]!;
+    const payload = (f.fixed + dynBytes + 3) & ~3;
+    const small = payload <= 28 * 4;
+    const recBytes = (small ? 4 : 8) + payload;
+    st.reserve(recBytes + 8, ts); // + room for a time extend
+    let delta = ts - st.cur;
+    const dv = st.dv;
+    let p = st.used;
+    if (delta >= 2 ** 27) {
+      dv.setUint32(p, ((delta % 2 ** 27) * 32 + 30) >>> 0, true);
+      dv.setUint32(p + 4, Math.floor(delta / 2 ** 27), true);
+      p += 8;
+      delta = 0;
+    }
+    st.cur = ts;
+    if (small) {
+      dv.setUint32(p, (delta * 32 + payload / 4) >>> 0, true);
+      p += 4;
+    } else {
+      dv.setUint32(p, (delta * 32) >>> 0, true);
+      dv.setUint32(p + 4, payload + 4, true);
+      p += 8;
+    }
+    st.page.fill(0, p, p + payload);
+    dv.setUint16(p, f.id, true);
+    dv.setInt32(p + 4, pid, true);
+    rec = p;
+    dyn = f.fixed;
+    st.used = p + payload;
+    counts.set(f.name, (counts.get(f.name) ?? 0) + 1);
+  };
+  const u32 = (off: number, v: number): void => st.dv.setUint32(rec + off, v >>> 0, true);
+  const u64 = (off: number, v: number): void => {
+    st.dv.setUint32(rec + off, v % 0x100000000, true);
+    st.dv.setUint32(rec + off + 4, Math.floor(v / 0x100000000), true);
+  };
+  const u64big = (off: number, v: bigint): void => st.dv.setBigUint64(rec + off, v, true);
+  /** A __data_loc field: `len` bytes at the next dynamic position; returns their page offset. */
+  const loc = (off: number, len: number): number => {
+    st.dv.setUint32(rec + off, ((len << 16) | dyn) >>> 0, true);
+    const at = rec + dyn;
+    dyn += len;
+    return at;
+  };
+  const device = (f: Fmt, dev: number): void => {
+    const name = devNames[dev]!;
+    st.page.set(name, loc(f.off.device!, name.length));
+  };
+  const u64s = (off: number, n: number, val: (j: number) => number): void => {
+    let at = loc(off, n * 8);
+    for (let j = 0; j < n; j++, at += 8) {
+      const v = val(j);
+      st.dv.setUint32(at, v % 0x100000000, true);
+      st.dv.setUint32(at + 4, Math.floor(v / 0x100000000), true);
+    }
+  };
+  const u32s = (off: number, n: number, val: (j: number) => number): void => {
+    let at = loc(off, n * 4);
+    for (let j = 0; j < n; j++, at += 4) st.dv.setUint32(at, val(j), true);
+  };
+  const devBytes = (dev: number): number => devNames[dev]!.length;
+
+  const takeFree = (): number => {
+    const i = below(nFree);
+    const slot = freeList[i]!;
+    const last = freeList[--nFree]!;
+    freeList[i] = last;
+    freePos[last] = i;
+    liveList[nLive] = slot;
+    livePos[slot] = nLive++;
+    return slot;
+  };
+  const release = (slot: number): void => {
+    const i = livePos[slot]!;
+    const last = liveList[--nLive]!;
+    liveList[i] = last;
+    livePos[last] = i;
+    freeList[nFree] = slot;
+    freePos[slot] = nFree++;
+    kind[slot] = 0;
+  };
+  const pickDir = (): number => {
+    const r = below(20);
+    return r < 9 ? TO_DEV : r < 18 ? FROM_DEV : BIDI;
+  };
+  const segAddr = (slot: number, base: number, j: number): number => base + j * SUB + segOff[slot * 4 + j]!;
+  const segSize = (slot: number, j: number): number => segLen[slot * 4 + j]! + 1;
+
+  const mapSingle = (): void => {
+    const slot = takeFree();
+    const dev = devTable[rnd() & 63]!;
+    const dir = pickDir();
+    let size = SINGLE_SIZES[rnd() & 15]!;
+    if ((rnd() & 7) === 0) size = 64 + below(4033);
+    let off = below(((SLOT - size) >>> 6) + 1) << 6;
+    if ((rnd() & 7) === 0 && off + size + 2 <= SLOT) off += 2;
+    kind[slot] = 1;
+    sdev[slot] = dev;
+    sdir[slot] = dir;
+    soff[slot] = off;
+    ssize[slot] = size;
+    liveEntries++;
+    const f = fMapPage;
+    begin(f, devBytes(dev), PROC_PIDS[rnd() & 7]!);
+    device(f, dev);
+    u64(f.off.phys_addr!, phys(slot) + off);
+    u64(f.off.dma_addr!, dmaBase(slot, dev) + off);
+    u64(f.off.size!, size);
+    u32(f.off.dir!, dir);
+  };
+
+  const mapSg = (): void => {
+    const slot = takeFree();
+    const dev = devTable[rnd() & 63]!;
+    const dir = pickDir();
+    const n = 1 + (rnd() & 3);
+    for (let j = 0; j < n; j++) {
+      const r = rnd();
+      let len: number;
+      if ((r & 3) === 0) len = 512;
+      else if ((r & 3) === 1) len = 4096;
+      else len = 64 + ((r >>> 4) % (SUB - 64 + 1));
+      const off = len === SUB ? 0 : ((r >>> 20) % (((SUB - len) >>> 6) + 1)) << 6;
+      segOff[slot * 4 + j] = off;
+      segLen[slot * 4 + j] = len - 1;
+    }
+    kind[slot] = 2;
+    sdev[slot] = dev;
+    sdir[slot] = dir;
+    ssize[slot] = n;
+    liveEntries += n;
+    const f = fMapSg;
+    begin(f, devBytes(dev) + n * 20, PROC_PIDS[rnd() & 7]!);
+    device(f, dev);
+    u32(f.off.full_nents!, n);
+    u32(f.off.full_ents!, n);
+    u64s(f.off.phys_addrs!, n, (j) => segAddr(slot, phys(slot), j));
+    u64s(f.off.dma_addrs!, n, (j) => segAddr(slot, dmaBase(slot, dev), j));
+    u32s(f.off.lengths!, n, (j) => segSize(slot, j));
+    u32(f.off.dir!, dir);
+  };
+
+  const alloc = (): void => {
+    const slot = takeFree();
+    const dev = devTable[rnd() & 63]!;
+    const size = ALLOC_SIZES[rnd() & 7]!;
+    kind[slot] = 3;
+    sdev[slot] = dev;
+    sdir[slot] = BIDI;
+    ssize[slot] = size;
+    liveEntries++;
+    const f = fAlloc;
+    begin(f, devBytes(dev), PROC_PIDS[rnd() & 7]!);
+    device(f, dev);
+    u64big(f.off.virt_addr!, VIRT_BASE + BigInt(phys(slot)));
+    u64(f.off.dma_addr!, dmaBase(slot, dev));
+    u64(f.off.size!, size);
+    u32(f.off.flags!, GFP_KERNEL);
+    u32(f.off.dir!, BIDI);
+  };
+
+  const unmap = (slot: number): void => {
+    const dev = sdev[slot]!;
+    const dir = sdir[slot]!;
+    const k = kind[slot]!;
+    const pid = IRQ_PIDS[rnd() & 7]!;
+    if (k === 1) {
+      const f = fUnmapPage;
+      begin(f, devBytes(dev), pid);
+      device(f, dev);
+      u64(f.off.addr!, dmaBase(slot, dev) + soff[slot]!);
+      u64(f.off.size!, ssize[slot]!);
+      u32(f.off.dir!, dir);
+      liveEntries--;
+    } else if (k === 2) {
+      const n = ssize[slot]!;
+      const f = fUnmapSg;
+      begin(f, devBytes(dev) + n * 8, pid);
+      device(f, dev);
+      u64s(f.off.addrs!, n, (j) => segAddr(slot, phys(slot), j));
+      u32(f.off.dir!, dir);
+      liveEntries -= n;
+    } else {
+      const f = fFree;
+      begin(f, devBytes(dev), pid);
+      device(f, dev);
+      u64big(f.off.virt_addr!, VIRT_BASE + BigInt(phys(slot)));
+      u64(f.off.dma_addr!, dmaBase(slot, dev));
+      u64(f.off.size!, ssize[slot]!);
+      u32(f.off.dir!, BIDI);
+      liveEntries--;
+    }
+    release(slot);
+  };
+
+  const sync = (slot: number): boolean => {
+    const k = kind[slot]!;
+    const dev = sdev[slot]!;
+    const dir = sdir[slot]!;
+    const forCpu = dir === FROM_DEV || (dir === BIDI && (rnd() & 1) === 0);
+    const pid = (forCpu ? IRQ_PIDS : PROC_PIDS)[rnd() & 7]!;
+    if (k === 1) {
+      const size = ssize[slot]!;
+      const len = (rnd() & 3) === 0 && size > 64 ? 64 + below(size - 63) : size;
+      const f = forCpu ? fSyncCpu : fSyncDev;
+      begin(f, devBytes(dev), pid);
+      device(f, dev);
+      u64(f.off.dma_addr!, dmaBase(slot, dev) + soff[slot]!);
+      u64(f.off.size!, len);
+      u32(f.off.dir!, dir);
+      return true;
+    }
+    if (k === 2) {
+      const n = ssize[slot]!;
+      const f = forCpu ? fSyncSgCpu : fSyncSgDev;
+      begin(f, devBytes(dev) + n * 12, pid);
+      device(f, dev);
+      u64s(f.off.dma_addrs!, n, (j) => segAddr(slot, dmaBase(slot, dev), j));
+      u32s(f.off.lengths!, n, (j) => segSize(slot, j));
+      u32(f.off.dir!, dir);
+      return true;
+    }
+    return false;
+  };
+
+  const pageFree = (): void => {
+    const slot = freeList[below(nFree)]!;
+    const r = rnd();
+    const order = (r & 7) === 0 ? 1 + ((r >>> 3) & 1) : 0;
+    const batched = order === 0 && (r >>> 8) % 6 === 0;
+    const pfn = phys(slot) / 4096 + ((((r >>> 12) & 15) >>> order) << order);
+    const pid = MM_PIDS[(r >>> 20) & 7]!;
+    if (batched) {
+      begin(fPageFreeB, 0, pid);
+      u64(fPageFreeB.off.pfn!, pfn);
+    } else {
+      begin(fPageFree, 0, pid);
+      u64(fPageFree.off.pfn!, pfn);
+      u32(fPageFree.off.order!, order);
+    }
+  };
+
+  const lifecycle = (): void => {
+    if (nLive < T) {
+      const r = rnd() % 100;
+      if (r < 75) mapSingle();
+      else if (r < 95) mapSg();
+      else alloc();
+    } else {
+      unmap(liveList[below(nLive)]!);
+    }
+  };
+
+  const out = opts.out;
+  const tmp = `${tmpBase}.dat`;
+  try {
+    for (let i = 0; i < opts.events; i++) {
+      const r = rnd() % 1000;
+      if (r < 300) pageFree();
+      else if (r < 440 && nLive > 0) {
+        if (!sync(liveList[below(nLive)]!)) lifecycle();
+      } else lifecycle();
+    }
+    const pages = streams.reduce((a, s) => a + s.pages + (s.used > PAGE_HDR ? 1 : 0), 0);
+    const sizes = streams.map((s) => s.close());
+    const chunks = streams.map((s) => s.chunks);
+    const bytes = assemble(tmp, {
+      version: opts.version,
+      zlib,
+      cpus,
+      sizes,
+      chunks,
+      files: streams.map((s) => s.file),
+      systems,
+      headerPage,
+      headerEvent,
+    });
+    renameSync(tmp, out);
+    return {
+      bytes,
+      events: opts.events,
+      liveAtEnd: nLive,
+      liveEntriesAtEnd: liveEntries,
+      pages,
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      counts: Object.fromEntries(EVENT_NAMES.map((n) => [n, counts.get(n) ?? 0])),
+    };
+  } finally {
+    for (const s of streams) rmSync(s.file, { force: true });
+    rmSync(tmp, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------- the container
+
+interface Layout {
+  version: 6 | 7;
+  zlib: boolean;
+  cpus: number;
+  /** Per CPU: bytes in its temporary file (raw pages, or the zlib chunks without their count). */
+  sizes: number[];
+  chunks: number[];
+  files: string[];
+  systems: Map<string, Fmt[]>;
+  headerPage: string;
+  headerEvent: string;
+}
+
+const padTo = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/** Writes metadata + per-CPU data to `file` (layouts as in test/helpers/tracedat-writer.ts); returns its size. */
+function assemble(file: string, l: Layout): number {
+  const pids = Object.keys(COMMS).map(Number);
+  const cmdlines = pids.map((p) => `${p} ${COMMS[p]}\n`).join('');
+  const kallsyms = 'ffffffff81000000 T _text\n';
+  const writeHeaderInfo = (w: Bytes) => {
+    w.cstr('header_page').u64(l.headerPage.length).str(l.headerPage);
+    w.cstr('header_event').u64(l.headerEvent.length).str(l.headerEvent);
+  };
+  const writeFtrace = (w: Bytes) => {
+    w.u32(0);
+  };
+  const writeEvents = (w: Bytes) => {
+    w.u32(l.systems.size);
+    for (const [sys, fmts] of l.systems) {
+      w.cstr(sys).u32(fmts.length);
+      for (const f of fmts) w.u64(f.text.length).str(f.text);
+    }
+  };
+  const b = new Bytes();
+  b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
+    .str('tracing')
+    .cstr(String(l.version));
+  b.u8(0).u8(8).u32(PAGE);
+
+  // Per CPU data placement, filled in once the metadata before the data is known.
+  const dataOff: number[] = [];
+  const place = (start: number): number => {
+    let p = start;
+    for (let c = 0; c < l.cpus; c++) {
+      p = padTo(p, PAGE);
+      dataOff.push(p);
+      p += (l.zlib ? 4 : 0) + l.sizes[c]!;
+    }
+    return p;
+  };
+  let tail: Uint8Array = new Uint8Array(0);
+
+  if (l.version === 6) {
+    writeHeaderInfo(b);
+    writeFtrace(b);
+    writeEvents(b);
+    b.u32(kallsyms.length).str(kallsyms);
+    b.u32(0);
+    b.u64(cmdlines.length).str(cmdlines);
+    b.u32(l.cpus);
+    b.str('options  ').u8(0);
+    b.u16(8).u32(4).u32(l.cpus); // CPUCOUNT
+    b.u16(0);
+    b.str('flyrecord').u8(0);
+    const table = b.len;
+    for (let c = 0; c < l.cpus; c++) b.u64(0).u64(l.sizes[c]!);
+    place(b.len);
+    for (let c = 0; c < l.cpus; c++) b.setU64(table + 16 * c, dataOff[c]!);
+  } else {
+    const strings: string[] = [];
+    let stringsLen = 0;
+    const str = (s: string): number => {
+      const at = stringsLen;
+      strings.push(s);
+      stringsLen += s.length + 1;
+      return at;
+    };
+    b.cstr(l.zlib ? 'zlib' : 'none').cstr(l.zlib ? '1.2.13' : '');
+    const firstOptAt = b.len;
+    b.u64(0);
+    const sectionOffsets = new Map<number, number>();
+    const section = (w: Bytes, id: number, desc: string, body: Uint8Array) => {
+      sectionOffsets.set(id, w.len);
+      w.u16(id)
+        .u16(l.zlib ? 1 : 0)
+        .u32(str(desc));
+      if (l.zlib) {
+        const z = deflateSync(body);
+        w.u64(8 + z.length)
+          .u32(z.length)
+          .u32(body.length)
+          .bytes(z);
+      } else {
+        w.u64(body.length).bytes(body);
+      }
+    };
+    const meta = (f: (w: Bytes) => void): Uint8Array => {
+      const w = new Bytes();
+      f(w);
+      return w.out();
+    };
+    section(b, 16, 'headers', meta(writeHeaderInfo));
+    section(b, 17, 'ftrace events', meta(writeFtrace));
+    section(b, 18, 'events format', meta(writeEvents));
+    section(
+      b,
+      19,
+      'kallsyms',
+      meta((w) => w.u32(kallsyms.length).str(kallsyms)),
+    );
+    section(
+      b,
+      20,
+      'printk',
+      meta((w) => w.u32(0)),
+    );
+    section(
+      b,
+      21,
+      'command lines',
+      meta((w) => w.u64(cmdlines.length).str(cmdlines)),
+    );
+    // options #1: section pointers, CPUCOUNT; DONE -> options #2 (after the data)
+    b.setU64(firstOptAt, b.len);
+    const opt1 = new Bytes();
+    for (const id of [16, 17, 18, 19, 20, 21]) opt1.u16(id).u32(8).u64(sectionOffsets.get(id)!);
+    opt1.u16(8).u32(4).u32(l.cpus);
+    opt1.u16(0).u32(8);
+    const doneAt = opt1.len;
+    opt1.u64(0);
+    b.u16(0).u16(0).u32(str('options')).u64(opt1.len);
+    const opt1Body = b.len;
+    b.bytes(opt1.out());
+    // the buffer section: header, then the CPUs' data
+    const bufAt = b.len;
+    b.u16(3)
+      .u16(l.zlib ? 1 : 0)
+      .u32(str('buffer flyrecord '));
+    const sizeAt = b.len;
+    b.u64(0);
+    const bodyStart = b.len;
+    const end = place(b.len);
+    b.setU64(sizeAt, end - bodyStart);
+    // options #2: the BUFFER option
+    const opt2 = new Bytes();
+    const w = new Bytes();
+    w.u64(bufAt).cstr('').cstr('local').u32(PAGE);
+    w.u32(l.cpus);
+    for (let c = 0; c < l.cpus; c++) w.u32(c).u64(dataOff[c]!).u64(l.sizes[c]!);
+    const body = w.out();
+    opt2.u16(3).u32(body.length).bytes(body);
+    opt2.u16(0).u32(8).u64(0);
+    const t = new Bytes();
+    // options #1's DONE points at options #2, which starts right after the data
+    const opt2Start = end;
+    const opt1Bytes = b.out();
+    new DataView(opt1Bytes.buffer).setBigUint64(opt1Body + doneAt, BigInt(opt2Start), true);
+    t.u16(0).u16(0).u32(str('options')).u64(opt2.len).bytes(opt2.out());
+    // strings section (15), appended to the tail
+    t.u16(15)
+      .u16(l.zlib ? 1 : 0)
+      .u32(str('strings'));
+    // the strings section's own description is in the table it describes; rebuild with it
+    const sb2 = new Bytes();
+    for (const s of strings) sb2.cstr(s);
+    const sbody = sb2.out();
+    if (l.zlib) {
+      const z = deflateSync(sbody);
+      t.u64(8 + z.length)
+        .u32(z.length)
+        .u32(sbody.length)
+        .bytes(z);
+    } else t.u64(sbody.length).bytes(sbody);
+    tail = t.out();
+    return writeOut(file, opt1Bytes, l, dataOff, tail);
+  }
+  return writeOut(file, b.out(), l, dataOff, tail);
+}
+
+function writeOut(file: string, head: Uint8Array, l: Layout, dataOff: number[], tail: Uint8Array): number {
+  const fd = openSync(file, 'w');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  try {
+    let pos = 0;
+    const put = (b: Uint8Array): void => {
+      let o = 0;
+      while (o < b.length) o += writeSync(fd, b, o, b.length - o, pos + o);
+      pos += b.length;
+    };
+    put(head);
+    for (let c = 0; c < l.cpus; c++) {
+      if (pos < dataOff[c]!) put(new Uint8Array(dataOff[c]! - pos));
+      if (l.zlib) {
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(l.chunks[c]!);
+        put(n);
+      }
+      const src = openSync(l.files[c]!, 'r');
+      try {
+        for (;;) {
+          const n = readSync(src, buf, 0, buf.length, null);
+          if (n === 0) break;
+          put(buf.subarray(0, n));
+        }
+      } finally {
+        closeSync(src);
+      }
+    }
+    put(tail);
+    return pos;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------- CLI
+
+const USAGE =
+  'usage: node dist/bench/gen-tracedat.js --events 5M [--live 4096] [--v 6|7] [--zlib] [--cpus 2] [--seed N] -o FILE';
+
+function main(argv: string[]): number {
+  let events = 5_000_000;
+  let live = 4096;
+  let version: 6 | 7 = 6;
+  let zlib = false;
+  let cpus = 2;
+  let out = '';
+  let seed: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (a === '--zlib') {
+      zlib = true;
+      version = 7;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined) {
+      process.stderr.write(`gen-tracedat: ${a} needs a value\n${USAGE}\n`);
+      return 2;
+    }
+    if (a === '--events') events = parseSize(v);
+    else if (a === '--live') live = parseSize(v);
+    else if (a === '--v') version = v === '7' ? 7 : 6;
+    else if (a === '--cpus') cpus = Number(v);
+    else if (a === '--seed') seed = Number(v);
+    else if (a === '-o' || a === '--output') out = v;
+    else {
+      process.stderr.write(`gen-tracedat: unknown option ${a}\n${USAGE}\n`);
+      return 2;
+    }
+  }
+  if (!out) {
+    process.stderr.write(`gen-tracedat: -o FILE is required\n${USAGE}\n`);
+    return 2;
+  }
+  const s = generateTraceDat({ events, live, out, version, zlib, cpus, ...(seed === undefined ? {} : { seed }) });
+  process.stderr.write(
+    `gen-tracedat: ${out}: v${version}${zlib ? ' zlib' : ''}, ${s.bytes} bytes, ${s.events} events, ${s.pages} pages, ` +
+      `${s.liveAtEnd} live mappings at the end, ${s.seconds.toFixed(2)} s\n`,
+  );
+  for (const [n, c] of Object.entries(s.counts)) {
+    process.stderr.write(`  ${n.padEnd(28)} ${String(c).padStart(10)}  ${((100 * c) / s.events).toFixed(1)}%\n`);
+  }
+  return 0;
+}
+
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) {
+  process.exitCode = main(process.argv.slice(2));
+}
