@@ -657,10 +657,10 @@ export class DmaDebugEngine {
     }
     // Collect the call's segments first: check_unmap releases them as it goes.
     const t = this.entries;
-    const call = this.entries.callId(head);
+    const call = t.callId(head);
     const mapped = t.sgMapped(head);
     let n = 0;
-    for (let e = head; e >= 0 && this.entries.callId(e) === call; e = t.sgNext(e)) {
+    for (let e = head; e >= 0 && t.callId(e) === call; e = t.sgNext(e)) {
       if (n === this.scratchHi.length) this.growScratch();
       this.scratchHi[n] = t.dmaHi(e);
       this.scratchLo[n] = t.dmaLo(e);
@@ -821,9 +821,9 @@ export class DmaDebugEngine {
 
   private samePhysList(head: number, ev: DmaEvent): boolean {
     const t = this.entries;
-    const call = this.entries.callId(head);
+    const call = t.callId(head);
     let i = 0;
-    for (let e = head; e >= 0 && this.entries.callId(e) === call && i < ev.sgPhys.count; e = t.sgNext(e), i++) {
+    for (let e = head; e >= 0 && t.callId(e) === call && i < ev.sgPhys.count; e = t.sgNext(e), i++) {
       if (t.physHi(e) !== ev.sgPhys.hi[i] || t.physLo(e) !== ev.sgPhys.lo[i]) return false;
     }
     return true;
@@ -1006,9 +1006,9 @@ export class DmaDebugEngine {
     if (!rec || rec.head < 0) return;
     const t = this.entries;
     if (rec.single) {
-      if (this.entries.callId(rec.head) === rec.call) t.setStack(rec.head, stack);
+      if (t.callId(rec.head) === rec.call) t.setStack(rec.head, stack);
     } else {
-      for (let e = rec.head; e >= 0 && this.entries.callId(e) === rec.call; e = t.sgNext(e)) t.setStack(e, stack);
+      for (let e = rec.head; e >= 0 && t.callId(e) === rec.call; e = t.sgNext(e)) t.setStack(e, stack);
     }
     rec.head = -1;
   }

@@ -8,8 +8,8 @@
 // there is no copy-on-grow peak. Small fields are packed into one word (meta),
 // the mapping task (pid, comm, cpu) is interned and shares a word with the
 // stack id, and the rare values that do not fit their word (a size or line
-// number >= 2^32 - 1 or not an integer, sg counts outside 0..65534, task or
-// stack ids past 65534) are kept exactly in side tables.
+// number >= 2^32 - 1 or not an integer, sg counts outside 0..65534, task ids
+// from 65535 or stack ids from 65534 on) are kept exactly in side tables.
 //
 // A page is one Int32Array, field-major: a region of 65536 words per field,
 // so a bucket walk reads only the compact `next`, address and meta regions,
@@ -78,9 +78,9 @@ export function metaPhysKnown(m: number): boolean {
   return (m & (F_PHYS_KNOWN << 23)) !== 0;
 }
 
-// An escaped word (its value is in a side map) holds -1 (all ones): the values
-// kept in words stop short of it (sizes and lines to 0xfffffffe, sg counts to
-// 0xfffe).
+// An escaped word (its value is in a side table) holds -1 (all ones): the
+// values kept in words stop short of it (sizes and lines to 0xfffffffe, the
+// 16-bit halves to 0xfffe).
 
 /** Does v fit a u32 word exactly (and not collide with the escape value)? */
 function fitsWord(v: number): boolean {
