@@ -1,10 +1,17 @@
-// Owns `npm run bench`: generates synthetic traces (bench/gen-trace.ts), then measures in the same run
-// `wc -l` (best of 3) against `dmadebug check -q` (best of 2: wall time and peak RSS) on each, and prints
-// throughput, the ratio to `wc -l`, memory per live mapping and whether RSS depends on trace length.
+// Owns `npm run bench`. Three sections, each skippable:
+// - text (--no-text): generates synthetic ftrace text (bench/gen-trace.ts), then measures in the same
+//   run `wc -l` (best of 3) against `dmadebug check -q` (best of 2: wall time and peak RSS) on each, and
+//   prints throughput, the ratio to `wc -l`, memory per live mapping and whether RSS depends on length.
+// - trace.dat (--no-dat, bench/bench-dat.ts): ≥ 5M-event trace.dat files (bench/gen-tracedat.ts),
+//   `dmadebug check -q` against `trace-cmd report > /dev/null` in the same run (target ≥ 10× faster).
+// - live (--no-live, bench/bench-live.ts): `dmadebug live` fed through a FIFO at rising rates; the
+//   highest sustained rate (target ≥ 2M events/s).
 // It reports; it does not fail. Exit status is non-zero only when something crashed.
 //
 //   npm run bench -- [--size 1G] [--live 4096] [--keep]
 //                    [--short-size 256M] [--mem-size 300M] [--mem-live 1000000] [--no-mem]
+//                    [--no-text] [--no-dat] [--no-live] [--dat-events 5M]
+//                    [--live-rates 250k,500k,1M,2M,4M] [--live-seconds 2]
 //
 // Traces live in /tmp/dmadebug-bench/ and are reused when a trace of the same size and live count is
 // there (left by --keep). Without --keep each trace is deleted once measured.
@@ -24,6 +31,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAT_TARGET, type DatRow, runDat } from './bench-dat.js';
+import { LIVE_TARGET, type LiveRow, runLive } from './bench-live.js';
 import { type GenStats, generateTrace, parseSize } from './gen-trace.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +52,12 @@ interface Args {
   memSize: number;
   memLive: number;
   mem: boolean;
+  text: boolean;
+  dat: boolean;
+  liveFeed: boolean;
+  datEvents: number;
+  liveRates: number[];
+  liveSeconds: number;
 }
 
 interface Trace {
@@ -76,6 +91,12 @@ function parseArgs(argv: string[]): Args {
     memSize: 300 * MiB,
     memLive: 1_000_000,
     mem: true,
+    text: true,
+    dat: true,
+    liveFeed: true,
+    datEvents: 5_000_000,
+    liveRates: [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000],
+    liveSeconds: 2,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -83,14 +104,19 @@ function parseArgs(argv: string[]): Args {
       a.keep = true;
       continue;
     }
-    if (k === '--no-mem') {
-      a.mem = false;
+    if (k === '--no-mem' || k === '--no-text' || k === '--no-dat' || k === '--no-live') {
+      if (k === '--no-mem') a.mem = false;
+      else if (k === '--no-text') a.text = false;
+      else if (k === '--no-dat') a.dat = false;
+      else a.liveFeed = false;
       continue;
     }
     if (k === '-h' || k === '--help') {
       process.stdout.write(
         'usage: npm run bench -- [--size 1G] [--live 4096] [--keep] [--short-size 256M]\n' +
-          '                        [--mem-size 300M] [--mem-live 1000000] [--no-mem]\n',
+          '                        [--mem-size 300M] [--mem-live 1000000] [--no-mem]\n' +
+          '                        [--no-text] [--no-dat] [--no-live] [--dat-events 5M]\n' +
+          '                        [--live-rates 250k,500k,1M,2M,4M] [--live-seconds 2]\n',
       );
       process.exit(0);
     }
@@ -101,10 +127,21 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--short-size') a.shortSize = parseSize(v);
     else if (k === '--mem-size') a.memSize = parseSize(v);
     else if (k === '--mem-live') a.memLive = parseSize(v);
+    else if (k === '--dat-events') a.datEvents = parseCount(v);
+    else if (k === '--live-rates') a.liveRates = v.split(',').map(parseCount);
+    else if (k === '--live-seconds') a.liveSeconds = Number(v);
     else throw new Error(`unknown option ${k}`);
   }
   if (a.shortSize >= a.size) a.shortSize = Math.max(1 << 20, Math.floor(a.size / 4));
   return a;
+}
+
+/** A decimal count: 5M = 5,000,000, 250k = 250,000. */
+function parseCount(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(v);
+  if (!m) throw new Error(`bad count ${v}`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
 }
 
 function sizeName(n: number): string {
@@ -264,7 +301,7 @@ function exitNote(m: Measure): string {
   return `exit ${m.exitCode} (crash?)`;
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const cpus = os.cpus();
   const useTime = existsSync(TIME);
@@ -283,6 +320,104 @@ function main(): number {
     return 1;
   }
 
+  let crashed = false;
+  if (args.text) crashed = textSection(args, useTime) || crashed;
+  if (args.dat) {
+    process.stdout.write(`\n== trace.dat: dmadebug check vs trace-cmd report (${grouped(args.datEvents)} events)\n`);
+    const r = runDat({ dir: DIR, bin: BIN, events: args.datEvents, live: args.live, keep: args.keep, log });
+    process.stdout.write(r.text);
+    process.stdout.write(`${datTable(r.rows)}\n`);
+    for (const row of r.rows) if (!row.ddNote.startsWith('exit 0')) crashed = true;
+  }
+  if (args.liveFeed) {
+    process.stdout.write('\n== live: dmadebug live fed through a FIFO\n');
+    const r = await runLive({
+      dir: DIR,
+      bin: BIN,
+      rates: args.liveRates,
+      seconds: args.liveSeconds,
+      keep: args.keep,
+      log,
+    });
+    process.stdout.write(r.text);
+    process.stdout.write(`${liveTable(r.rows)}\n`);
+  }
+  if (args.keep) process.stdout.write(`\ntraces kept in ${DIR}\n`);
+  return crashed ? 1 : 0;
+}
+
+function datTable(rows: DatRow[]): string {
+  const t: string[][] = [
+    [
+      'trace.dat',
+      'MB',
+      'events',
+      'gen s',
+      'dmadebug s',
+      'events/s',
+      'MB/s',
+      'peak RSS MiB',
+      'trace-cmd s',
+      'ratio',
+      'dmadebug',
+    ],
+  ];
+  for (const r of rows) {
+    t.push([
+      r.label,
+      fmt(r.bytes / 1e6, 0),
+      grouped(r.events),
+      r.genSec === null || Number.isNaN(r.genSec) ? 'reused' : fmt(r.genSec, 1),
+      fmt(r.ddSec, 2),
+      grouped(r.events / r.ddSec),
+      fmt(r.bytes / 1e6 / r.ddSec, 0),
+      fmt(r.rssKiB / 1024, 1),
+      r.tcSec === null ? 'n/a' : fmt(r.tcSec, 2),
+      r.tcSec === null ? 'n/a' : `${fmt(r.tcSec / r.ddSec, 1)}×`,
+      r.ddNote,
+    ]);
+  }
+  let out = table(t);
+  for (const r of rows) {
+    if (r.tcSec === null) out += `\n${r.label}: no ratio — ${r.tcNote}`;
+    else {
+      const ratio = r.tcSec / r.ddSec;
+      out +=
+        `\n${r.label}: dmadebug check is ${fmt(ratio, 1)}× faster than trace-cmd report ` +
+        `(target ≥ ${DAT_TARGET}×): ${ratio >= DAT_TARGET ? 'MET' : 'NOT MET'}`;
+    }
+  }
+  return `${out}\nMB/s is of the file as stored (compressed files: compressed bytes); trace-cmd best of 2, dmadebug best of 2`;
+}
+
+function liveTable(rows: LiveRow[]): string {
+  const t: string[][] = [
+    ['target ev/s', 'achieved ev/s', 'lines written', 'consumed', 'writer waited ms', 'exit', 'sustained'],
+  ];
+  for (const r of rows) {
+    t.push([
+      grouped(r.target),
+      grouped(r.achieved),
+      grouped(r.written),
+      r.consumed === null ? '?' : grouped(r.consumed),
+      fmt(r.blockedMs, 0),
+      r.exit,
+      r.sustained ? 'yes' : 'NO',
+    ]);
+  }
+  const best = rows.filter((r) => r.sustained).reduce((m, r) => Math.max(m, r.target), 0);
+  const failed = rows.find((r) => !r.sustained);
+  return (
+    `${table(t)}\n` +
+    `highest sustained rate: ${best ? `${grouped(best)} events/s` : 'none'}` +
+    (failed ? ` (at ${grouped(failed.target)}/s it managed ${grouped(failed.achieved)}/s)` : ' (every rate tried)') +
+    ` — target ≥ ${grouped(LIVE_TARGET)} events/s: ${best >= LIVE_TARGET ? 'MET' : 'NOT MET'}`
+  );
+}
+
+/** The text section; true if dmadebug crashed. */
+function textSection(args: Args, useTime: boolean): boolean {
+  process.stdout.write('== text: dmadebug check vs wc -l\n');
   const plan: { label: string; size: number; live: number }[] = [
     { label: 'main', size: args.size, live: args.live },
     { label: 'short', size: args.shortSize, live: args.live },
@@ -373,12 +508,11 @@ function main(): number {
     if (m.errTail) process.stdout.write(`  stderr:\n${m.errTail.replace(/^/gm, '  ! ')}\n`);
     if (m.exitCode === 1) process.stdout.write('  WARNING: errors reported on a trace of correct DMA-API usage\n');
   }
-  if (args.keep) process.stdout.write(`\ntraces kept in ${DIR}\n`);
-  return crashed ? 1 : 0;
+  return crashed;
 }
 
 try {
-  process.exitCode = main();
+  process.exitCode = await main();
 } catch (err) {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
