@@ -794,3 +794,30 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   section(15, 'strings', sb.out(), compress);
   return { bytes: b.out(), dataAt: where, pages, events };
 }
+
+/**
+ * One CPU's ring-buffer sub-buffers, as per_cpu/cpuN/trace_pipe_raw returns
+ * them (whole sub-buffers, back to back), for the given event layouts.
+ */
+export function encodeCpuPages(
+  records: WRecord[],
+  events: EventDef[],
+  cpu: number,
+  opts: { longSize?: 4 | 8; subbufSize?: number; bigEndian?: boolean } = {},
+): { bytes: Uint8Array; pages: PageInfo[] } {
+  const le = !opts.bigEndian;
+  const longSize = opts.longSize ?? 8;
+  const o = { version: 6 as const, cpus: 1, longSize, subbufSize: opts.subbufSize ?? 4096 };
+  const byName = new Map(events.map((e) => [e.name, e]));
+  const mine = records
+    .map((rec, index) => ({ index, rec }))
+    .filter((r) => r.rec.cpu === cpu)
+    .map(({ index, rec }) => {
+      const def = byName.get(rec.event);
+      if (!def) throw new Error(`writer: no format for ${rec.event}`);
+      return { index, rec, data: encodeRecord(def, rec, le, longSize) };
+    });
+  const pages: PageInfo[] = [];
+  const bytes = buildPages(mine, cpu, o, le, pages);
+  return { bytes, pages };
+}

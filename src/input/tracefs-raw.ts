@@ -1,0 +1,625 @@
+// The binary live source: tracefs per_cpu/cpuN/trace_pipe_raw, one ring-buffer
+// sub-buffer per read, decoded with the trace.dat reader's own PageReader and
+// RecordDecoder and merged across CPUs by timestamp into an EventSink. It owns
+// reading tracefs metadata (header_page, the dma/kmem/ftrace format files,
+// saved_cmdlines), the non-blocking per-CPU reads and the live merge; it knows
+// nothing of checks, output or enabling events (tracefs.ts does that).
+//
+// Why it looks the way it does:
+// - Reads are readSync on O_NONBLOCK descriptors: EAGAIN comes back at once,
+//   so no thread is ever parked in a read and Ctrl-C never hangs; the loop
+//   sleeps pollMs when no CPU had data and yields to the event loop between
+//   rounds otherwise.
+// - A live merge cannot know whether a quiet CPU will still deliver an
+//   earlier event, so it emits only up to the smallest "latest timestamp
+//   seen" of the CPUs that delivered data in the last idleMs; a CPU quiet for
+//   longer is idle and not waited for. After a quiet spell every CPU gets a
+//   fresh idleMs of grace, so the first burst is ordered too. stop()/end
+//   flushes everything.
+// - Memory is bounded: each CPU owns queuePages sub-buffers (a ring); a CPU
+//   whose ring is full is not read until the merge drains it (the kernel then
+//   drops events and says so with the missing-events bit -> EventKind.Lost).
+// - Nothing allocates per record: one reused DmaEvent, preallocated pages,
+//   timestamps as u32 halves.
+
+import {
+  closeSync,
+  existsSync,
+  constants as fsConstants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Names } from '../base/interner.js';
+import { DmaEvent, type EventSink, type InputFacts, EventKind as K } from '../engine/events.js';
+import { InputError } from './errors.js';
+import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
+import { buildPlan, Decoded, decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
+import {
+  type EventFormat,
+  Kallsyms,
+  type PageHeader,
+  parseCmdlines,
+  parseEventFormat,
+  parseHeaderPage,
+  parsePrintkFormats,
+} from './tracedat-format.js';
+import { PageReader } from './tracedat-kbuffer.js';
+import { tracefsCpus } from './tracefs.js';
+
+const TWO32 = 0x100000000;
+const FTRACE_EVENTS = ['kernel_stack', 'print', 'bprint', 'bputs'];
+
+/** Why raw reading is not possible in `dir` ('' = it is). */
+export function rawTracefsProblem(dir: string): string {
+  const cpus = tracefsCpus(dir);
+  if (cpus.length === 0) return 'no per_cpu/cpuN directories';
+  if (!cpus.some((c) => existsSync(join(dir, 'per_cpu', `cpu${c}`, 'trace_pipe_raw'))))
+    return 'no per_cpu/cpuN/trace_pipe_raw';
+  if (!existsSync(join(dir, 'events', 'header_page'))) return 'no events/header_page';
+  const dma = join(dir, 'events', 'dma');
+  if (!existsSync(dma) || !readdirSync(dma).some((n) => existsSync(join(dma, n, 'format'))))
+    return 'no events/dma/*/format';
+  return '';
+}
+
+export interface TracefsMeta {
+  header: PageHeader;
+  /** Sub-buffer size: header_page's data offset + size, else 4096. */
+  pageSize: number;
+  littleEndian: boolean;
+  formats: EventFormat[];
+}
+
+/** header_page and the format files of the events dmadebug decodes. */
+export function readTracefsMeta(dir: string): TracefsMeta {
+  const ev = join(dir, 'events');
+  let hp: string;
+  try {
+    hp = readFileSync(join(ev, 'header_page'), 'latin1');
+  } catch (e) {
+    throw new InputError(dir, '', `cannot read events/header_page: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  const header = parseHeaderPage(hp);
+  if (!header) throw new InputError(dir, '', 'events/header_page has no 8-byte timestamp and 4- or 8-byte commit');
+  const pageSize = header.dataSize > 0 ? header.dataOffset + header.dataSize : 4096;
+  const formats: EventFormat[] = [];
+  const add = (system: string, name: string) => {
+    let text: string;
+    try {
+      text = readFileSync(join(ev, system, name, 'format'), 'latin1');
+    } catch {
+      return;
+    }
+    const f = parseEventFormat(text, system, header.longSize);
+    if (f) formats.push(f);
+  };
+  const list = (system: string) => {
+    try {
+      return readdirSync(join(ev, system)).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const n of list('dma')) add('dma', n);
+  for (const n of list('kmem')) if (n.startsWith('mm_page_free')) add('kmem', n);
+  for (const n of FTRACE_EVENTS) add('ftrace', n);
+  if (!formats.some((f) => f.system === 'dma')) throw new InputError(dir, '', 'no readable events/dma/*/format');
+  // tracefs is the running kernel: its byte order is ours
+  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  return { header, pageSize, littleEndian, formats };
+}
+
+export interface RawLiveOptions {
+  names: Names;
+  sink: EventSink;
+  /** The input's name, for messages (default: the directory). */
+  file?: string;
+  /** Sleep when no CPU had data (ms). Default 20. */
+  pollMs?: number;
+  /** A CPU with no data for this long is idle: the merge does not wait for it (ms). Default 100. */
+  idleMs?: number;
+  /** Sub-buffers queued per CPU. Default 4. */
+  queuePages?: number;
+  /** Called after each round that emitted events (status line, output backpressure). */
+  onBatch?: (events: number) => void | Promise<void>;
+  /** Byte order of the pages (tests); default the host's. */
+  littleEndian?: boolean;
+}
+
+const NO_LOST = -1;
+
+/** One CPU's trace_pipe_raw: a ring of sub-buffers and a reader on the oldest. */
+class CpuRaw {
+  readonly pages: Uint8Array[] = [];
+  readonly dvs: DataView[] = [];
+  /** Ring slot of the page the reader is on; complete pages queued (including that one). */
+  head = 0;
+  count = 0;
+  /** Bytes of the page being filled (slot head + count). */
+  fill = 0;
+  loaded = false;
+  /** The reader is on a record not yet emitted. */
+  hasRec = false;
+  /** Latest timestamp seen on this CPU (u32 halves); seen = any page arrived. */
+  latestHi = 0;
+  latestLo = 0;
+  seen = false;
+  /** Wall clock (ms) of the last data, or of the grace given after a quiet spell. */
+  lastData: number;
+  readBytes = 0;
+  ended = false;
+  /** Lost events waiting to be emitted before the next record (NO_LOST: none; 0: uncounted). */
+  pendingLost = NO_LOST;
+
+  constructor(
+    readonly cpu: number,
+    readonly fd: number,
+    readonly reader: PageReader,
+    pageSize: number,
+    queuePages: number,
+    now: number,
+  ) {
+    for (let i = 0; i < queuePages; i++) {
+      const b = new Uint8Array(pageSize);
+      this.pages.push(b);
+      this.dvs.push(new DataView(b.buffer));
+    }
+    this.lastData = now;
+  }
+}
+
+/**
+ * Follows every CPU's trace_pipe_raw of a tracefs directory and delivers
+ * decoded events in time order. Shaped like a parser (counters, facts) so the
+ * pipeline and the summary treat it like one; `run()` drives it.
+ */
+export class RawLiveSource {
+  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  /** Ring-buffer records read. */
+  lines = 0;
+  events = 0;
+  skipped = 0;
+  warnings = 0;
+  readonly warningList: ParseWarning[] = [];
+  readonly cpus: number[];
+  readonly pageSize: number;
+
+  private readonly streams: CpuRaw[] = [];
+  private readonly le: boolean;
+  private readonly ev = new DmaEvent();
+  private readonly sink: EventSink;
+  private readonly names: Names;
+  private readonly file: string;
+  private readonly pollMs: number;
+  private readonly idleMs: number;
+  private readonly onBatch: RawLiveOptions['onBatch'];
+  private readonly decoder: RecordDecoder;
+  private readonly plans: Array<Plan | undefined> = [];
+  private readonly scan: PageReader;
+  private typeOff = 0;
+  private typeSize = 2;
+  private pidOff = 4;
+  private stopped = false;
+  private closed = false;
+  private lastAnyData = 0;
+  // comm lookup: pid -> interned comm, from saved_cmdlines (re-read at most once a second on a miss)
+  private readonly cmdlines = new Map<number, string>();
+  private readonly comms = new Map<number, number>();
+  private cmdlinesAt = 0;
+  private lastPid = -1;
+  private lastComm = -1;
+  private kallsyms: Kallsyms | null = null;
+
+  constructor(
+    readonly dir: string,
+    opts: RawLiveOptions,
+  ) {
+    this.names = opts.names;
+    this.sink = opts.sink;
+    this.file = opts.file ?? dir;
+    this.pollMs = opts.pollMs ?? 20;
+    this.idleMs = opts.idleMs ?? 100;
+    this.onBatch = opts.onBatch;
+    const meta = readTracefsMeta(dir);
+    this.le = opts.littleEndian ?? meta.littleEndian;
+    this.pageSize = meta.pageSize;
+    const h = meta.header;
+    for (const f of meta.formats) {
+      const code = decodedEventCode(f.system, f.name);
+      if (code !== 0) this.plans[f.id & 0xffff] = buildPlan(f, code, h.longSize);
+      const t = f.fields.find((x) => x.name === 'common_type');
+      if (t) {
+        this.typeOff = t.offset;
+        this.typeSize = t.size;
+      }
+      const p = f.fields.find((x) => x.name === 'common_pid');
+      if (p) this.pidOff = p.offset;
+    }
+    const printk = new Map<string, string>();
+    try {
+      parsePrintkFormats(readFileSync(join(dir, 'printk_formats'), 'utf8'), printk);
+    } catch {
+      // no printk formats: bprint markers print their format address
+    }
+    this.decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
+    this.scan = new PageReader(this.le, h.longSize, h.dataOffset);
+    this.readCmdlines(Date.now());
+    const now = Date.now();
+    this.cpus = tracefsCpus(dir).filter((c) => existsSync(this.pipePath(c)));
+    try {
+      for (const cpu of this.cpus) {
+        let fd: number;
+        try {
+          fd = openSync(this.pipePath(cpu), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+        } catch (e) {
+          throw new InputError(this.pipePath(cpu), '', `cannot open: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        }
+        const reader = new PageReader(this.le, h.longSize, h.dataOffset);
+        this.streams.push(new CpuRaw(cpu, fd, reader, this.pageSize, Math.max(2, opts.queuePages ?? 4), now));
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    this.lastAnyData = now;
+  }
+
+  private pipePath(cpu: number): string {
+    return join(this.dir, 'per_cpu', `cpu${cpu}`, 'trace_pipe_raw');
+  }
+
+  private loadKallsyms(): Kallsyms | null {
+    if (!this.kallsyms) {
+      try {
+        this.kallsyms = new Kallsyms(readFileSync('/proc/kallsyms', 'latin1'));
+      } catch {
+        this.kallsyms = new Kallsyms('');
+      }
+    }
+    return this.kallsyms;
+  }
+
+  private readCmdlines(now: number): void {
+    this.cmdlinesAt = now;
+    try {
+      parseCmdlines(readFileSync(join(this.dir, 'saved_cmdlines'), 'utf8'), this.cmdlines);
+    } catch {
+      // not readable: comms stay unknown
+    }
+  }
+
+  /** Reads until stop() or until every CPU's stream ended (a FIFO whose writer closed). */
+  async run(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const now = Date.now();
+        const got = this.readRound(now);
+        if (this.streams.every((s) => s.ended)) break;
+        const before = this.events;
+        this.pump(now, false);
+        if (this.events !== before && this.onBatch) await this.onBatch(this.events);
+        if (this.stopped) break;
+        if (got) await new Promise<void>((r) => setImmediate(r));
+        else await new Promise<void>((r) => setTimeout(r, this.pollMs));
+      }
+    } finally {
+      this.drain();
+    }
+  }
+
+  /** Stops run(): the same as drain(). */
+  stop(): void {
+    this.drain();
+  }
+
+  /**
+   * The final flush, synchronous: reads what is readable now, emits every
+   * queued event regardless of the merge watermark, closes the files; run()
+   * then returns.
+   */
+  drain(): void {
+    this.stopped = true;
+    if (this.closed) return;
+    // bounded: at most a few rounds of whatever the kernel already holds
+    for (let i = 0; i < 64; i++) {
+      const got = this.readRound(Date.now());
+      this.pump(Date.now(), true);
+      if (!got) break;
+    }
+    this.pump(Date.now(), true);
+    for (const st of this.streams) {
+      if (st.pendingLost !== NO_LOST) this.emitLost(st, st.latestHi, st.latestLo);
+    }
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const st of this.streams) {
+      try {
+        closeSync(st.fd);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ reading
+
+  /** One non-blocking read pass over the CPUs with room. True when any bytes arrived. */
+  private readRound(now: number): boolean {
+    let got = false;
+    if (this.closed) return false;
+    const quiet = now - this.lastAnyData > this.idleMs;
+    for (const st of this.streams) {
+      while (!st.ended && st.count < st.pages.length) {
+        const slot = (st.head + st.count) % st.pages.length;
+        const page = st.pages[slot]!;
+        let n: number;
+        try {
+          n = readSync(st.fd, page, st.fill, this.pageSize - st.fill, null);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') break;
+          if (code === 'EINTR') continue;
+          throw new InputError(this.pipePath(st.cpu), `byte ${st.readBytes}`, `read failed: ${code ?? String(e)}`);
+        }
+        if (n === 0) {
+          // a FIFO with no writer reads as EOF: the end once something was read
+          if (st.readBytes > 0) {
+            st.ended = true;
+            if (st.fill > 0) this.warn(`CPU ${st.cpu}: the stream ended inside a sub-buffer (${st.fill} bytes)`);
+          }
+          break;
+        }
+        if (!got && quiet) {
+          // the first data after a quiet spell: give every CPU a fresh grace period
+          for (const o of this.streams) o.lastData = now;
+        }
+        got = true;
+        st.readBytes += n;
+        st.fill += n;
+        st.lastData = now;
+        this.lastAnyData = now;
+        if (st.fill < this.pageSize) continue;
+        st.fill = 0;
+        st.count++;
+        this.noteLatest(st, page, slot);
+      }
+    }
+    return got;
+  }
+
+  /** The latest timestamp in a newly queued page (a header walk, no decoding). */
+  private noteLatest(st: CpuRaw, page: Uint8Array, slot: number): void {
+    const r = this.scan;
+    if (!r.load(page, st.dvs[slot]!, 0, this.pageSize)) return;
+    while (r.next()) {
+      // walk to the last record
+    }
+    const h = r.tsHi;
+    const l = r.tsLo;
+    if (!st.seen || h > st.latestHi || (h === st.latestHi && l > st.latestLo)) {
+      st.latestHi = h;
+      st.latestLo = l;
+    }
+    st.seen = true;
+    if (!st.hasRec) this.advance(st);
+  }
+
+  // ------------------------------------------------------------ merging
+
+  /** Puts the CPU's reader on its next record (hasRec), releasing pages it finished. */
+  private advance(st: CpuRaw): void {
+    const r = st.reader;
+    for (;;) {
+      if (st.loaded) {
+        if (r.next()) {
+          st.hasRec = true;
+          return;
+        }
+        if (r.error !== '') this.warn(`CPU ${st.cpu}: ${r.error}`);
+        st.loaded = false;
+        st.head = (st.head + 1) % st.pages.length;
+        st.count--;
+      }
+      if (st.count === 0) {
+        st.hasRec = false;
+        return;
+      }
+      const slot = st.head;
+      if (!r.load(st.pages[slot]!, st.dvs[slot]!, 0, this.pageSize)) {
+        this.warn(`CPU ${st.cpu}: ${r.error}`);
+        st.head = (st.head + 1) % st.pages.length;
+        st.count--;
+        continue;
+      }
+      st.loaded = true;
+      if (r.lost >= 0) {
+        const p = st.pendingLost;
+        st.pendingLost = p === NO_LOST ? r.lost : p === 0 || r.lost === 0 ? 0 : p + r.lost;
+      }
+    }
+  }
+
+  /**
+   * Emits queued records in time order up to the watermark: the smallest
+   * latest-seen timestamp of the CPUs that are neither ended nor idle
+   * (everything when `all`).
+   */
+  private pump(now: number, all: boolean): void {
+    let wHi = 0xffffffff;
+    let wLo = 0xffffffff;
+    if (!all) {
+      for (const st of this.streams) {
+        if (st.ended || now - st.lastData > this.idleMs) continue;
+        if (!st.seen) return; // a CPU in its grace period with nothing yet: wait for it
+        if (st.latestHi < wHi || (st.latestHi === wHi && st.latestLo < wLo)) {
+          wHi = st.latestHi;
+          wLo = st.latestLo;
+        }
+      }
+    }
+    const streams = this.streams;
+    const n = streams.length;
+    for (;;) {
+      let bi = -1;
+      let si = -1;
+      let bh = 0;
+      let bl = 0;
+      let sh = 0;
+      let sl = 0;
+      for (let i = 0; i < n; i++) {
+        const st = streams[i]!;
+        if (!st.hasRec) continue;
+        const h = st.reader.tsHi;
+        const l = st.reader.tsLo;
+        if (bi < 0 || h < bh || (h === bh && l < bl)) {
+          si = bi;
+          sh = bh;
+          sl = bl;
+          bi = i;
+          bh = h;
+          bl = l;
+        } else if (si < 0 || h < sh || (h === sh && l < sl)) {
+          si = i;
+          sh = h;
+          sl = l;
+        }
+      }
+      if (bi < 0) return;
+      const st = streams[bi]!;
+      const r = st.reader;
+      // emit from the best CPU while it stays first and under the watermark
+      for (;;) {
+        const h = r.tsHi;
+        const l = r.tsLo;
+        if (h > wHi || (h === wHi && l > wLo)) return;
+        if (st.pendingLost !== NO_LOST) this.emitLost(st, h, l);
+        this.record(st);
+        this.advance(st);
+        if (!st.hasRec) break;
+        if (si >= 0) {
+          const h2 = r.tsHi;
+          if (h2 > sh) break;
+          if (h2 === sh) {
+            const l2 = r.tsLo;
+            if (l2 > sl || (l2 === sl && bi > si)) break;
+          }
+        }
+      }
+    }
+  }
+
+  private emitLost(st: CpuRaw, hi: number, lo: number): void {
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.Lost;
+    this.stamp(hi, lo);
+    ev.cpu = st.cpu;
+    ev.pid = 0;
+    ev.comm = -1;
+    ev.lost = st.pendingLost;
+    st.pendingLost = NO_LOST;
+    this.events++;
+    ev.line = this.events;
+    this.sink(ev);
+  }
+
+  private stamp(hi: number, lo: number): void {
+    const ev = this.ev;
+    ev.tsDigits = 9;
+    if (hi < 0x200000) {
+      const x = hi * TWO32 + lo;
+      const s = Math.floor(x / 1e9);
+      ev.tsSec = s;
+      ev.tsNs = x - s * 1e9;
+      return;
+    }
+    // past 2^53 ns: long division in 16-bit limbs keeps it exact
+    let rem = 0;
+    let q = 0;
+    for (let i = 0; i < 4; i++) {
+      const limb = i === 0 ? hi >>> 16 : i === 1 ? hi & 0xffff : i === 2 ? lo >>> 16 : lo & 0xffff;
+      const cur = rem * 65536 + limb;
+      const d = Math.floor(cur / 1e9);
+      rem = cur - d * 1e9;
+      q = q * 65536 + d;
+    }
+    ev.tsSec = q;
+    ev.tsNs = rem;
+  }
+
+  private commId(pid: number): number {
+    if (pid === this.lastPid) return this.lastComm;
+    let id = this.comms.get(pid);
+    if (id === undefined) {
+      let name = pid === 0 ? '<idle>' : this.cmdlines.get(pid);
+      if (name === undefined) {
+        const now = Date.now();
+        if (now - this.cmdlinesAt >= 1000) {
+          this.readCmdlines(now);
+          name = this.cmdlines.get(pid);
+        }
+      }
+      if (name === undefined) return -1;
+      id = this.names.comms.intern(name);
+      this.comms.set(pid, id);
+    }
+    this.lastPid = pid;
+    this.lastComm = id;
+    return id;
+  }
+
+  /** Decodes and emits the CPU's current record. */
+  private record(st: CpuRaw): void {
+    this.lines++;
+    const r = st.reader;
+    const dv = r.dv;
+    const off = r.recOff;
+    if (r.recLen < this.typeOff + this.typeSize) {
+      this.skipped++;
+      return;
+    }
+    const id = this.typeSize === 2 ? dv.getUint16(off + this.typeOff, this.le) : dv.getUint8(off + this.typeOff);
+    const plan = this.plans[id];
+    if (plan === undefined) {
+      // another user's event (tracefs is shared): not ours
+      this.skipped++;
+      return;
+    }
+    const ev = this.ev;
+    const res = this.decoder.decode(ev, plan, r.buf, dv, off, r.recLen);
+    if (res !== Decoded.Emit) {
+      if (res === Decoded.Skip) this.skipped++;
+      else this.warn(this.decoder.problem);
+      return;
+    }
+    this.stamp(r.tsHi, r.tsLo);
+    ev.cpu = st.cpu;
+    const pid = r.recLen >= this.pidOff + 4 ? dv.getInt32(off + this.pidOff, this.le) : 0;
+    ev.pid = pid;
+    ev.comm = this.commId(pid);
+    this.events++;
+    ev.line = this.events;
+    this.sink(ev);
+  }
+
+  private warn(message: string): void {
+    this.warnings++;
+    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line: this.lines, message });
+  }
+
+  /** Parser shape for the pipeline: raw pages come from run(), not from pushes. */
+  push(_chunk: Uint8Array): void {
+    throw new Error(`${this.file}: RawLiveSource reads tracefs itself; call run()`);
+  }
+
+  end(): void {
+    this.drain();
+  }
+}
