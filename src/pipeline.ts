@@ -1,6 +1,7 @@
 // One pipeline: source -> parser -> engine, with findings streamed to a
 // callback. The CLI (check, dump, live) and library users share it; it does no
-// rendering and no argument parsing.
+// rendering and no argument parsing. For `live` on trace_pipe_raw the source
+// and parser are one RawLiveSource (per-CPU binary pages, merged by time).
 
 import { Names } from './base/interner.js';
 import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
@@ -9,6 +10,7 @@ import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
 import { TraceDatParser } from './input/tracedat.js';
+import { RawLiveSource } from './input/tracefs-raw.js';
 import type { SummaryData } from './report/json.js';
 
 export interface ReplayOptions {
@@ -22,6 +24,11 @@ export interface ReplayOptions {
   follow?: boolean;
   /** trace.dat: the buffer instance to read (default: the top buffer, or the one instance with dma events). */
   instance?: string;
+  /**
+   * live: read this tracefs directory's per_cpu/cpuN/trace_pipe_raw (binary
+   * sub-buffers) instead of `path`; `path` is then only the label.
+   */
+  rawTracefs?: string;
 }
 
 /** What the pipeline needs of a parser; TextParser and TraceDatParser both are one. */
@@ -43,8 +50,8 @@ export interface ReplayResult {
   engine: DmaDebugEngine;
   names: Names;
   parser: EventParser;
-  /** 'text' or 'tracedat', once known. */
-  kind: 'text' | 'tracedat';
+  /** 'text', 'tracedat' or 'tracefs-raw', once known. */
+  kind: 'text' | 'tracedat' | 'tracefs-raw';
   /** Total size on disk, when known. */
   size: number | undefined;
   /** The input error that stopped reading early, if any (findings before it were delivered). */
@@ -56,11 +63,13 @@ export class Pipeline {
   readonly names = new Names();
   readonly engine: DmaDebugEngine;
   parser: EventParser;
-  kind: 'text' | 'tracedat' = 'text';
+  kind: 'text' | 'tracedat' | 'tracefs-raw' = 'text';
   readonly label: string;
   size: number | undefined;
   error: InputError | null = null;
   private input: OpenedInput | null = null;
+  private raw: RawLiveSource | null = null;
+  private stopped = false;
 
   constructor(
     readonly path: string,
@@ -79,6 +88,10 @@ export class Pipeline {
     const { opts, label } = this;
     let parser = this.parser;
     try {
+      if (opts.rawTracefs !== undefined) {
+        await this.runRaw(opts.rawTracefs);
+        return this;
+      }
       const sized = opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {};
       const src = opts.follow ? await openFollow(this.path, sized) : await openInput(this.path, sized);
       this.input = src;
@@ -127,8 +140,36 @@ export class Pipeline {
     return this;
   }
 
+  private async runRaw(dir: string): Promise<void> {
+    const engine = this.engine;
+    const onChunk = this.opts.onChunk;
+    const raw = new RawLiveSource(dir, {
+      names: this.names,
+      sink: (ev) => engine.handle(ev),
+      file: this.label,
+      ...(onChunk ? { onBatch: (events: number) => onChunk(0, events, undefined) } : {}),
+    });
+    this.raw = raw;
+    this.parser = raw;
+    this.kind = 'tracefs-raw';
+    engine.attachInputFacts(raw.facts);
+    if (this.stopped) raw.stop();
+    await raw.run();
+  }
+
+  /**
+   * live: delivers what the source still holds (trace_pipe_raw: what is
+   * readable now and every queued event) so a summary taken next is complete.
+   * Synchronous; a no-op for text.
+   */
+  drain(): void {
+    this.raw?.drain();
+  }
+
   /** Stops reading (live mode): releases the input; a pending read may still complete. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.raw?.stop();
     await this.input?.close();
   }
 

@@ -30,8 +30,8 @@ DESCRIPTION
 COMMANDS
     check   Replay each trace and print findings on stdout, a summary on stderr.
     dump    Print the mappings still live at the end, in the debugfs dma-api/dump format.
-    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, follow trace_pipe and
-            print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
+    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, follow
+            per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
             SIGTERM or --duration it restores tracefs as it found it, prints the summary
             and exits with the findings code. Needs root.
     record  Turn on the events, clear the buffer, run the command, and save the trace (-o,
@@ -70,6 +70,7 @@ OPTIONS
     --tracefs DIR          live: the tracefs mount (default /sys/kernel/tracing).
     --stacktrace           live: also turn on options/stacktrace ("Mapped at" stacks).
     --duration SECONDS     live: stop after this long.
+    --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.
     --sysfs DIR            record: where sysfs is (default /sys).
     --no-side              check, dump: ignore the TRACE.side.json sidecar.
     --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or

@@ -1,5 +1,6 @@
-// `live`: turn on the dma events in tracefs, follow trace_pipe and report
-// findings as they happen. On SIGINT/SIGTERM (or --duration, or the end of the
+// `live`: turn on the dma events in tracefs, follow per_cpu/cpuN/trace_pipe_raw
+// (binary sub-buffers, merged by time; text trace_pipe when the raw files or
+// format files are missing, or with --text) and report findings as they happen. On SIGINT/SIGTERM (or --duration, or the end of the
 // stream) it puts tracefs back the way it found it, prints the summary and
 // exits with the findings code. Memory stays proportional to live mappings:
 // nothing here keeps events.
@@ -7,6 +8,7 @@
 import { join } from 'node:path';
 import type { Finding } from '../engine/findings.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
+import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
 import { findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
@@ -54,18 +56,20 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
   const status = process.stderr.isTTY && !v.quiet ? new LiveStatus(process.stderr) : null;
-  const pipePath = join(dir, 'trace_pipe');
-  const label = pipePath;
+  const rawProblem = v.text ? '--text' : rawTracefsProblem(dir);
+  const raw = rawProblem === '';
+  const label = raw ? join(dir, 'per_cpu', 'cpu*', 'trace_pipe_raw') : join(dir, 'trace_pipe');
 
   const onFinding = (f: Finding) => {
     if (!f.shown) return;
     status?.clear();
     writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
   };
-  const pipeline = new Pipeline(pipePath, {
+  const pipeline = new Pipeline(label, {
     engine: cfg,
     onFinding,
     follow: true,
+    ...(raw ? { rawTracefs: dir } : {}),
     onChunk: async () => {
       status?.update(pipeline);
       await writer.flush();
@@ -73,8 +77,12 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   });
 
   const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true });
-  if (!v.quiet)
-    process.stderr.write(`dmadebug live: following ${pipePath} (${state.events.length} events on); Ctrl-C to stop\n`);
+  if (!v.quiet) {
+    const how = raw ? 'binary' : `text, ${rawProblem === '--text' ? 'as asked' : `no binary: ${rawProblem}`}`;
+    process.stderr.write(
+      `dmadebug live: following ${label} (${how}; ${state.events.length} events on); Ctrl-C to stop\n`,
+    );
+  }
 
   let finished = false;
   const finish = async (why: string): Promise<number> => {
@@ -93,6 +101,12 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
 
   // On a signal or timeout: finish, then stop reading and exit with the code.
   const stopNow = (why: string) => {
+    // trace_pipe_raw: what the kernel already holds and the merge queues go in before the summary
+    try {
+      pipeline.drain();
+    } catch (e) {
+      if (e instanceof Error && !pipeline.error) process.stderr.write(`dmadebug: ${e.message}\n`);
+    }
     void finish(why).then(async (code) => {
       await pipeline.stop();
       await writer.end();

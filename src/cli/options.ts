@@ -37,6 +37,7 @@ export const OPTIONS = {
   'no-side': { type: 'boolean' },
   stacktrace: { type: 'boolean' },
   duration: { type: 'string' },
+  text: { type: 'boolean' },
 } as const;
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
