@@ -100,6 +100,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   };
 
   // On a signal or timeout: finish, then stop reading and exit with the code.
+  // (A drained trace_pipe_raw source ends run() at once: it then waits for this.)
+  let stopping: Promise<number> | null = null;
   const stopNow = (why: string) => {
     // trace_pipe_raw: what the kernel already holds and the merge queues go in before the summary
     try {
@@ -107,10 +109,11 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     } catch (e) {
       if (e instanceof Error && !pipeline.error) process.stderr.write(`dmadebug: ${e.message}\n`);
     }
-    void finish(why).then(async (code) => {
+    stopping ??= finish(why).then(async (code) => {
       await pipeline.stop();
       await writer.end();
       process.exit(code);
+      return code;
     });
   };
   const onSig = (sig: NodeJS.Signals) => stopNow(`stopped by ${sig}`);
@@ -126,6 +129,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   }
   process.off('SIGINT', onSig);
   process.off('SIGTERM', onSig);
+  if (stopping) return stopping;
   const code = await finish('the stream ended');
   await writer.end();
   return code;
