@@ -46,11 +46,15 @@ export interface LiveArgs {
   bin: string;
   rates: number[];
   seconds: number;
+  /** FIFO buffer sizes to try: 0 = the default 64 KiB; others are set with fcntl(F_SETPIPE_SZ) via python3. */
+  pipeSizes: number[];
   keep: boolean;
   log: (s: string) => void;
 }
 
 export interface LiveRow {
+  /** FIFO buffer, bytes. */
+  pipe: number;
   target: number;
   achieved: number;
   written: number;
@@ -176,7 +180,25 @@ async function waitExit(child: ReturnType<typeof spawn>, ms: number): Promise<nu
   });
 }
 
-async function oneRate(a: LiveArgs, traceFile: string, rate: number, useText: boolean): Promise<LiveRow> {
+/** Sets the FIFO's buffer size (the pipe lives while both ends are open); returns the size in effect. */
+function setPipeSize(fifo: string, bytes: number): number {
+  const py =
+    'import os,sys,fcntl\n' +
+    'fd=os.open(sys.argv[1],os.O_RDWR|os.O_NONBLOCK)\n' +
+    'if int(sys.argv[2]): fcntl.fcntl(fd,1031,int(sys.argv[2]))\n' +
+    'print(fcntl.fcntl(fd,1032))\n';
+  const r = spawnSync('python3', ['-c', py, fifo, String(bytes)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot set the FIFO size: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}`);
+  return Number(r.stdout.trim());
+}
+
+async function oneRate(
+  a: LiveArgs,
+  traceFile: string,
+  rate: number,
+  pipeSize: number,
+  useText: boolean,
+): Promise<LiveRow> {
   const tfs = fakeTracefs();
   const outFile = path.join(tfs, 'out.json');
   const errFile = path.join(tfs, 'err.txt');
@@ -194,8 +216,10 @@ async function oneRate(a: LiveArgs, traceFile: string, rate: number, useText: bo
   let written = 0;
   let blockedMs = 0;
   let elapsed = 0;
+  let pipe = 65536;
   try {
     fd = openFifo(path.join(tfs, 'trace_pipe'), 15000);
+    pipe = setPipeSize(path.join(tfs, 'trace_pipe'), pipeSize);
     sleepMs(200); // let it settle (events enabled, reader loop running)
     const t0 = nowMs();
     const total = Math.round(rate * a.seconds);
@@ -270,6 +294,7 @@ async function oneRate(a: LiveArgs, traceFile: string, rate: number, useText: bo
   rmSync(tfs, { recursive: true, force: true });
   const achieved = written / elapsed;
   return {
+    pipe,
     target: rate,
     achieved,
     written,
@@ -290,15 +315,25 @@ export async function runLive(a: LiveArgs): Promise<{ text: string; rows: LiveRo
     generateTrace({ size, live: 4096, out: traceFile });
   } else a.log(`reusing ${traceFile}`);
   const useText = textSupported(a.bin);
-  let text = `live: dmadebug live --json${useText ? ' --text' : ''} on a fake tracefs, FIFO trace_pipe, ${a.seconds} s per rate, ${SLICE_MS} ms slices; sustained = achieved ≥ ${SUSTAINED * 100}% of the target, every line consumed, clean SIGINT exit\n`;
+  let text: string = `live: dmadebug live --json${useText ? ' --text' : ''} on a fake tracefs, FIFO trace_pipe, ${a.seconds} s per rate, ${SLICE_MS} ms slices; sustained = achieved ≥ ${SUSTAINED * 100}% of the target, every line consumed, clean SIGINT exit\n`;
   if (!useText)
     text += 'live: this dmadebug has no --text flag; without per_cpu/ it follows the text trace_pipe anyway\n';
   const rows: LiveRow[] = [];
-  for (const rate of a.rates) {
-    a.log(`live: feeding ${rate} events/s for ${a.seconds} s ...`);
-    const r = await oneRate(a, traceFile, rate, useText);
-    rows.push(r);
-    if (!r.sustained) break;
+  for (const pipeSize of a.pipeSizes) {
+    for (const rate of a.rates) {
+      a.log(
+        `live: feeding ${rate} events/s for ${a.seconds} s (FIFO ${pipeSize ? `${pipeSize >> 10} KiB` : 'default'}) ...`,
+      );
+      let r: LiveRow;
+      try {
+        r = await oneRate(a, traceFile, rate, pipeSize, useText);
+      } catch (e) {
+        text += `live: ${e instanceof Error ? e.message : String(e)}\n`;
+        break;
+      }
+      rows.push(r);
+      if (!r.sustained) break;
+    }
   }
   if (!a.keep) rmSync(traceFile, { force: true });
   return { text, rows };

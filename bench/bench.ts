@@ -336,6 +336,7 @@ async function main(): Promise<number> {
       bin: BIN,
       rates: args.liveRates,
       seconds: args.liveSeconds,
+      pipeSizes: [0, 1 << 20],
       keep: args.keep,
       log,
     });
@@ -392,10 +393,11 @@ function datTable(rows: DatRow[]): string {
 
 function liveTable(rows: LiveRow[]): string {
   const t: string[][] = [
-    ['target ev/s', 'achieved ev/s', 'lines written', 'consumed', 'writer waited ms', 'exit', 'sustained'],
+    ['FIFO', 'target ev/s', 'achieved ev/s', 'lines written', 'consumed', 'writer waited ms', 'exit', 'sustained'],
   ];
   for (const r of rows) {
     t.push([
+      `${r.pipe >> 10} KiB`,
       grouped(r.target),
       grouped(r.achieved),
       grouped(r.written),
@@ -405,14 +407,17 @@ function liveTable(rows: LiveRow[]): string {
       r.sustained ? 'yes' : 'NO',
     ]);
   }
-  const best = rows.filter((r) => r.sustained).reduce((m, r) => Math.max(m, r.target), 0);
-  const failed = rows.find((r) => !r.sustained);
-  return (
-    `${table(t)}\n` +
-    `highest sustained rate: ${best ? `${grouped(best)} events/s` : 'none'}` +
-    (failed ? ` (at ${grouped(failed.target)}/s it managed ${grouped(failed.achieved)}/s)` : ' (every rate tried)') +
-    ` — target ≥ ${grouped(LIVE_TARGET)} events/s: ${best >= LIVE_TARGET ? 'MET' : 'NOT MET'}`
-  );
+  let out = table(t);
+  for (const pipe of [...new Set(rows.map((r) => r.pipe))]) {
+    const mine = rows.filter((r) => r.pipe === pipe);
+    const best = mine.filter((r) => r.sustained).reduce((m, r) => Math.max(m, r.target), 0);
+    const failed = mine.find((r) => !r.sustained);
+    out +=
+      `\nFIFO ${pipe >> 10} KiB: highest sustained rate ${best ? `${grouped(best)} events/s` : 'none'}` +
+      (failed ? ` (at ${grouped(failed.target)}/s it managed ${grouped(failed.achieved)}/s)` : ' (every rate tried)') +
+      ` — target ≥ ${grouped(LIVE_TARGET)} events/s: ${best >= LIVE_TARGET ? 'MET' : 'NOT MET'}`;
+  }
+  return out;
 }
 
 /** The text section; true if dmadebug crashed. */
