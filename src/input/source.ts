@@ -556,7 +556,13 @@ export async function openFollow(path: string, opts: FollowOptions = {}): Promis
     return closed;
   };
   const buf = Buffer.allocUnsafe(chunkSize);
-  const sleep = () => new Promise<void>((resolve) => setTimeout(resolve, pollMs));
+  // Adaptive back-off: right after data, look again almost at once (a busy
+  // stream refills quickly); the longer it stays empty, the longer the naps, up to pollMs.
+  let nap = 0;
+  const sleep = () => {
+    nap = nap === 0 ? 1 : Math.min(pollMs, nap * 2);
+    return new Promise<void>((resolve) => setTimeout(resolve, nap));
+  };
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
       while (!stopped) {
@@ -578,6 +584,7 @@ export async function openFollow(path: string, opts: FollowOptions = {}): Promis
           await sleep();
           continue;
         }
+        nap = 0;
         read += n;
         yield buf.subarray(0, n);
       }

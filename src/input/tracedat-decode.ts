@@ -499,7 +499,8 @@ export class RecordDecoder {
     while (z < e && b[z] !== 0) z++;
     const id = this.names.devices.internBytes(b, s, z);
     if (n <= this.lastDev.length) {
-      this.lastDev.set(b.subarray(s, e));
+      const ld = this.lastDev;
+      for (let i = 0; i < n; i++) ld[i] = b[s + i]!; // no subarray: nothing allocated per event
       this.lastDevLen = n;
       this.lastDevId = id;
     }
