@@ -23,16 +23,47 @@ export function textScenarios(): string[] {
     .sort();
 }
 
-function list(hi: Uint32Array, lo: Uint32Array, n: number): string {
+/** The 64-bit values hi[i]:lo[i] for i < n, in hex, comma-separated. */
+export function hexList(hi: Uint32Array, lo: Uint32Array, n: number): string {
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(hex(hi[i]!, lo[i]!));
   return out.join(',');
 }
 
-/** Every field of the event, names resolved, in one line. */
-export function serialize(ev: DmaEvent, names: Names): string {
+/** Microseconds as the kernel prints them (rounded). */
+export function micros(ev: DmaEvent): number {
+  if (ev.tsDigits === 9) return ev.tsSec * 1e6 + Math.floor((ev.tsNs + 500) / 1000);
+  return ev.tsSec * 1e6 + Math.round(ev.tsNs / 1000);
+}
+
+/** The direction, attributes, address, phys and size fields of serialize(). */
+export function addrFields(ev: DmaEvent): string[] {
+  return [
+    `dir=${ev.dir}/${ev.hasDir ? 1 : 0}`,
+    `attrs=${ev.attrs}`,
+    `a=${hex(ev.addrHi, ev.addrLo)}`,
+    `p=${hex(ev.physHi, ev.physLo)}/${ev.hasPhys ? 1 : 0}`,
+    `sz=${ev.size}`,
+  ];
+}
+
+/** The scatterlist, error, pfn and lost-count fields of serialize(). */
+export function sgFields(ev: DmaEvent): string[] {
   const sizes: number[] = [];
   for (let i = 0; i < ev.sgLen.count; i++) sizes.push(ev.sgLen.v[i]!);
+  return [
+    `n=${ev.nents}/${ev.ents}${ev.truncated ? 'T' : ''}`,
+    `dma={${hexList(ev.sgDma.hi, ev.sgDma.lo, ev.sgDma.count)}}`,
+    `len={${sizes.join(',')}}`,
+    `phys={${hexList(ev.sgPhys.hi, ev.sgPhys.lo, ev.sgPhys.count)}}`,
+    `err=${ev.err}`,
+    `pfn=${hex(ev.pfnHi, ev.pfnLo)}/${ev.order}`,
+    `lost=${ev.lost}`,
+  ];
+}
+
+/** Every field of the event, names resolved, in one line. */
+export function serialize(ev: DmaEvent, names: Names): string {
   return [
     `k=${ev.kind}`,
     `l=${ev.line}`,
@@ -41,19 +72,9 @@ export function serialize(ev: DmaEvent, names: Names): string {
     `pid=${ev.pid}`,
     `comm=${ev.comm < 0 ? ev.comm : names.comms.name(ev.comm)}`,
     `dev=${ev.device < 0 ? ev.device : names.devices.name(ev.device)}`,
-    `dir=${ev.dir}/${ev.hasDir ? 1 : 0}`,
-    `attrs=${ev.attrs}`,
-    `a=${hex(ev.addrHi, ev.addrLo)}`,
-    `p=${hex(ev.physHi, ev.physLo)}/${ev.hasPhys ? 1 : 0}`,
-    `sz=${ev.size}`,
+    ...addrFields(ev),
     `v=${hex(ev.virtHi, ev.virtLo)}/${ev.hasVirt ? 1 : 0}${ev.virtRaw ? 'r' : ''}`,
-    `n=${ev.nents}/${ev.ents}${ev.truncated ? 'T' : ''}`,
-    `dma={${list(ev.sgDma.hi, ev.sgDma.lo, ev.sgDma.count)}}`,
-    `len={${sizes.join(',')}}`,
-    `phys={${list(ev.sgPhys.hi, ev.sgPhys.lo, ev.sgPhys.count)}}`,
-    `err=${ev.err}`,
-    `pfn=${hex(ev.pfnHi, ev.pfnLo)}/${ev.order}`,
-    `lost=${ev.lost}`,
+    ...sgFields(ev),
     `stack=${ev.stack < 0 ? ev.stack : JSON.stringify(names.stacks.name(ev.stack))}`,
     `text=${JSON.stringify(ev.text)}`,
   ].join(' ');

@@ -12,48 +12,23 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Names } from '../../src/base/interner.js';
-import { hex } from '../../src/base/u64.js';
 import { type DmaEvent, EventKind as K } from '../../src/engine/events.js';
 import { openInput } from '../../src/input/source.js';
 import { TextParser } from '../../src/input/text-parser.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
-import { FIXTURES } from './helpers.js';
-
-/** Microseconds as the kernel prints them (rounded). */
-function micros(ev: DmaEvent): number {
-  if (ev.tsDigits === 9) return ev.tsSec * 1e6 + Math.floor((ev.tsNs + 500) / 1000);
-  return ev.tsSec * 1e6 + Math.round(ev.tsNs / 1000);
-}
-
-function list(hi: Uint32Array, lo: Uint32Array, n: number): string {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(hex(hi[i]!, lo[i]!));
-  return out.join(',');
-}
+import { addrFields, FIXTURES, micros, sgFields } from './helpers.js';
 
 /** Every compared field of an event, comm left out (compared on its own). */
 export function norm(ev: DmaEvent, names: Names): string {
-  const sizes: number[] = [];
-  for (let i = 0; i < ev.sgLen.count; i++) sizes.push(ev.sgLen.v[i]!);
   return [
     `k=${ev.kind}`,
     `us=${micros(ev)}`,
     `cpu=${ev.cpu}`,
     `pid=${ev.pid}`,
     `dev=${ev.device < 0 ? '-' : names.devices.name(ev.device)}`,
-    `dir=${ev.dir}/${ev.hasDir ? 1 : 0}`,
-    `attrs=${ev.attrs}`,
-    `a=${hex(ev.addrHi, ev.addrLo)}`,
-    `p=${hex(ev.physHi, ev.physLo)}/${ev.hasPhys ? 1 : 0}`,
-    `sz=${ev.size}`,
+    ...addrFields(ev),
     `v=${ev.hasVirt ? 1 : 0}`,
-    `n=${ev.nents}/${ev.ents}${ev.truncated ? 'T' : ''}`,
-    `dma={${list(ev.sgDma.hi, ev.sgDma.lo, ev.sgDma.count)}}`,
-    `len={${sizes.join(',')}}`,
-    `phys={${list(ev.sgPhys.hi, ev.sgPhys.lo, ev.sgPhys.count)}}`,
-    `err=${ev.err}`,
-    `pfn=${hex(ev.pfnHi, ev.pfnLo)}/${ev.order}`,
-    `lost=${ev.lost}`,
+    ...sgFields(ev),
     `stack=${ev.stack < 0 ? '-' : JSON.stringify(names.stacks.name(ev.stack))}`,
     `text=${ev.kind === K.Marker || ev.kind === K.Unbind ? JSON.stringify(ev.text) : ''}`,
   ].join(' ');

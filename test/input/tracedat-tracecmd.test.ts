@@ -19,19 +19,13 @@ import { type DmaEvent, EventKind as K } from '../../src/engine/events.js';
 import { onPath } from '../../src/input/source.js';
 import { TextParser } from '../../src/input/text-parser.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
-import { FIXTURES, serialize } from './helpers.js';
+import { addrFields, FIXTURES, micros, serialize, sgFields } from './helpers.js';
 
 const HAVE = onPath('trace-cmd');
 const SKIP = HAVE ? false : 'trace-cmd is not installed (apt-get install trace-cmd); differential tests skipped';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmadebug-tracecmd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function list(hi: Uint32Array, lo: Uint32Array, n: number): string {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(hex(hi[i]!, lo[i]!));
-  return out.join(',');
-}
 
 /** Frame -> bare symbol: `sym+0x1/0x2 [mod]`, `sym (ffffffff81000000)`; unknown addresses without 0x. */
 function symbols(stack: string): string {
@@ -48,32 +42,16 @@ function symbols(stack: string): string {
 }
 
 function norm(ev: DmaEvent, names: Names): string {
-  const us =
-    ev.tsDigits === 9
-      ? ev.tsSec * 1e6 + Math.floor((ev.tsNs + 500) / 1000)
-      : ev.tsSec * 1e6 + Math.round(ev.tsNs / 1000);
-  const sizes: number[] = [];
-  for (let i = 0; i < ev.sgLen.count; i++) sizes.push(ev.sgLen.v[i]!);
   return [
     `k=${ev.kind}`,
-    ev.kind === K.Lost ? '' : `us=${us}`,
+    ev.kind === K.Lost ? '' : `us=${micros(ev)}`,
     `cpu=${ev.cpu}`,
     `pid=${ev.pid}`,
     `comm=${ev.comm < 0 ? '-' : names.comms.name(ev.comm)}`,
     `dev=${ev.device < 0 ? '-' : names.devices.name(ev.device)}`,
-    `dir=${ev.dir}/${ev.hasDir ? 1 : 0}`,
-    `attrs=${ev.attrs}`,
-    `a=${hex(ev.addrHi, ev.addrLo)}`,
-    `p=${hex(ev.physHi, ev.physLo)}/${ev.hasPhys ? 1 : 0}`,
-    `sz=${ev.size}`,
+    ...addrFields(ev),
     `v=${hex(ev.virtHi, ev.virtLo)}/${ev.hasVirt ? 1 : 0}`,
-    `n=${ev.nents}/${ev.ents}${ev.truncated ? 'T' : ''}`,
-    `dma={${list(ev.sgDma.hi, ev.sgDma.lo, ev.sgDma.count)}}`,
-    `len={${sizes.join(',')}}`,
-    `phys={${list(ev.sgPhys.hi, ev.sgPhys.lo, ev.sgPhys.count)}}`,
-    `err=${ev.err}`,
-    `pfn=${hex(ev.pfnHi, ev.pfnLo)}/${ev.order}`,
-    `lost=${ev.lost}`,
+    ...sgFields(ev),
     `stack=${ev.stack < 0 ? '-' : symbols(names.stacks.name(ev.stack))}`,
     `text=${ev.kind === K.Marker || ev.kind === K.Unbind ? JSON.stringify(ev.text) : ''}`,
   ].join(' ');
