@@ -4,11 +4,12 @@
 // fallback to the text trace_pipe (no trace_pipe_raw, or --text).
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { collect } from '../helpers/child.js';
 import { enableValues, fakeTracefs, fixtureEvents, scenario } from '../helpers/fake-tracefs.js';
 import { fixture } from '../helpers/fixtures.js';
 import { encodeCpuPages, writeTraceDat } from '../helpers/tracedat-writer.js';
@@ -18,18 +19,6 @@ const made: string[] = [];
 after(() => {
   for (const d of made) rmSync(d, { recursive: true, force: true });
 });
-
-function collect(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
-}
 
 function allOff(v: Record<string, string>): boolean {
   return Object.values(v).every((x) => x === '0');

@@ -3,12 +3,13 @@
 // stream out, and tracefs is restored on end of stream and on SIGINT.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { collect } from '../helpers/child.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
@@ -40,18 +41,6 @@ function fakeTracefs(): string {
 
 function values(dir: string): string[] {
   return ENABLES.map((f) => readFileSync(join(dir, f), 'utf8').trim());
-}
-
-function collect(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
 
 async function waitFor(cond: () => boolean, ms = 10000): Promise<void> {

@@ -12,22 +12,12 @@ import { after, describe, test } from 'node:test';
 import { Names } from '../../src/base/interner.js';
 import { InputError } from '../../src/input/errors.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
+import { prng } from '../helpers/prng.js';
 import { type WRecord, type WriterOptions, writeTraceDat } from '../helpers/tracedat-writer.js';
 import { FIXTURES, serialize } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmadebug-damage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   lines: string[];
