@@ -35,10 +35,11 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts, EventKind as K } from '../engine/events.js';
+import type { EventSink, InputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
+import { buildPlans, commonFields, MergeLead, RingRecords } from './ring-records.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
-import { buildPlan, Decoded, decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
+import { decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
 import {
   type EventFormat,
   Kallsyms,
@@ -717,11 +718,17 @@ function utf8(b: Uint8Array): string {
 export class TraceDatParser {
   readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
   /** Records read from the ring buffer (every event type), for summaries. */
-  lines = 0;
+  get lines(): number {
+    return this.out.lines;
+  }
   /** Events handed to the sink. */
-  events = 0;
+  get events(): number {
+    return this.out.events;
+  }
   /** Records of events dmadebug does not read. */
-  skipped = 0;
+  get skipped(): number {
+    return this.out.skipped;
+  }
   /** Malformed records (not emitted), and notes about the file. */
   warnings = 0;
   readonly warningList: ParseWarning[] = [];
@@ -736,7 +743,6 @@ export class TraceDatParser {
   private readonly sink: EventSink;
   private readonly file: string;
   private readonly instance: string | undefined;
-  private readonly ev = new DmaEvent();
 
   private src: Source | null = null;
   private store: Store | null = null;
@@ -778,15 +784,10 @@ export class TraceDatParser {
 
   // the merge
   private streams: CpuStream[] = [];
-  private decoder: RecordDecoder | null = null;
   private kinds = new Int16Array(0);
   private plans: Array<Plan | undefined> = [];
-  private typeOff = 0;
-  private typeSize = 2;
-  private pidOff = 4;
-  private readonly comms = new Map<number, number>();
-  private lastPid = -1;
-  private lastComm = -1;
+  private readonly out: RingRecords;
+  private readonly lead = new MergeLead();
   private merging = false;
   private done = false;
   /** The stream the merge waits for (readFile mode: its chunks are being decompressed). */
@@ -798,6 +799,12 @@ export class TraceDatParser {
   constructor(opts: TraceDatParserOptions) {
     this.names = opts.names;
     this.sink = opts.sink;
+    this.out = new RingRecords({
+      names: this.names,
+      sink: this.sink,
+      commName: (pid) => this.cmdlines.get(pid) ?? '<...>',
+      warn: (message) => this.warn(this.lines, message),
+    });
     this.file = opts.file;
     this.instance = opts.instance;
   }
@@ -1508,7 +1515,7 @@ export class TraceDatParser {
   private *hasDma(b: BufferInfo): Generator<void, boolean, unknown> {
     const dma = new Uint8Array(65536);
     for (const f of this.formats) if (f.system === 'dma' || f.name.startsWith('dma_')) dma[f.id & 0xffff] = 1;
-    const { off, size } = this.typeField();
+    const { typeOff: off, typeSize: size } = commonFields(this.formats);
     for (const s of this.makeStreams(b)) {
       for (;;) {
         s.advance();
@@ -1525,34 +1532,12 @@ export class TraceDatParser {
     return false;
   }
 
-  private typeField(): { off: number; size: number } {
-    for (const f of this.formats) {
-      const t = f.fields.find((x) => x.name === 'common_type');
-      if (t) return { off: t.offset, size: t.size };
-    }
-    return { off: 0, size: 2 };
-  }
-
   private prepareDecoding(): void {
     const h = this.header!;
     this.kinds = new Int16Array(65536).fill(-1);
-    this.plans = [];
-    for (const f of this.formats) {
-      const code = decodedEventCode(f.system, f.name);
-      this.kinds[f.id & 0xffff] = code === 0 ? 0 : 1;
-      if (code !== 0) this.plans[f.id & 0xffff] = buildPlan(f, code, h.longSize);
-    }
-    const t = this.typeField();
-    this.typeOff = t.off;
-    this.typeSize = t.size;
-    for (const f of this.formats) {
-      const pid = f.fields.find((x) => x.name === 'common_pid');
-      if (pid) {
-        this.pidOff = pid.offset;
-        break;
-      }
-    }
-    this.decoder = new RecordDecoder(
+    for (const f of this.formats) this.kinds[f.id & 0xffff] = decodedEventCode(f.system, f.name) === 0 ? 0 : 1;
+    this.plans = buildPlans(this.formats, h.longSize);
+    const decoder = new RecordDecoder(
       this.names,
       this.le,
       h.longSize,
@@ -1565,6 +1550,7 @@ export class TraceDatParser {
       },
       this.printk,
     );
+    this.out.configure(this.le, decoder, this.formats);
   }
 
   // ------------------------------------------------------------ the merge
@@ -1573,14 +1559,10 @@ export class TraceDatParser {
   private pump(budget: number): number {
     const streams = this.streams;
     const n = streams.length;
+    const lead = this.lead;
     let emitted = 0;
     for (;;) {
-      let bi = -1;
-      let si = -1;
-      let bh = 0;
-      let bl = 0;
-      let sh = 0;
-      let sl = 0;
+      lead.reset();
       for (let i = 0; i < n; i++) {
         const st = streams[i]!;
         if (st.state !== HEAD) {
@@ -1595,23 +1577,10 @@ export class TraceDatParser {
             continue;
           }
         }
-        const h = st.reader.tsHi;
-        const l = st.reader.tsLo;
-        if (bi < 0 || h < bh || (h === bh && l < bl)) {
-          si = bi;
-          sh = bh;
-          sl = bl;
-          bi = i;
-          bh = h;
-          bl = l;
-        } else if (si < 0 || h < sh || (h === sh && l < sl)) {
-          si = i;
-          sh = h;
-          sl = l;
-        }
+        lead.offer(i, st.reader.tsHi, st.reader.tsLo);
       }
-      if (bi < 0) return DONE;
-      const st = streams[bi]!;
+      if (lead.best < 0) return DONE;
+      const st = streams[lead.best]!;
       const r = st.reader;
       for (;;) {
         if (st.pendingLost.length > 0) this.flushLost(st);
@@ -1619,14 +1588,7 @@ export class TraceDatParser {
         emitted++;
         st.advance();
         if (st.state !== HEAD) break;
-        if (si >= 0) {
-          const h = r.tsHi;
-          if (h > sh) break;
-          if (h === sh) {
-            const l = r.tsLo;
-            if (l > sl || (l === sl && bi > si)) break;
-          }
-        }
+        if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
         if (emitted >= budget) return HEAD;
       }
       if (emitted >= budget) return HEAD;
@@ -1635,69 +1597,15 @@ export class TraceDatParser {
 
   /** Lost events of a stream, stamped with its current time. */
   private flushLost(st: CpuStream): void {
-    const ev = this.ev;
-    for (const lost of st.pendingLost) {
-      ev.resetPayload();
-      ev.kind = K.Lost;
-      this.stamp(st.reader.tsHi, st.reader.tsLo);
-      ev.cpu = st.cpu;
-      ev.pid = 0;
-      ev.comm = -1;
-      ev.lost = lost;
-      this.events++;
-      ev.line = this.events;
-      this.sink(ev);
-    }
+    for (const lost of st.pendingLost) this.out.emitLost(st.cpu, st.reader.tsHi, st.reader.tsLo, lost);
     st.pendingLost.length = 0;
-  }
-
-  private stamp(hi: number, lo: number): void {
-    const ev = this.ev;
-    ev.tsDigits = 9;
-    if (hi < 0x200000) {
-      const x = hi * TWO32 + lo;
-      const s = Math.floor(x / 1e9);
-      ev.tsSec = s;
-      ev.tsNs = x - s * 1e9;
-      return;
-    }
-    // past 2^53 ns: long division in 16-bit limbs keeps it exact
-    let rem = 0;
-    let q = 0;
-    for (const limb of [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff]) {
-      const cur = rem * 65536 + limb;
-      const d = Math.floor(cur / 1e9);
-      rem = cur - d * 1e9;
-      q = q * 65536 + d;
-    }
-    ev.tsSec = q;
-    ev.tsNs = rem;
-  }
-
-  private commId(pid: number): number {
-    if (pid === this.lastPid) return this.lastComm;
-    let id = this.comms.get(pid);
-    if (id === undefined) {
-      const name = pid === 0 ? '<idle>' : (this.cmdlines.get(pid) ?? '<...>');
-      id = this.names.comms.intern(name);
-      this.comms.set(pid, id);
-    }
-    this.lastPid = pid;
-    this.lastComm = id;
-    return id;
   }
 
   /** Decodes and emits the head record of a stream. */
   private record(st: CpuStream): void {
-    this.lines++;
     const r = st.reader;
-    const dv = r.dv;
-    const off = r.recOff;
-    if (r.recLen < this.typeOff + this.typeSize) {
-      this.skipped++;
-      return;
-    }
-    const id = this.typeSize === 2 ? dv.getUint16(off + this.typeOff, this.le) : dv.getUint8(off + this.typeOff);
+    const id = this.out.recordId(r);
+    if (id < 0) return;
     const k = this.kinds[id]!;
     if (k <= 0) {
       if (k < 0) {
@@ -1706,23 +1614,9 @@ export class TraceDatParser {
           `CPU ${st.cpu}: a record of event id ${id}, which has no format in the file (corrupt data, or a format section is missing)`,
         );
       }
-      this.skipped++;
+      this.out.skipped++;
       return;
     }
-    const ev = this.ev;
-    const res = this.decoder!.decode(ev, this.plans[id]!, r.buf, dv, off, r.recLen);
-    if (res !== Decoded.Emit) {
-      if (res === Decoded.Skip) this.skipped++;
-      else this.warn(this.lines, this.decoder!.problem);
-      return;
-    }
-    this.stamp(r.tsHi, r.tsLo);
-    ev.cpu = st.cpu;
-    const pid = r.recLen >= this.pidOff + 4 ? dv.getInt32(off + this.pidOff, this.le) : 0;
-    ev.pid = pid;
-    ev.comm = this.commId(pid);
-    this.events++;
-    ev.line = this.events;
-    this.sink(ev);
+    this.out.emitRecord(r, st.cpu, this.plans[id]!);
   }
 }

@@ -33,10 +33,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts, EventKind as K } from '../engine/events.js';
+import type { EventSink, InputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
+import { buildPlans, MergeLead, RingRecords } from './ring-records.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
-import { buildPlan, Decoded, decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
+import { type Plan, RecordDecoder } from './tracedat-decode.js';
 import {
   type EventFormat,
   Kallsyms,
@@ -49,7 +50,6 @@ import {
 import { PageReader } from './tracedat-kbuffer.js';
 import { tracefsCpus } from './tracefs.js';
 
-const TWO32 = 0x100000000;
 const FTRACE_EVENTS = ['kernel_stack', 'print', 'bprint', 'bputs'];
 
 /** Why raw reading is not possible in `dir` ('' = it is). */
@@ -179,9 +179,15 @@ class CpuRaw {
 export class RawLiveSource {
   readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
   /** Ring-buffer records read. */
-  lines = 0;
-  events = 0;
-  skipped = 0;
+  get lines(): number {
+    return this.out.lines;
+  }
+  get events(): number {
+    return this.out.events;
+  }
+  get skipped(): number {
+    return this.out.skipped;
+  }
   warnings = 0;
   readonly warningList: ParseWarning[] = [];
   readonly cpus: number[];
@@ -189,28 +195,21 @@ export class RawLiveSource {
 
   private readonly streams: CpuRaw[] = [];
   private readonly le: boolean;
-  private readonly ev = new DmaEvent();
-  private readonly sink: EventSink;
   private readonly names: Names;
   private readonly file: string;
   private readonly pollMs: number;
   private readonly idleMs: number;
   private readonly onBatch: RawLiveOptions['onBatch'];
-  private readonly decoder: RecordDecoder;
-  private readonly plans: Array<Plan | undefined> = [];
+  private readonly plans: Array<Plan | undefined>;
+  private readonly out: RingRecords;
+  private readonly lead = new MergeLead();
   private readonly scan: PageReader;
-  private typeOff = 0;
-  private typeSize = 2;
-  private pidOff = 4;
   private stopped = false;
   private closed = false;
   private lastAnyData = 0;
   // comm lookup: pid -> interned comm, from saved_cmdlines (re-read at most once a second on a miss)
   private readonly cmdlines = new Map<number, string>();
-  private readonly comms = new Map<number, number>();
   private cmdlinesAt = 0;
-  private lastPid = -1;
-  private lastComm = -1;
   private kallsyms: Kallsyms | null = null;
 
   constructor(
@@ -218,7 +217,6 @@ export class RawLiveSource {
     opts: RawLiveOptions,
   ) {
     this.names = opts.names;
-    this.sink = opts.sink;
     this.file = opts.file ?? dir;
     this.pollMs = opts.pollMs ?? 20;
     this.idleMs = opts.idleMs ?? 100;
@@ -227,24 +225,21 @@ export class RawLiveSource {
     this.le = opts.littleEndian ?? meta.littleEndian;
     this.pageSize = meta.pageSize;
     const h = meta.header;
-    for (const f of meta.formats) {
-      const code = decodedEventCode(f.system, f.name);
-      if (code !== 0) this.plans[f.id & 0xffff] = buildPlan(f, code, h.longSize);
-      const t = f.fields.find((x) => x.name === 'common_type');
-      if (t) {
-        this.typeOff = t.offset;
-        this.typeSize = t.size;
-      }
-      const p = f.fields.find((x) => x.name === 'common_pid');
-      if (p) this.pidOff = p.offset;
-    }
+    this.plans = buildPlans(meta.formats, h.longSize);
     const printk = new Map<string, string>();
     try {
       parsePrintkFormats(readFileSync(join(dir, 'printk_formats'), 'utf8'), printk);
     } catch {
       // no printk formats: bprint markers print their format address
     }
-    this.decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
+    this.out = new RingRecords({
+      names: this.names,
+      sink: opts.sink,
+      commName: (pid) => this.cmdlineOf(pid),
+      warn: (message) => this.warn(message),
+    });
+    const decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
+    this.out.configure(this.le, decoder, meta.formats);
     this.scan = new PageReader(this.le, h.longSize, h.dataOffset);
     this.readCmdlines(Date.now());
     const now = Date.now();
@@ -466,33 +461,15 @@ export class RawLiveSource {
     }
     const streams = this.streams;
     const n = streams.length;
+    const lead = this.lead;
     for (;;) {
-      let bi = -1;
-      let si = -1;
-      let bh = 0;
-      let bl = 0;
-      let sh = 0;
-      let sl = 0;
+      lead.reset();
       for (let i = 0; i < n; i++) {
         const st = streams[i]!;
-        if (!st.hasRec) continue;
-        const h = st.reader.tsHi;
-        const l = st.reader.tsLo;
-        if (bi < 0 || h < bh || (h === bh && l < bl)) {
-          si = bi;
-          sh = bh;
-          sl = bl;
-          bi = i;
-          bh = h;
-          bl = l;
-        } else if (si < 0 || h < sh || (h === sh && l < sl)) {
-          si = i;
-          sh = h;
-          sl = l;
-        }
+        if (st.hasRec) lead.offer(i, st.reader.tsHi, st.reader.tsLo);
       }
-      if (bi < 0) return;
-      const st = streams[bi]!;
+      if (lead.best < 0) return;
+      const st = streams[lead.best]!;
       const r = st.reader;
       // emit from the best CPU while it stays first and under the watermark
       for (;;) {
@@ -503,110 +480,42 @@ export class RawLiveSource {
         this.record(st);
         this.advance(st);
         if (!st.hasRec) break;
-        if (si >= 0) {
-          const h2 = r.tsHi;
-          if (h2 > sh) break;
-          if (h2 === sh) {
-            const l2 = r.tsLo;
-            if (l2 > sl || (l2 === sl && bi > si)) break;
-          }
-        }
+        if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
       }
     }
   }
 
   private emitLost(st: CpuRaw, hi: number, lo: number): void {
-    const ev = this.ev;
-    ev.resetPayload();
-    ev.kind = K.Lost;
-    this.stamp(hi, lo);
-    ev.cpu = st.cpu;
-    ev.pid = 0;
-    ev.comm = -1;
-    ev.lost = st.pendingLost;
+    const lost = st.pendingLost;
     st.pendingLost = NO_LOST;
-    this.events++;
-    ev.line = this.events;
-    this.sink(ev);
+    this.out.emitLost(st.cpu, hi, lo, lost);
   }
 
-  private stamp(hi: number, lo: number): void {
-    const ev = this.ev;
-    ev.tsDigits = 9;
-    if (hi < 0x200000) {
-      const x = hi * TWO32 + lo;
-      const s = Math.floor(x / 1e9);
-      ev.tsSec = s;
-      ev.tsNs = x - s * 1e9;
-      return;
-    }
-    // past 2^53 ns: long division in 16-bit limbs keeps it exact
-    let rem = 0;
-    let q = 0;
-    for (let i = 0; i < 4; i++) {
-      const limb = i === 0 ? hi >>> 16 : i === 1 ? hi & 0xffff : i === 2 ? lo >>> 16 : lo & 0xffff;
-      const cur = rem * 65536 + limb;
-      const d = Math.floor(cur / 1e9);
-      rem = cur - d * 1e9;
-      q = q * 65536 + d;
-    }
-    ev.tsSec = q;
-    ev.tsNs = rem;
-  }
-
-  private commId(pid: number): number {
-    if (pid === this.lastPid) return this.lastComm;
-    let id = this.comms.get(pid);
-    if (id === undefined) {
-      let name = pid === 0 ? '<idle>' : this.cmdlines.get(pid);
-      if (name === undefined) {
-        const now = Date.now();
-        if (now - this.cmdlinesAt >= 1000) {
-          this.readCmdlines(now);
-          name = this.cmdlines.get(pid);
-        }
+  /** The comm of a pid from saved_cmdlines, re-read at most once a second on a miss. */
+  private cmdlineOf(pid: number): string | undefined {
+    let name = this.cmdlines.get(pid);
+    if (name === undefined) {
+      const now = Date.now();
+      if (now - this.cmdlinesAt >= 1000) {
+        this.readCmdlines(now);
+        name = this.cmdlines.get(pid);
       }
-      if (name === undefined) return -1;
-      id = this.names.comms.intern(name);
-      this.comms.set(pid, id);
     }
-    this.lastPid = pid;
-    this.lastComm = id;
-    return id;
+    return name;
   }
 
   /** Decodes and emits the CPU's current record. */
   private record(st: CpuRaw): void {
-    this.lines++;
     const r = st.reader;
-    const dv = r.dv;
-    const off = r.recOff;
-    if (r.recLen < this.typeOff + this.typeSize) {
-      this.skipped++;
-      return;
-    }
-    const id = this.typeSize === 2 ? dv.getUint16(off + this.typeOff, this.le) : dv.getUint8(off + this.typeOff);
+    const id = this.out.recordId(r);
+    if (id < 0) return;
     const plan = this.plans[id];
     if (plan === undefined) {
       // another user's event (tracefs is shared): not ours
-      this.skipped++;
+      this.out.skipped++;
       return;
     }
-    const ev = this.ev;
-    const res = this.decoder.decode(ev, plan, r.buf, dv, off, r.recLen);
-    if (res !== Decoded.Emit) {
-      if (res === Decoded.Skip) this.skipped++;
-      else this.warn(this.decoder.problem);
-      return;
-    }
-    this.stamp(r.tsHi, r.tsLo);
-    ev.cpu = st.cpu;
-    const pid = r.recLen >= this.pidOff + 4 ? dv.getInt32(off + this.pidOff, this.le) : 0;
-    ev.pid = pid;
-    ev.comm = this.commId(pid);
-    this.events++;
-    ev.line = this.events;
-    this.sink(ev);
+    this.out.emitRecord(r, st.cpu, plan);
   }
 
   private warn(message: string): void {
