@@ -35,6 +35,7 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import { Bytes } from '../test/helpers/tracedat-writer.js';
 import { parseSize } from './gen-trace.js';
 
 export const FORMATS_DIR = '/work/shared/fixtures/kernel-6.12/bug-clean/formats';
@@ -173,64 +174,6 @@ function readFormats(dir: string): {
     headerPage: readFileSync(path.join(dir, 'header_page'), 'latin1'),
     headerEvent: readFileSync(path.join(dir, 'header_event'), 'latin1'),
   };
-}
-
-// ---------------------------------------------------------------- metadata bytes (little endian)
-
-class Bytes {
-  private b = new Uint8Array(1 << 16);
-  private dv = new DataView(this.b.buffer);
-  len = 0;
-  private room(n: number): void {
-    if (this.len + n <= this.b.length) return;
-    let cap = this.b.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const nb = new Uint8Array(cap);
-    nb.set(this.b.subarray(0, this.len));
-    this.b = nb;
-    this.dv = new DataView(nb.buffer);
-  }
-  u8(v: number): this {
-    this.room(1);
-    this.b[this.len++] = v;
-    return this;
-  }
-  u16(v: number): this {
-    this.room(2);
-    this.dv.setUint16(this.len, v, true);
-    this.len += 2;
-    return this;
-  }
-  u32(v: number): this {
-    this.room(4);
-    this.dv.setUint32(this.len, v >>> 0, true);
-    this.len += 4;
-    return this;
-  }
-  u64(v: number): this {
-    this.room(8);
-    this.dv.setBigUint64(this.len, BigInt(v), true);
-    this.len += 8;
-    return this;
-  }
-  bytes(v: Uint8Array): this {
-    this.room(v.length);
-    this.b.set(v, this.len);
-    this.len += v.length;
-    return this;
-  }
-  str(s: string): this {
-    return this.bytes(Buffer.from(s, 'latin1'));
-  }
-  cstr(s: string): this {
-    return this.str(s).u8(0);
-  }
-  setU64(at: number, v: number): void {
-    this.dv.setBigUint64(at, BigInt(v), true);
-  }
-  out(): Uint8Array {
-    return this.b.slice(0, this.len);
-  }
 }
 
 // ---------------------------------------------------------------- per-CPU page streams
@@ -722,7 +665,7 @@ function assemble(file: string, l: Layout): number {
       for (const f of fmts) w.u64(f.text.length).str(f.text);
     }
   };
-  const b = new Bytes();
+  const b = new Bytes(true);
   b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
     .str('tracing')
     .cstr(String(l.version));
@@ -786,7 +729,7 @@ function assemble(file: string, l: Layout): number {
       }
     };
     const meta = (f: (w: Bytes) => void): Uint8Array => {
-      const w = new Bytes();
+      const w = new Bytes(true);
       f(w);
       return w.out();
     };
@@ -813,7 +756,7 @@ function assemble(file: string, l: Layout): number {
     );
     // options #1: section pointers, CPUCOUNT; DONE -> options #2 (after the data)
     b.setU64(firstOptAt, b.len);
-    const opt1 = new Bytes();
+    const opt1 = new Bytes(true);
     for (const id of [16, 17, 18, 19, 20, 21]) opt1.u16(id).u32(8).u64(sectionOffsets.get(id)!);
     opt1.u16(8).u32(4).u32(l.cpus);
     opt1.u16(0).u32(8);
@@ -833,15 +776,15 @@ function assemble(file: string, l: Layout): number {
     const end = place(b.len);
     b.setU64(sizeAt, end - bodyStart);
     // options #2: the BUFFER option
-    const opt2 = new Bytes();
-    const w = new Bytes();
+    const opt2 = new Bytes(true);
+    const w = new Bytes(true);
     w.u64(bufAt).cstr('').cstr('local').u32(PAGE);
     w.u32(l.cpus);
     for (let c = 0; c < l.cpus; c++) w.u32(c).u64(dataOff[c]!).u64(l.sizes[c]!);
     const body = w.out();
     opt2.u16(3).u32(body.length).bytes(body);
     opt2.u16(0).u32(8).u64(0);
-    const t = new Bytes();
+    const t = new Bytes(true);
     // options #1's DONE points at options #2, which starts right after the data
     const opt2Start = end;
     const opt1Bytes = b.out();
@@ -852,7 +795,7 @@ function assemble(file: string, l: Layout): number {
       .u16(l.zlib ? 1 : 0)
       .u32(str('strings'));
     // the strings section's own description is in the table it describes; rebuild with it
-    const sb2 = new Bytes();
+    const sb2 = new Bytes(true);
     for (const s of strings) sb2.cstr(s);
     const sbody = sb2.out();
     if (l.zlib) {

@@ -287,7 +287,8 @@ export function ftraceEvents(): EventDef[] {
 
 // ---------------------------------------------------------------- bytes
 
-class Bytes {
+/** A growable byte buffer with u8..u64 appends in a chosen byte order (also bench/gen-tracedat.ts's, little endian). */
+export class Bytes {
   private b = new Uint8Array(1 << 16);
   private dv = new DataView(this.b.buffer);
   len = 0;
