@@ -38,6 +38,7 @@ import {
 import type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
 import { addr, msg, pa } from './messages.js';
 import { DEFAULT_PREALLOC_ENTRIES, DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
+import { PhysIndex } from './phys-index.js';
 import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
 import { RecentUnmaps } from './recent-unmaps.js';
 import { SgIndex } from './sg-index.js';
@@ -140,6 +141,17 @@ export interface DumpEntry {
   stack: string[] | null;
 }
 
+/** One leak-at-end group: live mappings of one device from one call site. */
+export interface LeakGroup {
+  device: string;
+  /** The mapping stack (frames), or null when the trace had none. */
+  stack: string[] | null;
+  count: number;
+  bytes: number;
+  /** How many were mapped since the last loss of events (the rest may have been unmapped unseen). */
+  fresh: number;
+}
+
 const ALL_ONES = 0xffffffff;
 /** x86_64 direct map without KASLR: 0xffff888000000000 + phys, up to 64 TiB. */
 const DIRECT_MAP_HI = 0xffff8880;
@@ -153,6 +165,8 @@ export class DmaDebugEngine {
   private readonly sink: FindingSink;
   readonly entries = new EntryTable();
   readonly cachelines = new CachelineTracker(this.entries);
+  /** Exact physical ranges of the live entries the device may write to (page-freed-while-mapped). */
+  readonly physIndex = new PhysIndex(this.entries);
   private pool: EntryPool;
   private poolDisabled = false;
   private facts: InputFacts | null = null;
@@ -266,6 +280,10 @@ export class DmaDebugEngine {
       case EventKind.MapSgErr:
       case EventKind.AllocSgtErr:
         this.devCounts(ev.device).mapFailures++;
+        this.mapFailed(ev);
+        break;
+      case EventKind.PageFree:
+        if (this.physIndex.count !== 0) this.onPageFree(ev);
         break;
       case EventKind.Alloc:
         this.onAlloc(ev, EntryType.Coherent);
@@ -315,7 +333,7 @@ export class DmaDebugEngine {
         this.unbindDevice(ev.device, ev.text || 'pci');
         break;
       default:
-        // PageFree and Marker: no kernel check uses them.
+        // Marker: no check uses it.
         break;
     }
     this.cur = null;
@@ -367,6 +385,7 @@ export class DmaDebugEngine {
     const c = this.devCounts(ev.device);
     if (ev.addrHi === ALL_ONES && ev.addrLo === ALL_ONES) {
       c.mapFailures++; // DMA_MAPPING_ERROR: the kernel makes no entry
+      this.mapFailed(ev);
       return;
     }
     c.maps++;
@@ -437,6 +456,7 @@ export class DmaDebugEngine {
     const noAddr = !ev.hasVirt && ev.addrHi === 0 && ev.addrLo === 0 && !(ev.hasPhys && ev.physLo !== 0);
     if (virtNull || noAddr) {
       c.mapFailures++; // a failed allocation: the kernel makes no entry
+      this.mapFailed(ev);
       return;
     }
     c.allocs++;
@@ -500,26 +520,133 @@ export class DmaDebugEngine {
     return e;
   }
 
-  /** add_dma_entry(): hash it, then track its first cacheline. */
+  /** add_dma_entry(): hash it, then track its first cacheline (and its exact range). */
   private addEntry(e: number, attrs: number): void {
     const t = this.entries;
     t.link(e);
     const m = t.meta(e);
     if (metaDir(m) === Dir.ToDevice || !metaPhysKnown(m)) return;
+    this.physIndex.insert(e);
     this.insertCacheline(e, attrs);
   }
+
+  /** map-failed (ours, info): a map or alloc that returned an error; the driver may handle it. */
+  private mapFailed(ev: DmaEvent): void {
+    let text: string;
+    const a = addr(ev.addrHi, ev.addrLo);
+    switch (ev.kind) {
+      case EventKind.MapSgErr:
+        text = msg.mapSgFailed('dma_map_sg', ev.nents, ev.err, ev.dir);
+        break;
+      case EventKind.AllocSgtErr:
+        text = msg.mapFailed('dma_alloc_noncontiguous', a, ev.size, ev.dir);
+        break;
+      case EventKind.Alloc:
+        text = msg.mapFailed('dma_alloc_coherent', a, ev.size, Dir.Bidirectional);
+        break;
+      case EventKind.AllocPages:
+        text = msg.mapFailed('dma_alloc_pages', a, ev.size, ev.dir);
+        break;
+      case EventKind.MapResource:
+        text = msg.mapFailed('dma_map_resource', a, ev.size, ev.dir);
+        break;
+      default:
+        text = msg.mapFailed('dma_map_page', a, ev.size, ev.dir);
+    }
+    this.emit('map-failed', 'info', text, ev.device, -1, false, null, null, false);
+  }
+
+  /**
+   * page-freed-while-mapped (ours): a freed page block [pfn << 12, (pfn + 2^order) << 12)
+   * intersects a live mapping the device may write to.
+   */
+  private onPageFree(ev: DmaEvent): void {
+    const order = Math.min(Math.max(ev.order, 0), 20); // a 1 GiB page is order 18
+    const a = ((ev.pfnHi >>> 0) * 4294967296 + (ev.pfnLo >>> 0)) * 4096;
+    const e = this.physIndex.find(a, a + 4096 * 2 ** order);
+    if (e < 0) return;
+    const t = this.entries;
+    const m = t.meta(e);
+    const text = msg.pageFreedWhileMapped(
+      `0x${hexNoPad(ev.pfnHi, ev.pfnLo)}`,
+      order,
+      addr(t.dmaHi(e), t.dmaLo(e)),
+      t.size(e),
+      metaDir(m),
+    );
+    const proven = t.freshMeta(m);
+    const note = proven
+      ? 'the page was freed while this mapping, which the device may write to, was live'
+      : 'events were lost after this mapping was made (its unmap may be among them)';
+    this.emit(
+      'page-freed-while-mapped',
+      proven ? 'error' : 'unconfirmed',
+      text,
+      metaDev(m),
+      e,
+      false,
+      note,
+      null,
+      false,
+    );
+  }
+
+  /**
+   * overlap-exact (ours, info): where the kernel printed EEXIST or the overlap
+   * limit, the exact number of live mappings whose first cacheline this is.
+   */
+  private overlapExact(e: number): void {
+    const t = this.entries;
+    const pHi = t.physHi(e);
+    const pLo = t.physLo(e);
+    const cHi = clnHiOf(pHi);
+    const cLo = clnLoOf(pHi, pLo);
+    const start = (cHi * 4294967296 + cLo) * 64;
+    const list = this.overlapList;
+    list.length = 0;
+    this.physIndex.forEach(start, start + 64, (x) => {
+      if (x === e || (clnHiOf(t.physHi(x)) === cHi && clnLoOf(t.physHi(x), t.physLo(x)) === cLo)) list.push(x);
+    });
+    if (list.indexOf(e) < 0) list.push(e); // a size-0 mapping is not in the range index
+    list.sort((x, y) => t.line(x) - t.line(y) || x - y);
+    const own = t.dev(e);
+    const shown = list.slice(0, 32).map((x) => {
+      const d = addr(t.dmaHi(x), t.dmaLo(x));
+      return t.dev(x) === own ? d : `${this.names.devices.name(t.dev(x))} ${d}`;
+    });
+    const more = list.length > 32 ? ` and ${list.length - 32} more` : '';
+    const cln = pa(cHi, cLo);
+    const k = this.cachelines.overlap(cHi, cLo);
+    this.emit(
+      'overlap-exact',
+      'info',
+      msg.overlapExact(cln, list.length, Math.max(k, 0)),
+      own,
+      e,
+      false,
+      `overlapping mappings (device address): ${shown.join(', ')}${more}`,
+      null,
+      false,
+    );
+  }
+  private readonly overlapList: number[] = [];
 
   private insertCacheline(e: number, attrs: number): void {
     const t = this.entries;
     const rc = this.cachelines.insert(e);
     if (rc === INSERTED) return;
+    let warned = false;
     if (rc === OVERFLOW && !this.overlapWarned) {
       this.overlapWarned = true; // WARN_ONCE: not an err_printk, no device prefix
+      warned = true;
       const cln = pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e)));
       this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(cln), t.dev(e), e, true, null);
     }
     // EEXIST (or past the limit): an overlap.
-    if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) return;
+    if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) {
+      if (warned) this.overlapExact(e);
+      return;
+    }
     const owner = this.cachelines.lastOwner;
     const proven = owner >= 0 && owner < t.cap && t.fresh(owner);
     this.err(
@@ -530,6 +657,7 @@ export class DmaDebugEngine {
       proven,
       'events were lost since the overlapping mapping was made',
     );
+    this.overlapExact(e);
   }
 
   // ------------------------------------------------------------------
@@ -634,7 +762,10 @@ export class DmaDebugEngine {
     const t = this.entries;
     const m = t.meta(e);
     // remove_dma_entry(): the cacheline first, as the kernel does.
-    if (metaDir(m) !== Dir.ToDevice && metaPhysKnown(m)) this.cachelines.remove(e);
+    if (metaDir(m) !== Dir.ToDevice && metaPhysKnown(m)) {
+      this.cachelines.remove(e);
+      this.physIndex.remove(e);
+    }
     const type = metaType(m);
     if (type === EntryType.Sg) {
       if (t.callId(e) !== 0) this.unindexSgCall(e);
@@ -978,7 +1109,10 @@ export class DmaDebugEngine {
       if (t.physKnown(e)) continue;
       if (t.type(e) !== EntryType.Coherent && t.type(e) !== EntryType.Noncoherent) continue;
       t.setPhys(e, t.dmaHi(e), t.dmaLo(e));
-      if (t.dir(e) !== Dir.ToDevice) this.insertCacheline(e, 0);
+      if (t.dir(e) !== Dir.ToDevice) {
+        this.physIndex.insert(e);
+        this.insertCacheline(e, 0);
+      }
     }
   }
 
@@ -1044,11 +1178,15 @@ export class DmaDebugEngine {
     bare: boolean,
     note: string | null,
     driverName: string | null = null,
+    kernelError = true,
   ): void {
     let shown = true;
     const device = dev >= 0 ? this.names.devices.name(dev) : null;
     const driver = driverName ?? (device !== null ? (this.config.drivers?.get(device) ?? null) : null);
-    if (severity === 'error' && !bare) {
+    if (!kernelError) {
+      // Ours: not the kernel's error_count nor its num_errors budget; the driver filter applies.
+      shown = this.passesDriverFilter(device, driver);
+    } else if (severity === 'error' && !bare) {
       this.errorCount++;
       shown = this.passesDriverFilter(device, driver) && this.showNumErrors > 0;
       if (this.showNumErrors !== Number.POSITIVE_INFINITY && this.showNumErrors > 0) this.showNumErrors--;
@@ -1337,6 +1475,38 @@ export class DmaDebugEngine {
       if (c) m.set(this.names.devices.name(dev), { ...c });
     });
     return m;
+  }
+
+  /**
+   * leak-at-end (info): the mappings still live, grouped by device and by the
+   * call site (the mapping's stack, when the trace had one): count and bytes.
+   * Sorted by device name, then by count (largest first).
+   */
+  leaksAtEnd(): LeakGroup[] {
+    const t = this.entries;
+    const groups = new Map<string, LeakGroup>();
+    for (const e of t.inDumpOrder()) {
+      const dev = t.dev(e);
+      const st = t.stack(e);
+      const key = `${dev}:${st}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = {
+          device: this.names.devices.name(dev),
+          stack: st >= 0 ? this.names.stacks.name(st).split('\n') : null,
+          count: 0,
+          bytes: 0,
+          fresh: 0,
+        };
+        groups.set(key, g);
+      }
+      g.count++;
+      g.bytes += t.size(e);
+      if (t.fresh(e)) g.fresh++;
+    }
+    return [...groups.values()].sort((x, y) =>
+      x.device < y.device ? -1 : x.device > y.device ? 1 : y.count - x.count || y.bytes - x.bytes,
+    );
   }
 
   /** The live entries in the kernel's dump order. */

@@ -29,7 +29,20 @@ export type CheckId =
   | 'pool-grown'
   | 'pool-exhausted'
   | 'cpu-touching-active-mapping'
-  | 'double-unmap';
+  | 'double-unmap'
+  | 'page-freed-while-mapped'
+  | 'overlap-exact'
+  | 'map-failed';
+
+/**
+ * Our checks that the kernel has no message for (checks.md "Beyond the
+ * kernel"; double-unmap is left out: it prints the kernel's unmap text).
+ */
+export const NOT_IN_KERNEL: ReadonlySet<CheckId> = new Set<CheckId>([
+  'page-freed-while-mapped',
+  'overlap-exact',
+  'map-failed',
+]);
 
 /** Where an event happened in the input. */
 export interface EventRef {

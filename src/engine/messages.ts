@@ -57,4 +57,13 @@ export const msg = {
     `mapping sg segment across boundary [start=${start}] [end=${end}] [boundary=${boundary}]`,
   outOfMemory: () => 'debugging out of memory - disabling',
   cpuTouching: (cln: string) => `cpu touching an active dma mapped cacheline [cln=${cln}]`,
+  // Ours (beyond the kernel), in the kernel's style.
+  pageFreedWhileMapped: (pfn: string, order: number, a: string, size: number, dir: number) =>
+    `page freed while mapped for DMA [pfn=${pfn}] [order=${order}] [device address=${a}] [size=${size} bytes] [mapped with ${dirName(dir)}]`,
+  overlapExact: (cln: string, count: number, kernelCount: number) =>
+    `cacheline ${cln} is mapped by ${count} live mappings [exact overlap count=${count - 1}] [kernel overlap count=${kernelCount}]`,
+  mapFailed: (fn: string, a: string, size: number | string, dir: number) =>
+    `device driver's ${fn} failed [device address=${a}] [size=${size} bytes] [mapped with ${dirName(dir)}]`,
+  mapSgFailed: (fn: string, nents: number, err: number, dir: number) =>
+    `device driver's ${fn} failed [nents=${nents}] [err=${err}] [mapped with ${dirName(dir)}]`,
 };

@@ -311,7 +311,7 @@ describe('engine over the paged table', () => {
     engine.mapPage(DEV, 0x60000n, 64, Dir.FromDevice, 0x40000n); // EEXIST again
     assert.deepEqual(
       findings.map((f) => f.check),
-      ['cacheline-overlap', 'cpu-touching-active-mapping', 'cacheline-overlap'],
+      ['cacheline-overlap', 'overlap-exact', 'cpu-touching-active-mapping', 'cacheline-overlap', 'overlap-exact'],
     );
     engine.unmapPage(DEV, 0x50000n, 64, Dir.FromDevice);
     engine.unmapPage(DEV, 0x60000n, 64, Dir.FromDevice);
