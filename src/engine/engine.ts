@@ -1350,6 +1350,18 @@ export class DmaDebugEngine {
     this.direct(EventKind.Free, device, dmaAddr, size, Dir.Bidirectional, null, 0, virt);
   }
 
+  /** kmem:mm_page_free of the 2^order pages at pfn (page-freed-while-mapped). */
+  pageFree(pfn: bigint, order = 0): void {
+    this.ensureStarted();
+    const ev = this.scratchEvent ?? this.makeScratch();
+    ev.resetPayload();
+    ev.kind = EventKind.PageFree;
+    ev.line = 0;
+    [ev.pfnHi, ev.pfnLo] = split(pfn);
+    ev.order = order;
+    this.handle(ev);
+  }
+
   private scratchEvent: DmaEvent | null = null;
   private direct(
     kind: EventKind,
