@@ -558,7 +558,9 @@ export class DmaDebugEngine {
 
   /**
    * page-freed-while-mapped (ours): a freed page block [pfn << 12, (pfn + 2^order) << 12)
-   * intersects a live mapping the device may write to.
+   * intersects a live mapping the device may write to. Each mapping is reported
+   * once: it then leaves the range index (not the cacheline tracker), so a
+   * later overlap-exact list leaves it out.
    */
   private onPageFree(ev: DmaEvent): void {
     const order = Math.min(Math.max(ev.order, 0), 20); // a 1 GiB page is order 18
@@ -589,6 +591,8 @@ export class DmaDebugEngine {
       null,
       false,
     );
+    // Once per mapping: its later page frees (the page recycled and freed again) would repeat it.
+    this.physIndex.remove(e);
   }
 
   /**
