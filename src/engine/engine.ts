@@ -564,8 +564,7 @@ export class DmaDebugEngine {
    */
   private onPageFree(ev: DmaEvent): void {
     const order = Math.min(Math.max(ev.order, 0), 20); // a 1 GiB page is order 18
-    const a = ((ev.pfnHi >>> 0) * 4294967296 + (ev.pfnLo >>> 0)) * 4096;
-    const e = this.physIndex.find(a, a + 4096 * 2 ** order);
+    const e = this.physIndex.findPages(ev.pfnHi, ev.pfnLo, order);
     if (e < 0) return;
     const t = this.entries;
     const m = t.meta(e);
@@ -608,9 +607,12 @@ export class DmaDebugEngine {
     const start = (cHi * 4294967296 + cLo) * 64;
     const list = this.overlapList;
     list.length = 0;
-    this.physIndex.forEach(start, start + 64, (x) => {
-      if (x === e || (clnHiOf(t.physHi(x)) === cHi && clnLoOf(t.physHi(x), t.physLo(x)) === cLo)) list.push(x);
-    });
+    this.physIndex.collect(start, start + 64, list);
+    let n = 0;
+    for (const x of list) {
+      if (x === e || (clnHiOf(t.physHi(x)) === cHi && clnLoOf(t.physHi(x), t.physLo(x)) === cLo)) list[n++] = x;
+    }
+    list.length = n;
     if (list.indexOf(e) < 0) list.push(e); // a size-0 mapping is not in the range index
     list.sort((x, y) => t.line(x) - t.line(y) || x - y);
     const own = t.dev(e);

@@ -6,7 +6,7 @@
 // probes: it never walks the live mappings.
 //
 // Tiers: an entry is registered in every aligned unit its range touches, in
-// the finest tier t (unit 2^(12 + 2t) bytes: 4 KiB, 16 KiB, … 1 GiB) where it
+// the finest tier t (unit 4^t pages: 4 KiB, 16 KiB, … 1 GiB) where it
 // touches at most 2 units (the last tier takes whatever is bigger). So an
 // entry costs one or two slots, and a unit of tier t holds only entries of at
 // least about a unit / 4, so few share one. A query probes, in each tier that
@@ -14,26 +14,43 @@
 // order-0 free, 2^order in the page tier (buddy blocks are aligned).
 //
 // Storage: one open-addressing multimap in an Int32Array of [hash, entry]
-// pairs (entry -1 = empty), linear probing, load at most 3/4, backward-shift
+// pairs (entry -1 = empty), linear probing, load at most 1/2, backward-shift
 // deletion. The key (tier, unit) is not stored: a slot whose hash matches is
 // confirmed by reading the entry's own phys and size from the entry pages
 // (0x40000 / 0x50000 / 0x60000 + i, see entries.ts) and testing exact
 // intersection with the query range, which is the only question ever asked.
 // So a slot costs 8 bytes, and an entry spanning a page or two costs 1-2
 // slots. Nothing is allocated per operation.
+//
+// Units are computed in 32-bit integers from the page number modulo 2^32
+// (physical addresses past 16 TiB alias lower ones): aliasing only costs a
+// probe, since every candidate is confirmed by its exact range in Numbers.
+//
+// Quick reject: most freed pages belong to no live mapping, so before probing
+// the fine tiers (0..4, entries up to 2 MiB) a query reads a counting filter:
+// 2^17 counters, indexed by a hash of the page number, counting the pages of
+// fine-tier entries with that hash. All counters of the freed block zero: no
+// fine-tier entry intersects it. Coarse tiers are always probed.
 
 import type { EntryTable } from './entries.js';
 
 const TIERS = 10;
-const MAX_UNITS = 2;
 const TWO32 = 4294967296;
+const FILTER_MASK = 0x1ffff;
+/** Tiers below this one are counted in the filter. */
+const FILTERED_TIERS = 5;
 
-function mix(uHi: number, uLo: number, tier: number): number {
-  let h = Math.imul(uLo ^ (uLo >>> 16), 0x85ebca6b) ^ Math.imul(uHi ^ (tier << 28) ^ 0x9e3779b9, 0xc2b2ae35);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x27d4eb2f);
-  h ^= h >>> 15;
-  return h;
+/** murmur3's fmix32 over the unit number and tier. */
+function mix(u: number, tier: number): number {
+  let h = u ^ Math.imul(tier + 1, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function pageHash(p: number): number {
+  const h = Math.imul(p ^ (p >>> 15), 0x2c1b3c6d);
+  return (h ^ (h >>> 12)) & FILTER_MASK;
 }
 
 export class PhysIndex {
@@ -43,9 +60,11 @@ export class PhysIndex {
   private mask = 1023;
   private used = 0;
   /** Registrations per tier (a query skips empty tiers). */
-  private readonly perTier = new Float64Array(TIERS);
+  private readonly perTier = new Int32Array(TIERS);
   /** Entries registered. */
   count = 0;
+  /** The quick-reject filter (see the header). */
+  private readonly filter = new Int32Array(FILTER_MASK + 1);
   private readonly pages: Int32Array[];
   private readonly t: EntryTable;
 
@@ -55,7 +74,7 @@ export class PhysIndex {
   }
 
   get bytes(): number {
-    return this.slots.length * 4;
+    return this.slots.length * 4 + this.filter.length * 4;
   }
 
   /** Start address of entry e as a Number (exact below 2^53). */
@@ -70,128 +89,142 @@ export class PhysIndex {
     return w === -1 ? this.t.size(e) : w >>> 0;
   }
 
-  /** The tier an entry [s, s + n) lives in. */
-  private static tierOf(s: number, n: number): number {
-    const last = s + n - 1;
-    let unit = 4096;
-    for (let tier = 0; tier < TIERS - 1; tier++) {
-      if (Math.floor(last / unit) - Math.floor(s / unit) < MAX_UNITS) return tier;
-      unit *= 4;
+  /** Registers (d = 1) or unregisters (d = -1) entry e: phys known, not TO_DEVICE, phys and size unchanged between. */
+  private update(e: number, d: number): void {
+    const pg = this.pages[e >>> 16]!;
+    const i = e & 0xffff;
+    const w = pg[0x60000 + i]!;
+    const n = w === -1 ? this.t.size(e) : w >>> 0;
+    if (n <= 0) return; // no byte: nothing to register
+    const lo = pg[0x40000 + i]!;
+    const p0 = ((pg[0x50000 + i]! << 20) | (lo >>> 12)) >>> 0;
+    const x = (lo & 4095) + n - 1;
+    const span = x < TWO32 ? x >>> 12 : Math.floor(x / 4096); // pages after the first
+    let tier = 0;
+    let units = span + 1;
+    while (units > 2 && tier < TIERS - 1) {
+      tier++;
+      const k = tier << 1;
+      units = Math.floor(((p0 & ((1 << k) - 1)) + span) / (1 << k)) + 1;
     }
-    return TIERS - 1;
-  }
-
-  /** Registers entry e (phys known, not TO_DEVICE). Size 0 ranges hold no byte: nothing to register. */
-  insert(e: number): void {
-    const n = this.len(e);
-    if (n <= 0) return;
-    const s = this.start(e);
-    const tier = PhysIndex.tierOf(s, n);
-    const unit = 4096 * 4 ** tier;
-    const first = Math.floor(s / unit);
-    const last = Math.floor((s + n - 1) / unit);
-    for (let u = first; u <= last; u++) {
-      if ((this.used + 1) * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
-      const h = mix(Math.floor(u / TWO32), u >>> 0, tier);
-      const slots = this.slots;
-      const mask = this.mask;
-      let k = h & mask;
-      while (slots[(k << 1) + 1] !== -1) k = (k + 1) & mask;
-      slots[k << 1] = h;
-      slots[(k << 1) + 1] = e;
-      this.used++;
-    }
-    this.perTier[tier]! += last - first + 1;
-    this.count++;
-  }
-
-  /** Unregisters entry e (its phys and size are unchanged since insert()). */
-  remove(e: number): void {
-    const n = this.len(e);
-    if (n <= 0) return;
-    const s = this.start(e);
-    const tier = PhysIndex.tierOf(s, n);
-    const unit = 4096 * 4 ** tier;
-    const first = Math.floor(s / unit);
-    const last = Math.floor((s + n - 1) / unit);
-    let removed = 0;
-    for (let u = first; u <= last; u++) {
-      const h = mix(Math.floor(u / TWO32), u >>> 0, tier);
-      const slots = this.slots;
-      const mask = this.mask;
-      let k = h & mask;
-      for (;;) {
-        const v = slots[(k << 1) + 1]!;
-        if (v === -1) break;
-        if (v === e && slots[k << 1] === h) {
-          this.deleteSlot(k);
-          removed++;
-          break;
-        }
-        k = (k + 1) & mask;
+    const u0 = p0 >>> (tier << 1);
+    let done = 0;
+    if (d > 0) {
+      for (let j = 0; j < units; j++) {
+        if ((this.used + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
+        const h = mix((u0 + j) >>> 0, tier);
+        const slots = this.slots;
+        const mask = this.mask;
+        let k = h & mask;
+        while (slots[(k << 1) + 1] !== -1) k = (k + 1) & mask;
+        slots[k << 1] = h;
+        slots[(k << 1) + 1] = e;
+        this.used++;
       }
-    }
-    this.perTier[tier]! -= removed;
-    if (removed > 0) this.count--;
-  }
-
-  /**
-   * A live registered entry intersecting [a, b) (byte addresses, b > a), or -1.
-   * When several do, the one met first (deterministic for a given history).
-   */
-  find(a: number, b: number): number {
-    let unit = 4096;
-    for (let tier = 0; tier < TIERS; tier++, unit *= 4) {
-      if (this.perTier[tier] === 0) continue;
-      const first = Math.floor(a / unit);
-      const last = Math.floor((b - 1) / unit);
-      for (let u = first; u <= last; u++) {
-        const e = this.probe(mix(Math.floor(u / TWO32), u >>> 0, tier), a, b);
-        if (e >= 0) return e;
-      }
-    }
-    return -1;
-  }
-
-  /**
-   * Calls fn for every registered entry intersecting [a, b). An entry is met
-   * once per unit of [a, b) it is registered in, so callers pass a range inside
-   * one page (the overlap count passes one cacheline): then each entry comes
-   * once. Rare paths only (fn is a closure).
-   */
-  forEach(a: number, b: number, fn: (e: number) => void): void {
-    let unit = 4096;
-    for (let tier = 0; tier < TIERS; tier++, unit *= 4) {
-      if (this.perTier[tier] === 0) continue;
-      const first = Math.floor(a / unit);
-      const last = Math.floor((b - 1) / unit);
-      for (let u = first; u <= last; u++) {
-        const h = mix(Math.floor(u / TWO32), u >>> 0, tier);
+      done = units;
+    } else {
+      for (let j = 0; j < units; j++) {
+        const h = mix((u0 + j) >>> 0, tier);
         const slots = this.slots;
         const mask = this.mask;
         for (let k = h & mask; ; k = (k + 1) & mask) {
           const v = slots[(k << 1) + 1]!;
           if (v === -1) break;
-          if (slots[k << 1] === h && this.intersects(v, a, b)) fn(v);
+          if (v === e && slots[k << 1] === h) {
+            this.deleteSlot(k);
+            done++;
+            break;
+          }
+        }
+      }
+      if (done === 0) return; // not registered (already reported and dropped)
+    }
+    this.perTier[tier] = this.perTier[tier]! + d * done;
+    this.count += d;
+    if (tier < FILTERED_TIERS) {
+      const f = this.filter;
+      for (let j = 0; j <= span; j++) {
+        const s = pageHash((p0 + j) >>> 0);
+        f[s] = f[s]! + d;
+      }
+    }
+  }
+
+  insert(e: number): void {
+    this.update(e, 1);
+  }
+
+  /** Unregisters entry e (a no-op when it is not registered). */
+  remove(e: number): void {
+    this.update(e, -1);
+  }
+
+  /**
+   * A live registered entry intersecting the 2^order pages at pfn, or -1.
+   * When several do, the one met first (deterministic for a given history).
+   */
+  findPages(pfnHi: number, pfnLo: number, order: number): number {
+    const a = ((pfnHi >>> 0) * TWO32 + (pfnLo >>> 0)) * 4096;
+    return this.scan(pfnLo >>> 0, (1 << order) - 1, a, a + 4096 * 2 ** order, null);
+  }
+
+  /** A live registered entry intersecting [a, b) (byte addresses, b > a), or -1. */
+  find(a: number, b: number): number {
+    const p0 = Math.floor(a / 4096);
+    const span = Math.floor((b - 1) / 4096) - p0;
+    return this.scan(p0 >>> 0, span, a, b, null);
+  }
+
+  /**
+   * Collects into `out` every registered entry intersecting [a, b). An entry is
+   * met once per unit of [a, b) it is registered in, so callers pass a range
+   * inside one page (the overlap count passes one cacheline): then each entry
+   * comes once. Rare paths only.
+   */
+  collect(a: number, b: number, out: number[]): void {
+    const p0 = Math.floor(a / 4096);
+    this.scan(p0 >>> 0, Math.floor((b - 1) / 4096) - p0, a, b, out);
+  }
+
+  /**
+   * Probes the units of pages [p0, p0 + span] (p0 modulo 2^32) in each
+   * non-empty tier, confirming candidates against [a, b): returns the first,
+   * or with `out`, collects them all.
+   */
+  private scan(p0: number, span: number, a: number, b: number, out: number[] | null): number {
+    let tier = 0;
+    if (out === null) {
+      // The filter: all pages' counters zero means no fine-tier entry is there.
+      const f = this.filter;
+      let j = 0;
+      while (j <= span && f[pageHash((p0 + j) >>> 0)] === 0) j++;
+      if (j > span) tier = FILTERED_TIERS;
+    }
+    for (; tier < TIERS; tier++) {
+      if (this.perTier[tier] === 0) continue;
+      const k = tier << 1;
+      const units = Math.floor(((p0 & ((1 << k) - 1)) + span) / (1 << k)) + 1;
+      const u0 = p0 >>> k;
+      for (let j = 0; j < units; j++) {
+        const h = mix((u0 + j) >>> 0, tier);
+        const slots = this.slots;
+        const mask = this.mask;
+        for (let s = h & mask; ; s = (s + 1) & mask) {
+          const v = slots[(s << 1) + 1]!;
+          if (v === -1) break;
+          if (slots[s << 1] === h && this.intersects(v, a, b)) {
+            if (out === null) return v;
+            out.push(v);
+          }
         }
       }
     }
+    return -1;
   }
 
   private intersects(e: number, a: number, b: number): boolean {
     const s = this.start(e);
     return s < b && s + this.len(e) > a;
-  }
-
-  /** First entry in hash h's probe run intersecting [a, b), or -1. */
-  private probe(h: number, a: number, b: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let k = h & mask; ; k = (k + 1) & mask) {
-      const v = slots[(k << 1) + 1]!;
-      if (v === -1) return -1;
-      if (slots[k << 1] === h && this.intersects(v, a, b)) return v;
-    }
   }
 
   private deleteSlot(s: number): void {
