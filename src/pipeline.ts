@@ -208,6 +208,7 @@ export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'pa
     coverage: e.coverage(),
     pool: e.poolState(),
     devices,
+    leaks: e.leaksAtEnd(),
     driverNames: e.config.drivers && e.config.drivers.size > 0 ? 'side-information' : 'bus-names',
   };
 }

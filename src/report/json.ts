@@ -1,7 +1,7 @@
 // JSON Lines: one object per finding, then one summary object. Timestamps are
 // strings so nanosecond precision survives; addresses are hex strings.
 
-import type { Coverage, DeviceCounts, PoolState } from '../engine/engine.js';
+import type { Coverage, DeviceCounts, LeakGroup, PoolState } from '../engine/engine.js';
 import type { Finding } from '../engine/findings.js';
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -55,6 +55,8 @@ export interface SummaryData {
   coverage: Coverage;
   pool: PoolState;
   devices: Record<string, DeviceCounts>;
+  /** leak-at-end (info): mappings still live at the end, by device and call site. */
+  leaks: LeakGroup[];
   driverNames: 'side-information' | 'bus-names';
 }
 
@@ -74,6 +76,7 @@ export function summaryJson(s: SummaryData): string {
     coverage: s.coverage,
     pool: s.pool,
     devices: s.devices,
+    leak_at_end: s.leaks,
     driver_names: s.driverNames,
   });
 }

@@ -32,6 +32,16 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
     lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);
   }
+  if (s.leaks.length > 0) {
+    // leak-at-end (info): what is still mapped, by device and call site, largest first.
+    const top = [...s.leaks].sort((a, b) => b.count - a.count).slice(0, 5);
+    lines.push(`  live at the end (leak-at-end, info): ${s.leaks.length} groups by device and call site`);
+    for (const g of top) {
+      const caller = g.stack?.find((f) => !/^(__)?dma_|^debug_dma_/.test(f)) ?? g.stack?.[0];
+      const site = caller ? ` at ${caller}` : '';
+      lines.push(`    ${g.device}: ${g.count} mappings, ${g.bytes} bytes${site}`);
+    }
+  }
   if (c.truncatedSgCalls > 0) lines.push(`  truncated sg lists: ${c.truncatedSgCalls} (later segments not checked)`);
   if (c.unknownPhysEntries > 0) {
     lines.push(

@@ -40,7 +40,8 @@ export function formatFinding(f: Finding, input: string, paint: Paint): string {
   else head = `DMA-API: ${driverLabel(f)} ${f.device ?? 'NULL'}: ${f.message}`;
   let out: string;
   if (f.severity === 'unconfirmed') out = `${paint.warn('[unconfirmed]')} ${head}\n`;
-  else if (f.severity === 'info') out = `${paint.dim(head)}\n`;
+  // Kernel info lines (pool growth) read as the kernel prints them; our own info is marked.
+  else if (f.severity === 'info') out = `${paint.dim(f.bare ? head : `[info] ${head}`)}\n`;
   else out = `${paint.error(head.slice(0, 8))}${head.slice(8)}\n`;
   if (f.at.line > 0 || f.at.ts) out += `  at ${where(f.at, input)}\n`;
   if (f.note) out += `  ${f.severity === 'unconfirmed' ? 'why' : 'note'}: ${f.note}\n`;
