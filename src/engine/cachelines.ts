@@ -14,6 +14,7 @@
 // 4/5, backward-shift deletion driven by the stored hashes. It reads the phys
 // words of the entry pages directly (0x40000 / 0x50000 + i: see entries.ts).
 
+import { HashSlots } from '../base/hash-slots.js';
 import { PairTable } from '../base/key-table.js';
 import type { EntryTable } from './entries.js';
 
@@ -29,12 +30,8 @@ function hashCln(hi: number, lo: number): number {
   return h;
 }
 
-export class CachelineTracker {
-  /** Slot s: [2s] = owner << 3 | overlap (-1 = free), [2s + 1] = hash of the cacheline. */
-  private slots = new Int32Array(2048).fill(-1);
-  /** Slot count - 1. */
-  private mask = 1023;
-  private used = 0;
+/** Slot values: owner << 3 | overlap; hashes of the cacheline number. */
+export class CachelineTracker extends HashSlots {
   /** Records whose owner was released: cacheline -> owner << 3 | overlap. */
   private readonly spill = new PairTable(64);
   /** Set when the last insert returned EEXIST: the entry that first made the line active. */
@@ -43,6 +40,7 @@ export class CachelineTracker {
   private readonly pages: Int32Array[];
 
   constructor(t: EntryTable) {
+    super();
     this.pages = t.pages;
   }
 
@@ -146,45 +144,6 @@ export class CachelineTracker {
     } else {
       this.slots[s << 1] = (v & ~7) | overlap;
     }
-  }
-
-  private deleteSlot(s: number): void {
-    this.used--;
-    const slots = this.slots;
-    const mask = this.mask;
-    let hole = s;
-    let j = s;
-    for (;;) {
-      j = (j + 1) & mask;
-      const vj = slots[j << 1]!;
-      if (vj === -1) break;
-      const home = slots[(j << 1) + 1]! & mask;
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        slots[hole << 1] = vj;
-        slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
-        hole = j;
-      }
-    }
-    slots[hole << 1] = -1;
-  }
-
-  private resize(n: number): void {
-    const old = this.slots;
-    const slots = new Int32Array(n * 2).fill(-1);
-    const mask = n - 1;
-    for (let k = 0; k < old.length; k += 2) {
-      const v = old[k]!;
-      if (v === -1) continue;
-      const h = old[k + 1]!;
-      let s = h & mask;
-      while (slots[s << 1] !== -1) s = (s + 1) & mask;
-      slots[s << 1] = v;
-      slots[(s << 1) + 1] = h;
-    }
-    this.slots = slots;
-    this.mask = mask;
   }
 
   /** Overlap count of an active cacheline, or -1 when it is idle. */

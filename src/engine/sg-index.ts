@@ -6,6 +6,7 @@
 // stored hashes. It reads the meta and phys words of the entry pages directly
 // (0x30000 / 0x40000 / 0x50000 + i: see entries.ts).
 
+import { HashSlots } from '../base/hash-slots.js';
 import { type EntryTable, metaDev } from './entries.js';
 
 function hashKey(dev: number, hi: number, lo: number): number {
@@ -16,14 +17,11 @@ function hashKey(dev: number, hi: number, lo: number): number {
   return h;
 }
 
-export class SgIndex {
-  /** Slot s: [2s] = head entry (-1 = free), [2s + 1] = hash of its key. */
-  private slots = new Int32Array(2048).fill(-1);
-  /** Slot count - 1. */
-  private mask = 1023;
-  private used = 0;
-
-  constructor(private readonly t: EntryTable) {}
+/** Slot values: the head entry of a live sg call; hashes of (device, first physical address). */
+export class SgIndex extends HashSlots {
+  constructor(private readonly t: EntryTable) {
+    super();
+  }
 
   get size(): number {
     return this.used;
@@ -91,42 +89,6 @@ export class SgIndex {
   /** Removes the key of `head`. */
   remove(head: number): void {
     const s = this.findOf(head);
-    if (s < 0) return;
-    this.used--;
-    const slots = this.slots;
-    const mask = this.mask;
-    let hole = s;
-    let j = s;
-    for (;;) {
-      j = (j + 1) & mask;
-      const ej = slots[j << 1]!;
-      if (ej === -1) break;
-      const home = slots[(j << 1) + 1]! & mask;
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        slots[hole << 1] = ej;
-        slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
-        hole = j;
-      }
-    }
-    slots[hole << 1] = -1;
-  }
-
-  private resize(n: number): void {
-    const old = this.slots;
-    const slots = new Int32Array(n * 2).fill(-1);
-    const mask = n - 1;
-    for (let k = 0; k < old.length; k += 2) {
-      const e = old[k]!;
-      if (e === -1) continue;
-      const h = old[k + 1]!;
-      let s = h & mask;
-      while (slots[s << 1] !== -1) s = (s + 1) & mask;
-      slots[s << 1] = e;
-      slots[(s << 1) + 1] = h;
-    }
-    this.slots = slots;
-    this.mask = mask;
+    if (s >= 0) this.deleteSlot(s);
   }
 }
