@@ -35,7 +35,9 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   if (s.leaks.length > 0) {
     // leak-at-end (info): what is still mapped, by device and call site, largest first.
     const top = [...s.leaks].sort((a, b) => b.count - a.count).slice(0, 5);
-    lines.push(`  live at the end (leak-at-end, info): ${s.leaks.length} groups by device and call site`);
+    lines.push(
+      `  live at the end (leak-at-end, info): ${s.leaks.length} group${s.leaks.length === 1 ? '' : 's'} by device and call site`,
+    );
     for (const g of top) {
       const caller = g.stack?.find((f) => !/^(__)?dma_|^debug_dma_/.test(f)) ?? g.stack?.[0];
       const site = caller ? ` at ${caller}` : '';
