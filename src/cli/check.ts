@@ -112,7 +112,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
 }
 
 /** The sidecar `record` wrote next to a trace, unless --no-side or stdin. */
-function sideFor(input: string, v: Values): SideInfo | null {
+export function sideFor(input: string, v: Values): SideInfo | null {
   if (v['no-side'] || input === '-') return null;
   return readSidecar(sidecarPath(input));
 }
@@ -121,6 +121,6 @@ function sideFor(input: string, v: Values): SideInfo | null {
  * Unbinds the sidecar knows of but the trace has no marker for are applied at
  * the end of the trace: the leak they reveal is real, only its moment is late.
  */
-function applyUnbinds(side: SideInfo, engine: DmaDebugEngine): void {
+export function applyUnbinds(side: SideInfo, engine: DmaDebugEngine): void {
   for (const u of side.unbinds) if (!u.marker) engine.unbind(u.device, u.bus);
 }

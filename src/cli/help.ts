@@ -6,6 +6,7 @@ const MAIN = `NAME
 SYNOPSIS
     dmadebug check [options] <trace|-> ...
     dmadebug dump  [options] <trace|->
+    dmadebug stats [options] <trace|->
     dmadebug live  [options] [tracefs dir]
     dmadebug record [options] -- <command ...>
 
@@ -30,6 +31,11 @@ DESCRIPTION
 COMMANDS
     check   Replay each trace and print findings on stdout, a summary on stderr.
     dump    Print the mappings still live at the end, in the debugfs dma-api/dump format.
+    stats   Per device: map/unmap/free calls by type (single, sg, coherent, resource,
+            noncoherent), syncs by kind, failed maps, live and peak mappings and bytes with
+            the time of each peak, a log2 histogram of mapping lifetimes (unmap - map, from
+            <1us to >=4.2s) and findings by check; then the totals. --json prints one
+            {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read.
     live    Turn on the dma events (and kmem:mm_page_free) in tracefs, follow
             per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
             SIGTERM or --duration it restores tracefs as it found it, prints the summary
@@ -38,10 +44,11 @@ COMMANDS
             default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
             text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
             run (also marked in the trace). Exits with the command's status. Needs root.
-            'check' and 'dump' read FILE.side.json by themselves (--no-side ignores it).
+            'check', 'dump' and 'stats' read FILE.side.json by themselves (--no-side ignores it).
 
 OPTIONS
-    --json                 JSON Lines on stdout: one object per finding, then a summary object.
+    --json                 JSON Lines on stdout: one object per finding, then a summary object
+                           (stats: one stats object).
     -o, --output FILE      Write findings (or the dump) to FILE instead of stdout.
     --driver NAME          Only show errors of this driver (the kernel's dma_debug_driver=).
                            Without driver names (see --device-driver), NAME may be a device name.
@@ -72,7 +79,7 @@ OPTIONS
     --duration SECONDS     live: stop after this long.
     --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.
     --sysfs DIR            record: where sysfs is (default /sys).
-    --no-side              check, dump: ignore the TRACE.side.json sidecar.
+    --no-side              check, dump, stats: ignore the TRACE.side.json sidecar.
     --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
                            the one instance that has dma events, as 'trace-cmd record -B' makes).
     -q, --quiet            No summary and no progress on stderr.
@@ -100,6 +107,8 @@ EXAMPLES
     zstd -dc trace.txt.zst | dmadebug check -
     dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'
     dmadebug dump trace.txt
+    dmadebug stats trace.dat
+    dmadebug stats --json trace.txt | jq '.devices[] | {device, peak_live}'
     sudo dmadebug live --stacktrace
     sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt
 `;

@@ -10,6 +10,7 @@ import { helpText } from './help.js';
 import { runLive } from './live.js';
 import { OPTIONS, UsageError, type Values } from './options.js';
 import { runRecord } from './record.js';
+import { runStats } from './stats.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -53,12 +54,14 @@ async function run(argv: string[]): Promise<number> {
       return runCheck(values, positionals);
     case 'dump':
       return runDump(values, positionals);
+    case 'stats':
+      return runStats(values, positionals);
     case 'live':
       return runLive(values, positionals);
     case 'record':
       return runRecord(values, positionals);
     default:
-      throw new UsageError(`unknown command '${command}' (commands: check, dump, live, record)`);
+      throw new UsageError(`unknown command '${command}' (commands: check, dump, stats, live, record)`);
   }
 }
 

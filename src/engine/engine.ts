@@ -16,6 +16,16 @@ import { IdPairTable } from '../base/key-table.js';
 import { hex16 } from '../base/u64.js';
 import { CachelineTracker, clnHiOf, clnLoOf, INSERTED, OVERFLOW } from './cachelines.js';
 import {
+  byType,
+  type DeviceStats,
+  DevState,
+  type EngineStats,
+  LIFETIME_BUCKETS,
+  lifetimeBucket,
+  lifetimeBucketStartNs,
+  lifetimeLabels,
+} from './dev-stats.js';
+import {
   bucketOf,
   EntryTable,
   F_SG_TRUNCATED,
@@ -197,7 +207,11 @@ export class DmaDebugEngine {
 
   // --- per-device state, indexed by interned device id ---
   private identityEvidence = new Uint8Array(64);
-  private counts: DeviceCounts[] = [];
+  private counts: DevState[] = [];
+  /** All devices together: live entries and bytes, their peaks (stats). */
+  private readonly all = new DevState();
+  /** Set while an unmap_sg releases its segments: its lifetime was counted once already. */
+  private inSgUnmap = false;
 
   // --- indexes ---
   /** Live sg calls by (device, first physical address) -> head entry. */
@@ -254,8 +268,10 @@ export class DmaDebugEngine {
       case EventKind.MapResource:
         this.onMapSingle(ev, EntryType.Resource);
         break;
-      case EventKind.UnmapPage:
-        this.devCounts(ev.device).unmaps++;
+      case EventKind.UnmapPage: {
+        const c = this.devCounts(ev.device);
+        c.unmaps++;
+        c.unmapsByType[(ev.attrs & ATTR_MMIO) !== 0 ? EntryType.Resource : EntryType.Single]!++;
         this.checkUnmap(
           ev.device,
           ev.addrHi,
@@ -267,10 +283,14 @@ export class DmaDebugEngine {
           null,
         );
         break;
-      case EventKind.UnmapResource:
-        this.devCounts(ev.device).unmaps++;
+      }
+      case EventKind.UnmapResource: {
+        const c = this.devCounts(ev.device);
+        c.unmaps++;
+        c.unmapsByType[EntryType.Resource]!++;
         this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Resource, ev.dir, 0, null);
         break;
+      }
       case EventKind.MapSg:
         this.onMapSg(ev);
         break;
@@ -300,13 +320,19 @@ export class DmaDebugEngine {
       case EventKind.AllocSgt:
         this.onAllocSgt(ev);
         break;
-      case EventKind.FreeSgt:
-        this.devCounts(ev.device).frees++;
+      case EventKind.FreeSgt: {
+        const c = this.devCounts(ev.device);
+        c.frees++;
+        c.unmapsByType[EntryType.Sg]!++;
         this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir, ev.sgPhys.count, null);
         break;
+      }
       case EventKind.SyncSingleForCpu:
-      case EventKind.SyncSingleForDevice:
-        this.devCounts(ev.device).syncs++;
+      case EventKind.SyncSingleForDevice: {
+        const c = this.devCounts(ev.device);
+        c.syncs++;
+        if (ev.kind === EventKind.SyncSingleForCpu) c.syncSingleForCpu++;
+        else c.syncSingleForDevice++;
         this.checkSync(
           ev.device,
           ev.addrHi,
@@ -318,11 +344,16 @@ export class DmaDebugEngine {
           ev.kind === EventKind.SyncSingleForCpu,
         );
         break;
+      }
       case EventKind.SyncSgForCpu:
-      case EventKind.SyncSgForDevice:
-        this.devCounts(ev.device).syncs++;
+      case EventKind.SyncSgForDevice: {
+        const c = this.devCounts(ev.device);
+        c.syncs++;
+        if (ev.kind === EventKind.SyncSgForCpu) c.syncSgForCpu++;
+        else c.syncSgForDevice++;
         this.onSyncSg(ev, ev.kind === EventKind.SyncSgForCpu);
         break;
+      }
       case EventKind.Lost:
         this.noteLoss(ev.cpu, ev.lost);
         break;
@@ -389,6 +420,7 @@ export class DmaDebugEngine {
       return;
     }
     c.maps++;
+    c.mapsByType[type]!++;
     if (ev.hasPhys) this.noteIdentity(ev.device, ev.addrHi === ev.physHi && ev.addrLo === ev.physLo);
     const mapErr = this.config.tracksMappingErrors ? MapErr.NotChecked : MapErr.Unknown;
     const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, ev.dir, mapErr);
@@ -402,6 +434,7 @@ export class DmaDebugEngine {
   private onMapSg(ev: DmaEvent): void {
     const c = this.devCounts(ev.device);
     c.maps++;
+    c.mapsByType[EntryType.Sg]!++;
     const known = Math.min(ev.ents, ev.sgDma.count, ev.sgLen.count);
     if (known < ev.ents || ev.truncated) this.truncatedSgCalls++;
     const call = this.nextCall();
@@ -437,6 +470,7 @@ export class DmaDebugEngine {
   private onAllocSgt(ev: DmaEvent): void {
     const c = this.devCounts(ev.device);
     c.allocs++;
+    c.mapsByType[EntryType.Sg]!++;
     // dma_alloc_noncontiguous() records one sg entry for the whole buffer.
     const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir, MapErr.NotApplicable);
     if (e < 0) return;
@@ -460,6 +494,7 @@ export class DmaDebugEngine {
       return;
     }
     c.allocs++;
+    c.mapsByType[type]!++;
     // Coherent memory is bidirectional by definition, whatever a 6.13-era trace says.
     const dir = type === EntryType.Coherent ? Dir.Bidirectional : ev.dir;
     const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir, MapErr.NotApplicable);
@@ -487,7 +522,9 @@ export class DmaDebugEngine {
   }
 
   private onFree(ev: DmaEvent, type: EntryType): void {
-    this.devCounts(ev.device).frees++;
+    const c = this.devCounts(ev.device);
+    c.frees++;
+    c.unmapsByType[type]!++;
     const dir = type === EntryType.Coherent ? Dir.Bidirectional : ev.dir;
     this.checkUnmap(ev.device, ev.addrHi, ev.addrLo, ev.size, type, dir, 0, ev);
   }
@@ -516,8 +553,27 @@ export class DmaDebugEngine {
     if (size > this.maxSize) this.maxSize = size;
     // A map at this address ends any "recently unmapped" proof for it.
     this.recent.forget(dev, hi, lo);
-    this.devCounts(dev).live++;
+    this.noteLive(this.devCounts(dev), size);
+    this.noteLive(this.all, size);
     return e;
+  }
+
+  /** One more live entry of `size` bytes: the live counts and their peaks (stats). */
+  private noteLive(c: DevState, size: number): void {
+    const live = c.live + 1;
+    const bytes = c.liveBytes + size;
+    c.live = live;
+    c.liveBytes = bytes;
+    if (live > c.peakLive) {
+      c.peakLive = live;
+      c.peakLiveSec = this.lastTsSec;
+      c.peakLiveNs = this.lastTsNs;
+    }
+    if (bytes > c.peakBytes) {
+      c.peakBytes = bytes;
+      c.peakBytesSec = this.lastTsSec;
+      c.peakBytesNs = this.lastTsNs;
+    }
   }
 
   /** add_dma_entry(): hash it, then track its first cacheline (and its exact range). */
@@ -533,26 +589,34 @@ export class DmaDebugEngine {
   /** map-failed (ours, info): a map or alloc that returned an error; the driver may handle it. */
   private mapFailed(ev: DmaEvent): void {
     let text: string;
+    let type: EntryType;
     const a = addr(ev.addrHi, ev.addrLo);
     switch (ev.kind) {
       case EventKind.MapSgErr:
         text = msg.mapSgFailed('dma_map_sg', ev.nents, ev.err, ev.dir);
+        type = EntryType.Sg;
         break;
       case EventKind.AllocSgtErr:
         text = msg.mapFailed('dma_alloc_noncontiguous', a, ev.size, ev.dir);
+        type = EntryType.Sg;
         break;
       case EventKind.Alloc:
         text = msg.mapFailed('dma_alloc_coherent', a, ev.size, Dir.Bidirectional);
+        type = EntryType.Coherent;
         break;
       case EventKind.AllocPages:
         text = msg.mapFailed('dma_alloc_pages', a, ev.size, ev.dir);
+        type = EntryType.Noncoherent;
         break;
       case EventKind.MapResource:
         text = msg.mapFailed('dma_map_resource', a, ev.size, ev.dir);
+        type = EntryType.Resource;
         break;
       default:
         text = msg.mapFailed('dma_map_page', a, ev.size, ev.dir);
+        type = (ev.attrs & ATTR_MMIO) !== 0 ? EntryType.Resource : EntryType.Single;
     }
+    this.devCounts(ev.device).failuresByType[type]!++;
     this.emit('map-failed', 'info', text, ev.device, -1, false, null, null, false);
   }
 
@@ -778,14 +842,29 @@ export class DmaDebugEngine {
     } else if (type === EntryType.Coherent || type === EntryType.Noncoherent) {
       this.virt.delete(e);
     }
+    const size = t.size(e);
     const c = this.counts[metaDev(m)];
-    if (c) c.live--;
+    if (c) {
+      c.live--;
+      c.liveBytes -= size;
+      if (!this.inSgUnmap) c.lifetimes[this.lifetimeBucketOf(e)]!++;
+    }
+    this.all.live--;
+    this.all.liveBytes -= size;
     t.release(e);
     if (this.fromBoot) this.pool.give();
   }
 
+  /** The lifetime bucket of entry e, ending at the current event. */
+  private lifetimeBucketOf(e: number): number {
+    const t = this.entries;
+    return lifetimeBucket(this.lastTsSec - t.tsSec(e), this.lastTsNs - t.tsNs(e));
+  }
+
   private onUnmapSg(ev: DmaEvent): void {
-    this.devCounts(ev.device).unmaps++;
+    const c = this.devCounts(ev.device);
+    c.unmaps++;
+    c.unmapsByType[EntryType.Sg]!++;
     const nelems = ev.sgPhys.count > 0 ? Math.max(ev.nents, ev.sgPhys.count) : ev.nents;
     const head = this.findSgCall(ev);
     if (head < 0) {
@@ -804,6 +883,9 @@ export class DmaDebugEngine {
       this.scratchSize[n] = t.size(e);
       n++;
     }
+    // The call's lifetime counts once (its head's), not once per segment.
+    c.lifetimes[this.lifetimeBucketOf(head)]!++;
+    this.inSgUnmap = true;
     for (let i = 0; i < nelems; i++) {
       if (mapped && i >= mapped) break;
       if (i >= n) break; // segments beyond a truncated list are unknown
@@ -818,6 +900,7 @@ export class DmaDebugEngine {
         null,
       );
     }
+    this.inSgUnmap = false;
   }
 
   /** An unmap_sg whose physical list matches no live dma_map_sg. */
@@ -1201,6 +1284,11 @@ export class DmaDebugEngine {
     }
     this.severityCounts[severity]++;
     this.findingCounts.set(check, (this.findingCounts.get(check) ?? 0) + 1);
+    if (dev >= 0) {
+      const c = this.devCounts(dev);
+      c.findings ??= new Map();
+      c.findings.set(check, (c.findings.get(check) ?? 0) + 1);
+    }
     const f: Finding = {
       check,
       severity,
@@ -1258,10 +1346,10 @@ export class DmaDebugEngine {
     };
   }
 
-  private devCounts(dev: number): DeviceCounts {
+  private devCounts(dev: number): DevState {
     let c = this.counts[dev];
     if (!c) {
-      c = { maps: 0, unmaps: 0, syncs: 0, allocs: 0, frees: 0, mapFailures: 0, live: 0 };
+      c = new DevState();
       if (dev >= 0) this.counts[dev] = c;
     }
     return c;
@@ -1490,9 +1578,90 @@ export class DmaDebugEngine {
   deviceCounts(): Map<string, DeviceCounts> {
     const m = new Map<string, DeviceCounts>();
     this.counts.forEach((c, dev) => {
-      if (c) m.set(this.names.devices.name(dev), { ...c });
+      if (c) m.set(this.names.devices.name(dev), c.counts());
     });
     return m;
+  }
+
+  /**
+   * `dmadebug stats`: per device (sorted by name) the calls by type, syncs by
+   * kind, live entries and bytes with their peaks and when each was reached,
+   * the lifetime histogram, failures and findings by check; and the totals.
+   */
+  stats(): EngineStats {
+    const digits = this.lastTsDigits;
+    const at = (v: number, sec: number, ns: number) => (v > 0 ? tsString(sec, ns, digits) : null);
+    const one = (device: string, c: DevState): DeviceStats => {
+      const findings: Record<string, number> = {};
+      for (const [k, v] of [...(c.findings ?? [])].sort((x, y) => x[0].localeCompare(y[0]))) findings[k] = v;
+      return {
+        device,
+        driver: this.config.drivers?.get(device) ?? null,
+        maps: byType(c.mapsByType),
+        unmaps: byType(c.unmapsByType),
+        syncs: {
+          singleForCpu: c.syncSingleForCpu,
+          singleForDevice: c.syncSingleForDevice,
+          sgForCpu: c.syncSgForCpu,
+          sgForDevice: c.syncSgForDevice,
+        },
+        failures: byType(c.failuresByType),
+        live: c.live,
+        liveBytes: c.liveBytes,
+        peakLive: { value: c.peakLive, at: at(c.peakLive, c.peakLiveSec, c.peakLiveNs) },
+        peakBytes: { value: c.peakBytes, at: at(c.peakBytes, c.peakBytesSec, c.peakBytesNs) },
+        lifetimes: Array.from(c.lifetimes),
+        findings,
+      };
+    };
+    const devices: DeviceStats[] = [];
+    const sum = new DevState();
+    let mapFailures = 0;
+    this.counts.forEach((c, dev) => {
+      if (!c) return;
+      devices.push(one(this.names.devices.name(dev), c));
+      mapFailures += c.mapFailures;
+      sum.syncSingleForCpu += c.syncSingleForCpu;
+      sum.syncSingleForDevice += c.syncSingleForDevice;
+      sum.syncSgForCpu += c.syncSgForCpu;
+      sum.syncSgForDevice += c.syncSgForDevice;
+      for (let i = 0; i < 5; i++) {
+        sum.mapsByType[i]! += c.mapsByType[i]!;
+        sum.unmapsByType[i]! += c.unmapsByType[i]!;
+        sum.failuresByType[i]! += c.failuresByType[i]!;
+      }
+      for (let i = 0; i < LIFETIME_BUCKETS; i++) sum.lifetimes[i]! += c.lifetimes[i]!;
+      if (c.findings) {
+        sum.findings ??= new Map();
+        for (const [k, v] of c.findings) sum.findings.set(k, (sum.findings.get(k) ?? 0) + v);
+      }
+    });
+    devices.sort((x, y) => (x.device < y.device ? -1 : x.device > y.device ? 1 : 0));
+    const a = this.all;
+    sum.live = a.live;
+    sum.liveBytes = a.liveBytes;
+    sum.peakLive = a.peakLive;
+    sum.peakLiveSec = a.peakLiveSec;
+    sum.peakLiveNs = a.peakLiveNs;
+    sum.peakBytes = a.peakBytes;
+    sum.peakBytesSec = a.peakBytesSec;
+    sum.peakBytesNs = a.peakBytesNs;
+    const findings: Record<string, number> = {};
+    for (const [k, v] of [...this.findingCounts].sort((x, y) => x[0].localeCompare(y[0]))) findings[k] = v;
+    const cov = this.coverage();
+    const labels = lifetimeLabels();
+    return {
+      devices,
+      totals: one('(all)', sum),
+      findings,
+      mapFailures,
+      lifetimeBuckets: labels,
+      lifetimeBucketStartNs: labels.map((_, b) => lifetimeBucketStartNs(b)),
+      events: this.eventCount,
+      firstTs: cov.firstTs,
+      lastTs: cov.lastTs,
+      fromBoot: cov.fromBoot,
+    };
   }
 
   /**

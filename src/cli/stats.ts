@@ -1,0 +1,42 @@
+// `stats`: replay one trace and print per-device activity — calls by type,
+// syncs by kind, peak live mappings and bytes with their times, a mapping
+// lifetime histogram, failures and findings by check — as text or one JSON
+// object on stdout. Diagnostics go to stderr; exit 0, or 2 on input errors.
+
+import { replay } from '../pipeline.js';
+import { statsJson, statsText } from '../report/stats.js';
+import { applyUnbinds, sideFor } from './check.js';
+import { engineConfig, inputsOf, intOption, openOutput, sideConfig, UsageError, type Values } from './options.js';
+
+export async function runStats(v: Values, positionals: string[]): Promise<number> {
+  const inputs = inputsOf(positionals, 'stats');
+  if (inputs.length > 1) throw new UsageError('stats takes one trace');
+  const input = inputs[0]!;
+  const label = input === '-' ? '<stdin>' : input;
+  const cfg = engineConfig(v);
+  const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
+  const side = sideFor(input, v);
+  const { writer } = openOutput(v);
+  const r = await replay(input, {
+    engine: side ? { ...sideConfig(side), ...cfg } : cfg,
+    ...(chunkSize !== undefined ? { chunkSize } : {}),
+    ...(v.instance !== undefined ? { instance: v.instance } : {}),
+  });
+  if (side) applyUnbinds(side, r.engine);
+  if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
+  if (v.verbose) {
+    const unit = r.kind === 'tracedat' ? 'event' : 'line';
+    for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+  }
+  // An input that is not a trace at all gets its one-line error, not stats of nothing.
+  if (!(r.error && r.engine.eventCount === 0)) {
+    const s = r.engine.stats();
+    writer.write(v.json ? `${statsJson(s, label)}\n` : statsText(s, label));
+  }
+  await writer.end();
+  if (r.error) {
+    process.stderr.write(`dmadebug: ${r.error.message}\n`);
+    return 2;
+  }
+  return 0;
+}
