@@ -22,7 +22,7 @@ export function lifetimeBucket(dSec: number, dNs: number): number {
   if (dSec >= 4000) return LIFETIME_BUCKETS - 1;
   const ns = dSec * 1e9 + dNs; // exact: < 2^53
   if (ns < 1000) return 0; // also a map timestamped after its unmap (clock skew between CPUs)
-  const b = 32 - Math.clz32(Math.floor(ns / 1000));
+  const b = 32 - Math.clz32((ns / 1000) >>> 0); // < 2^32: dSec < 4000
   return Math.min(b, LIFETIME_BUCKETS - 1);
 }
 

@@ -554,7 +554,19 @@ export class DmaDebugEngine {
     // A map at this address ends any "recently unmapped" proof for it.
     this.recent.forget(dev, hi, lo);
     this.noteLive(this.devCounts(dev), size);
-    this.noteLive(this.all, size);
+    // All devices: entries.live already counts this entry.
+    const a = this.all;
+    a.liveBytes += size;
+    if (this.entries.live > a.peakLive) {
+      a.peakLive = this.entries.live;
+      a.peakLiveSec = this.lastTsSec;
+      a.peakLiveNs = this.lastTsNs;
+    }
+    if (a.liveBytes > a.peakBytes) {
+      a.peakBytes = a.liveBytes;
+      a.peakBytesSec = this.lastTsSec;
+      a.peakBytesNs = this.lastTsNs;
+    }
     return e;
   }
 
@@ -849,7 +861,6 @@ export class DmaDebugEngine {
       c.liveBytes -= size;
       if (!this.inSgUnmap) c.lifetimes[this.lifetimeBucketOf(e)]!++;
     }
-    this.all.live--;
     this.all.liveBytes -= size;
     t.release(e);
     if (this.fromBoot) this.pool.give();
@@ -858,7 +869,11 @@ export class DmaDebugEngine {
   /** The lifetime bucket of entry e, ending at the current event. */
   private lifetimeBucketOf(e: number): number {
     const t = this.entries;
-    return lifetimeBucket(this.lastTsSec - t.tsSec(e), this.lastTsNs - t.tsNs(e));
+    const dSec = this.lastTsSec - t.tsSec(e);
+    const dNs = this.lastTsNs - t.tsNs(e);
+    // The common case, within the same second and >= 1 us, in integer arithmetic.
+    if (dSec === 0 && dNs >= 1000) return Math.min(32 - Math.clz32((dNs / 1000) >>> 0), LIFETIME_BUCKETS - 1);
+    return lifetimeBucket(dSec, dNs);
   }
 
   private onUnmapSg(ev: DmaEvent): void {
@@ -1638,7 +1653,7 @@ export class DmaDebugEngine {
     });
     devices.sort((x, y) => (x.device < y.device ? -1 : x.device > y.device ? 1 : 0));
     const a = this.all;
-    sum.live = a.live;
+    sum.live = this.entries.live;
     sum.liveBytes = a.liveBytes;
     sum.peakLive = a.peakLive;
     sum.peakLiveSec = a.peakLiveSec;
