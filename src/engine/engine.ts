@@ -501,9 +501,8 @@ export class DmaDebugEngine {
     if (e < 0) return;
     const t = this.entries;
     if (ev.hasVirt) this.virt.set(e, ev.virtHi, ev.virtLo);
-    const p = this.cpuPhys(ev);
-    if (p) {
-      t.setPhys(e, p[0], p[1]);
+    if (this.cpuPhys(ev)) {
+      t.setPhys(e, this.cpHi, this.cpLo);
     } else if (this.hasIdentity(ev.device)) {
       t.setPhys(e, ev.addrHi, ev.addrLo);
     }
@@ -512,14 +511,25 @@ export class DmaDebugEngine {
   }
 
   /** The CPU physical address an alloc/free event itself proves, if any. */
-  private cpuPhys(ev: DmaEvent): [number, number] | null {
-    if (ev.hasPhys) return [ev.physHi, ev.physLo];
+  private cpuPhys(ev: DmaEvent): boolean {
+    if (ev.hasPhys) {
+      this.cpHi = ev.physHi;
+      this.cpLo = ev.physLo;
+      return true;
+    }
     if (ev.hasVirt && ev.virtRaw) {
       const hi = ev.virtHi >>> 0;
-      if (hi >= DIRECT_MAP_HI && hi < DIRECT_MAP_END_HI) return [hi - DIRECT_MAP_HI, ev.virtLo >>> 0];
+      if (hi >= DIRECT_MAP_HI && hi < DIRECT_MAP_END_HI) {
+        this.cpHi = hi - DIRECT_MAP_HI;
+        this.cpLo = ev.virtLo >>> 0;
+        return true;
+      }
     }
-    return null;
+    return false;
   }
+  /** cpuPhys()'s answer (halves), valid when it returned true: no array per alloc. */
+  private cpHi = 0;
+  private cpLo = 0;
 
   private onFree(ev: DmaEvent, type: EntryType): void {
     const c = this.devCounts(ev.device);
@@ -784,8 +794,7 @@ export class DmaDebugEngine {
       const v = this.virt.find(e);
       if (v >= 0 && (this.virt.hiAt(v) !== freeEv.virtHi || this.virt.loAt(v) !== freeEv.virtLo)) {
         const allocPa = pa(t.physHi(e), t.physLo(e), t.physKnown(e));
-        const fp = this.cpuPhys(freeEv);
-        const freePa = fp ? pa(fp[0], fp[1]) : pa(0, 0, false);
+        const freePa = this.cpuPhys(freeEv) ? pa(this.cpHi, this.cpLo) : pa(0, 0, false);
         this.err(
           'free-cpu-address-mismatch',
           msg.freeCpuAddress(addr(hi, lo), size, allocPa, freePa),
@@ -1082,13 +1091,10 @@ export class DmaDebugEngine {
       ev.dir,
       nelems,
     );
-    const mapped = first >= 0 ? this.entries.sgMapped(first) : 0;
-    if (first < 0) {
-      // The kernel checks nothing here; we can say more where the trace proves it.
-      return;
-    }
-    for (let i = 0; i < n; i++) {
-      if (i >= mapped) break;
+    // No such entry: mapped_ents is 0 and the kernel checks nothing, so neither do we.
+    if (first < 0) return;
+    const mapped = Math.min(n, this.entries.sgMapped(first));
+    for (let i = 0; i < mapped; i++) {
       this.checkSync(ev.device, ev.sgDma.hi[i]!, ev.sgDma.lo[i]!, ev.sgLen.v[i]!, EntryType.Sg, ev.dir, nelems, toCpu);
     }
   }
@@ -1554,6 +1560,11 @@ export class DmaDebugEngine {
 
   get live(): number {
     return this.entries.live;
+  }
+
+  /** Events the input said were lost so far (cheap: for status lines). */
+  get eventsLost(): number {
+    return this.lostEvents;
   }
 
   coverage(): Coverage {
