@@ -21,6 +21,7 @@
 // lines are an InputError.
 
 import type { Names } from '../base/interner.js';
+import { NameCache } from '../base/name-cache.js';
 import {
   type AddrList,
   type Dir,
@@ -443,9 +444,9 @@ export class TextParser {
   private lastCommLen = -1;
   private lastCommId = -1;
   /** The same for the device name. */
-  private lastDev: Buffer = Buffer.allocUnsafe(64);
-  private lastDevLen = -1;
-  private lastDevId = -1;
+  private readonly devices: NameCache;
+  private viewOf: Buffer | null = null;
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   // The open <stack trace> block.
   private stackOpen = false;
@@ -462,6 +463,7 @@ export class TextParser {
 
   constructor(opts: TextParserOptions) {
     this.names = opts.names;
+    this.devices = new NameCache(opts.names.devices);
     this.sink = opts.sink;
     this.file = opts.file;
   }
@@ -844,21 +846,12 @@ export class TextParser {
   }
 
   private deviceId(b: Buffer, s: number, e: number): number {
-    const n = e - s;
-    if (n === this.lastDevLen) {
-      const ld = this.lastDev;
-      let i = n - 1;
-      // compare from the end: device names share prefixes (0000:00:...)
-      while (i >= 0 && ld[i] === b[s + i]) i--;
-      if (i < 0) return this.lastDevId;
+    if (b !== this.viewOf) {
+      // the name cache reads four bytes at a time; one view per read buffer
+      this.viewOf = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.length);
     }
-    const id = this.names.devices.internBytes(b, s, e);
-    if (n <= this.lastDev.length) {
-      b.copy(this.lastDev, 0, s, e);
-      this.lastDevLen = n;
-      this.lastDevId = id;
-    }
-    return id;
+    return this.devices.id(b, this.view, s, e);
   }
 
   private fillHeader(b: Buffer): void {

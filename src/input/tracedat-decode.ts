@@ -10,6 +10,7 @@
 // reused DmaEvent. Nothing allocates per record except marker text.
 
 import type { Names } from '../base/interner.js';
+import { NameCache } from '../base/name-cache.js';
 import { type AddrList, type Dir, type DmaEvent, EventKind as K, type SizeList } from '../engine/events.js';
 import { isMachineryFrame, MAX_STACK_BYTES, UNBIND_MARKER } from './text-parser.js';
 import type { EventFormat, FormatField, Kallsyms } from './tracedat-format.js';
@@ -240,10 +241,7 @@ export const Decoded = {
 export class RecordDecoder {
   problem = '';
   private readonly le: boolean;
-  private lastDev = new Uint8Array(64);
-  private lastDevDv = new DataView(this.lastDev.buffer);
-  private lastDevLen = -1;
-  private lastDevId = -1;
+  private readonly devices: NameCache;
   // stack text scratch
   private stk = new Uint8Array(4096);
   private readonly frameCache = new Map<number, { hi: number; bytes: Uint8Array }>();
@@ -261,6 +259,7 @@ export class RecordDecoder {
     private readonly printk: Map<string, string>,
   ) {
     this.le = littleEndian;
+    this.devices = new NameCache(names.devices);
   }
 
   /** Fills ev's payload (and kind) from the record at buf[off, off + len). */
@@ -483,27 +482,13 @@ export class RecordDecoder {
    * span is compared word by word with the last one before anything else.
    */
   private deviceId(b: Uint8Array, dv: DataView, s: number, e: number): number {
-    const n = e - s;
-    if (n === this.lastDevLen) {
-      const ld = this.lastDevDv;
-      let i = 0;
-      while (i + 4 <= n && dv.getUint32(s + i, true) === ld.getUint32(i, true)) i += 4;
-      if (i + 4 > n) {
-        const lb = this.lastDev;
-        while (i < n && b[s + i] === lb[i]) i++;
-        if (i === n) return this.lastDevId;
-      }
-    }
-    // strings carry their NUL
+    // the cache keys on the whole span; the name itself ends at its NUL
+    const hit = this.devices.get(b, dv, s, e);
+    if (hit >= 0) return hit;
     let z = s;
     while (z < e && b[z] !== 0) z++;
     const id = this.names.devices.internBytes(b, s, z);
-    if (n <= this.lastDev.length) {
-      const ld = this.lastDev;
-      for (let i = 0; i < n; i++) ld[i] = b[s + i]!; // no subarray: nothing allocated per event
-      this.lastDevLen = n;
-      this.lastDevId = id;
-    }
+    this.devices.set(b, dv, s, e, id);
     return id;
   }
 
