@@ -6,7 +6,9 @@
 //
 // Why workers: fzstd runs at ~250 MB/s, so on a big zstd trace.dat the
 // decompression costs about twice the decoding. Chunks are independent, so
-// a few threads decompress the next ones while the main thread decodes.
+// a few threads decompress the next ones while the main thread decodes. When
+// the system has zstd, one worker instead keeps a `zstd -dc` child fed
+// (zstd-process.ts): native speed, and it helps on 2 cores too.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -19,12 +21,14 @@ export type Algorithm = 'zstd' | 'zlib';
 export const MAX_BLOCK = 1 << 30;
 
 /**
- * Why a zstd frame cannot hold `usize` bytes ('' when it may): its magic,
- * and the content size or window its header announces (RFC 8878 3.1.1.1).
- * trace-cmd writes one frame per block, so the first frame tells.
+ * What a zstd frame's header says (RFC 8878 3.1.1.1): `problem` when it is
+ * not a frame we accept (no magic, a cut header, a window over 128 MiB),
+ * else the content size it declares (-1: none declared).
  */
-export function zstdFrameProblem(d: Uint8Array, usize: number): string {
-  if (d.length < 6 || d[0] !== 0x28 || d[1] !== 0xb5 || d[2] !== 0x2f || d[3] !== 0xfd) return 'no zstd frame magic';
+function zstdHeader(d: Uint8Array): { problem: string; size: number } {
+  if (d.length < 6 || d[0] !== 0x28 || d[1] !== 0xb5 || d[2] !== 0x2f || d[3] !== 0xfd) {
+    return { problem: 'no zstd frame magic', size: -1 };
+  }
   const fhd = d[4]!;
   const fcsFlag = fhd >> 6;
   const single = (fhd >> 5) & 1;
@@ -34,16 +38,33 @@ export function zstdFrameProblem(d: Uint8Array, usize: number): string {
     const wd = d[p++]!;
     const base = 2 ** (10 + (wd >> 3));
     const window = base + (base / 8) * (wd & 7);
-    if (window > 1 << 27) return `a window of ${window} bytes`;
+    if (window > 1 << 27) return { problem: `a window of ${window} bytes`, size: -1 };
   }
   p += dictBytes;
   const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  if (fcsBytes === 0) return '';
-  if (p + fcsBytes > d.length) return 'a cut frame header';
+  if (fcsBytes === 0) return { problem: '', size: -1 };
+  if (p + fcsBytes > d.length) return { problem: 'a cut frame header', size: -1 };
   let fcs = 0;
   for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + d[p + i]!;
   if (fcsBytes === 2) fcs += 256;
-  return fcs === usize ? '' : `the frame holds ${fcs} bytes`;
+  return { problem: '', size: fcs };
+}
+
+/**
+ * Why a zstd frame cannot hold `usize` bytes ('' when it may): its magic,
+ * and the content size or window its header announces. trace-cmd writes one
+ * frame per block, so the first frame tells.
+ */
+export function zstdFrameProblem(d: Uint8Array, usize: number): string {
+  const h = zstdHeader(d);
+  if (h.problem !== '' || h.size < 0 || h.size === usize) return h.problem;
+  return `the frame holds ${h.size} bytes`;
+}
+
+/** The content size a zstd frame declares; -1 when it declares none or is not an acceptable frame. */
+export function zstdContentSize(d: Uint8Array): number {
+  const h = zstdHeader(d);
+  return h.problem === '' ? h.size : -1;
 }
 
 /** Decompresses one block of `usize` bytes; throws an Error saying what is wrong. */
@@ -59,6 +80,22 @@ export function inflateBlock(alg: Algorithm, data: Uint8Array, usize: number): U
   }
   if (out.length !== usize) throw new Error(`${out.length} bytes, expected ${usize}`);
   return out;
+}
+
+/** Decompresses each block of a batch in this thread: its bytes, or why it failed. */
+export function inflateBatch(alg: Algorithm, data: Uint8Array, jobs: readonly Job[]): BatchResult {
+  const outs: Array<Uint8Array | null> = [];
+  const errors: Array<string | null> = [];
+  for (const j of jobs) {
+    try {
+      outs.push(inflateBlock(alg, data.subarray(j.off, j.off + j.csize), j.usize));
+      errors.push(null);
+    } catch (e) {
+      outs.push(null);
+      errors.push((e as Error).message ?? String(e));
+    }
+  }
+  return { outs, errors };
 }
 
 // ---------------------------------------------------------------- the pool
@@ -89,10 +126,17 @@ export class InflatePool {
   private turn = 0;
   private failed: unknown = null;
 
+  /**
+   * `tool`: one worker that keeps a system `zstd -dc` fed (zstd-process.ts)
+   * instead of decompressing itself (measured: a deeper read-ahead for it
+   * only costs memory).
+   */
   constructor(
     private readonly alg: Algorithm,
     threads = InflatePool.defaultThreads(),
+    private readonly tool = false,
   ) {
+    if (tool) threads = 1;
     for (let i = 0; i < threads; i++) {
       const w = new Worker(new URL('./tracedat-inflate-worker.js', import.meta.url));
       w.on('message', (m: { id: number; outs: Array<Uint8Array | null>; errors: Array<string | null> }) => {
@@ -134,7 +178,7 @@ export class InflatePool {
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-      w.postMessage({ id, alg: this.alg, data: buf, jobs }, [buf.buffer as ArrayBuffer]);
+      w.postMessage({ id, alg: this.alg, tool: this.tool, data: buf, jobs }, [buf.buffer as ArrayBuffer]);
     });
   }
 

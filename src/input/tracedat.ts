@@ -19,8 +19,10 @@
 //   worker threads, at most 2 x threads + 1 read-ahead batches (512 KiB
 //   compressed each) per CPU.
 // - zstd in JS (fzstd) runs at ~250 MB/s, slower than decoding the records,
-//   so readFile() on a big compressed file lets worker threads decompress the
-//   next chunks while the merge runs (on 3+ cores; tracedat-inflate.ts).
+//   so readFile() on a big compressed file decompresses the next chunks while
+//   the merge runs: through the system's `zstd -dc`, kept fed by a worker
+//   thread (zstd-process.ts), or else in worker threads (on 3+ cores;
+//   tracedat-inflate.ts).
 // - Not applied: the DATE, OFFSET and TIME_SHIFT options (wall-clock and
 //   host/guest corrections) and TSC2NSEC (a note says so); times are the
 //   ring buffer's own, as the kernel's text prints them.
@@ -38,6 +40,7 @@ import type { Names } from '../base/interner.js';
 import type { EventSink, InputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { buildPlans, commonFields, MergeLead, RingRecords } from './ring-records.js';
+import { onPath } from './source.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
 import { decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
 import {
@@ -73,6 +76,12 @@ export interface ReadFileOptions {
    * chosen buffer holds at least 4 MiB of compressed data; none on 2 cores.
    */
   threads?: number;
+  /**
+   * Decompress zstd chunks with the system's `zstd -dc` (one child process)
+   * instead of in this process. Default: when zstd is on PATH, the chosen
+   * buffer holds at least 4 MiB of compressed data and `threads` is not set.
+   */
+  zstdTool?: boolean;
 }
 
 /** Read window per CPU in readFile() mode. */
@@ -794,6 +803,7 @@ export class TraceDatParser {
   private blocked: CpuStream | null = null;
   private pool: InflatePool | null = null;
   private threads: number | undefined;
+  private zstdTool: boolean | undefined;
   private tscNoted = false;
 
   constructor(opts: TraceDatParserOptions) {
@@ -859,6 +869,7 @@ export class TraceDatParser {
       this.src = new FileSource(fd, st.size);
       this.ended = true;
       if (opts.threads !== undefined) this.threads = Math.max(0, Math.min(16, Math.floor(opts.threads)));
+      this.zstdTool = opts.zstdTool;
       let next = 65536;
       for (;;) {
         this.blocked = null;
@@ -1491,8 +1502,14 @@ export class TraceDatParser {
     if (chosen && this.src instanceof FileSource && chosen.compressed && this.compression !== 'none') {
       let bytes = 0;
       for (const c of chosen.cpus) bytes += c.size;
-      const threads = this.threads ?? (bytes >= POOL_MIN_BYTES ? InflatePool.defaultThreads() : 0);
-      if (threads > 0) this.pool = new InflatePool(this.compression, threads);
+      const big = bytes >= POOL_MIN_BYTES;
+      const tool = this.zstdTool ?? (big && this.threads === undefined && onPath('zstd'));
+      if (this.compression === 'zstd' && tool) {
+        this.pool = new InflatePool('zstd', 1, true);
+      } else {
+        const threads = this.threads ?? (big ? InflatePool.defaultThreads() : 0);
+        if (threads > 0) this.pool = new InflatePool(this.compression, threads);
+      }
     }
     this.streams = chosen ? this.makeStreams(chosen, this.pool) : [];
     this.keepFrom = Number.POSITIVE_INFINITY;
