@@ -115,17 +115,19 @@ function sanity(a: DatArgs, tc: string | null): string[] {
   return out;
 }
 
-function ensureDat(
-  a: DatArgs,
+/** The trace.dat of `a.events` events in `a.dir`: reused when a kept one (with its meta.json) is there. */
+export function ensureDat(
+  a: Pick<DatArgs, 'dir' | 'events' | 'live' | 'log'>,
   label: string,
   version: 6 | 7,
   zlib: boolean,
-): { file: string; stats: DatGenStats | null } {
+): { file: string; stats: DatGenStats } {
   const file = path.join(a.dir, `trace-${a.events}-live${a.live}-${label}.dat`);
   const meta = `${file}.meta.json`;
   if (existsSync(file) && existsSync(meta)) {
     const stats = JSON.parse(readFileSync(meta, 'utf8')) as DatGenStats;
-    if (stats.bytes === statSync(file).size) {
+    // (a meta.json from before cpuData was recorded: regenerate)
+    if (stats.bytes === statSync(file).size && stats.cpuData !== undefined) {
       a.log(`reusing ${file}`);
       return { file, stats: { ...stats, seconds: Number.NaN } };
     }

@@ -1,11 +1,13 @@
-// Owns `npm run bench`. Three sections, each skippable:
+// Owns `npm run bench`. Four sections, each skippable:
 // - text (--no-text): generates synthetic ftrace text (bench/gen-trace.ts), then measures in the same
 //   run `wc -l` (best of 3) against `dmadebug check -q` (best of 2: wall time and peak RSS) on each, and
 //   prints throughput, the ratio to `wc -l`, memory per live mapping and whether RSS depends on length.
 // - trace.dat (--no-dat, bench/bench-dat.ts): ≥ 5M-event trace.dat files (bench/gen-tracedat.ts),
 //   `dmadebug check -q` against `trace-cmd report > /dev/null` in the same run (target ≥ 10× faster).
-// - live (--no-live, bench/bench-live.ts): `dmadebug live` fed through a FIFO at rising rates; the
-//   highest sustained rate (target ≥ 2M events/s).
+// - live (--no-live, bench/bench-live.ts): `dmadebug live` fed through FIFOs at rising rates, on its
+//   binary path (ring-buffer pages into per_cpu/cpuN/trace_pipe_raw, the default of `live`) and its
+//   text path (`--text`: lines into trace_pipe); the highest sustained rate of each (target ≥ 2M
+//   events/s). --live-mode raw|text|both picks the paths.
 // - page-free (--no-pagefree, bench/bench-pagefree.ts): the page-freed-while-mapped check's
 //   throughput at 10k and at 1M live mappings, side by side (its cost must not grow with the count).
 // It reports; it does not fail. Exit status is non-zero only when something crashed.
@@ -13,7 +15,8 @@
 //   npm run bench -- [--size 1G] [--live 4096] [--keep]
 //                    [--short-size 256M] [--mem-size 300M] [--mem-live 1000000] [--no-mem]
 //                    [--no-text] [--no-dat] [--no-live] [--dat-events 5M]
-//                    [--live-rates 250k,500k,1M,2M,4M] [--live-seconds 2]
+//                    [--live-mode both] [--live-rates 500k,1M,2M] [--live-fifo 64K,1M]
+//                    [--live-seconds 2]
 //                    [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]
 //
 // Traces live in /tmp/dmadebug-bench/ and are reused when a trace of the same size and live count is
@@ -35,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAT_TARGET, type DatRow, runDat } from './bench-dat.js';
-import { LIVE_TARGET, type LiveRow, runLive } from './bench-live.js';
+import { LIVE_TARGET, type LiveMode, type LiveRow, runLive } from './bench-live.js';
 import { type PageFreeRow, runPageFree } from './bench-pagefree.js';
 import { type GenStats, generateTrace, parseSize } from './gen-trace.js';
 
@@ -60,7 +63,10 @@ interface Args {
   dat: boolean;
   liveFeed: boolean;
   datEvents: number;
-  liveRates: number[];
+  liveModes: LiveMode[];
+  /** Rates per live mode; --live-rates sets both. */
+  liveRates: Record<LiveMode, number[]>;
+  liveFifo: number[];
   liveSeconds: number;
   pageFree: boolean;
   pageFreeLives: number[];
@@ -102,7 +108,12 @@ function parseArgs(argv: string[]): Args {
     dat: true,
     liveFeed: true,
     datEvents: 5_000_000,
-    liveRates: [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000],
+    liveModes: ['raw', 'text'],
+    liveRates: {
+      raw: [500_000, 1_000_000, 2_000_000, 2_500_000, 3_000_000, 4_000_000],
+      text: [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000],
+    },
+    liveFifo: [0, 1 << 20],
     liveSeconds: 2,
     pageFree: true,
     pageFreeLives: [10_000, 100_000, 1_000_000, 3_000_000],
@@ -127,8 +138,11 @@ function parseArgs(argv: string[]): Args {
         'usage: npm run bench -- [--size 1G] [--live 4096] [--keep] [--short-size 256M]\n' +
           '                        [--mem-size 300M] [--mem-live 1000000] [--no-mem]\n' +
           '                        [--no-text] [--no-dat] [--no-live] [--dat-events 5M]\n' +
-          '                        [--live-rates 250k,500k,1M,2M,4M] [--live-seconds 2]\n' +
-          '                        [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]\n',
+          '                        [--live-mode raw|text|both] [--live-rates 500k,1M,2M]\n' +
+          '                        [--live-fifo 64K,1M] [--live-seconds 2]\n' +
+          '                        [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]\n' +
+          'defaults: live rates raw 500k,1M,2M,2.5M,3M,4M and text 250k,500k,1M,2M,4M (each up to the first\n' +
+          'not sustained); FIFO sizes 64K (the default) and 1M (F_SETPIPE_SZ)\n',
       );
       process.exit(0);
     }
@@ -140,7 +154,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--mem-size') a.memSize = parseSize(v);
     else if (k === '--mem-live') a.memLive = parseSize(v);
     else if (k === '--dat-events') a.datEvents = parseCount(v);
-    else if (k === '--live-rates') a.liveRates = v.split(',').map(parseCount);
+    else if (k === '--live-rates') {
+      const rates = v.split(',').map(parseCount);
+      a.liveRates = { raw: rates, text: rates };
+    } else if (k === '--live-mode') {
+      if (v !== 'raw' && v !== 'text' && v !== 'both') throw new Error('--live-mode takes raw, text or both');
+      a.liveModes = v === 'both' ? ['raw', 'text'] : [v];
+    } else if (k === '--live-fifo') a.liveFifo = v.split(',').map((x) => (parseSize(x) === 65536 ? 0 : parseSize(x)));
     else if (k === '--live-seconds') a.liveSeconds = Number(v);
     else if (k === '--pagefree-lives') a.pageFreeLives = v.split(',').map(parseCount);
     else if (k === '--pagefree-frees') a.pageFreeFrees = parseCount(v);
@@ -344,13 +364,15 @@ async function main(): Promise<number> {
     for (const row of r.rows) if (!row.ddNote.startsWith('exit 0')) crashed = true;
   }
   if (args.liveFeed) {
-    process.stdout.write('\n== live: dmadebug live fed through a FIFO\n');
+    process.stdout.write(`\n== live: dmadebug live fed through FIFOs (${args.liveModes.join(', ')})\n`);
     const r = await runLive({
       dir: DIR,
       bin: BIN,
+      modes: args.liveModes,
       rates: args.liveRates,
       seconds: args.liveSeconds,
-      pipeSizes: [0, 1 << 20],
+      pipeSizes: args.liveFifo,
+      live: args.live,
       keep: args.keep,
       log,
     });
@@ -445,30 +467,51 @@ function datTable(rows: DatRow[]): string {
 }
 
 function liveTable(rows: LiveRow[]): string {
+  const fifo = (r: LiveRow) => `${r.pipe >> 10} KiB${r.fifos > 1 ? ` ×${r.fifos}` : ''}`;
   const t: string[][] = [
-    ['FIFO', 'target ev/s', 'achieved ev/s', 'lines written', 'consumed', 'writer waited ms', 'exit', 'sustained'],
+    [
+      'mode',
+      'FIFO',
+      'target ev/s',
+      'achieved ev/s',
+      'written',
+      'consumed',
+      'lost',
+      'writer waited ms',
+      'exit',
+      'sustained',
+    ],
   ];
   for (const r of rows) {
     t.push([
-      `${r.pipe >> 10} KiB`,
+      r.mode,
+      fifo(r),
       grouped(r.target),
       grouped(r.achieved),
       grouped(r.written),
       r.consumed === null ? '?' : grouped(r.consumed),
+      r.lossNotices === null ? '?' : r.lossNotices === 0 ? '0' : `${r.lossNotices} notices`,
       fmt(r.blockedMs, 0),
       r.exit,
       r.sustained ? 'yes' : 'NO',
     ]);
   }
   let out = table(t);
-  for (const pipe of [...new Set(rows.map((r) => r.pipe))]) {
-    const mine = rows.filter((r) => r.pipe === pipe);
+  out +=
+    "\nraw: ring-buffer records into per_cpu/cpuN/trace_pipe_raw (one FIFO per CPU, the size is each one's); " +
+    'text: lines into trace_pipe (--text)';
+  for (const key of [...new Set(rows.map((r) => `${r.mode} ${fifo(r)}`))]) {
+    const mine = rows.filter((r) => `${r.mode} ${fifo(r)}` === key);
     const best = mine.filter((r) => r.sustained).reduce((m, r) => Math.max(m, r.target), 0);
     const failed = mine.find((r) => !r.sustained);
     out +=
-      `\nFIFO ${pipe >> 10} KiB: highest sustained rate ${best ? `${grouped(best)} events/s` : 'none'}` +
+      `\n${key}: highest sustained rate ${best ? `${grouped(best)} events/s` : 'none'}` +
       (failed ? ` (at ${grouped(failed.target)}/s it managed ${grouped(failed.achieved)}/s)` : ' (every rate tried)') +
       ` — target ≥ ${grouped(LIVE_TARGET)} events/s: ${best >= LIVE_TARGET ? 'MET' : 'NOT MET'}`;
+  }
+  for (const mode of [...new Set(rows.map((r) => r.mode))]) {
+    const best = rows.filter((r) => r.mode === mode && r.sustained).reduce((m, r) => Math.max(m, r.target), 0);
+    out += `\nlive ${mode}: highest sustained rate over every FIFO size: ${best ? `${grouped(best)} events/s` : 'none'}`;
   }
   return out;
 }

@@ -61,6 +61,12 @@ export interface DatGenStats {
   liveEntriesAtEnd: number;
   /** Ring-buffer pages written (all CPUs). */
   pages: number;
+  /**
+   * Where each CPU's data lies in the file (offset and size, as the file's own tables say): without
+   * zlib, the CPU's ring-buffer pages back to back, as trace_pipe_raw delivers them (bench-live.ts
+   * feeds them so).
+   */
+  cpuData: Array<{ offset: number; size: number }>;
   seconds: number;
   counts: Record<string, number>;
 }
@@ -106,6 +112,10 @@ const COMMS: Record<number, string> = {
   95: 'kswapd0',
   901: 'sshd',
 };
+/** The pids' comms as saved_cmdlines lists them (and the trace.dat's command lines section). */
+export const CMDLINES = Object.keys(COMMS)
+  .map((p) => `${p} ${COMMS[Number(p)]}\n`)
+  .join('');
 const SINGLE_SIZES = [64, 66, 128, 256, 512, 512, 1514, 1536, 2048, 3584, 4096, 4096, 4096, 8192, 16384, 65536];
 const ALLOC_SIZES = [4096, 6726, 8192, 16384, 32768, 65536, 2048, 4096];
 
@@ -602,7 +612,7 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
     const pages = streams.reduce((a, s) => a + s.pages + (s.used > PAGE_HDR ? 1 : 0), 0);
     const sizes = streams.map((s) => s.close());
     const chunks = streams.map((s) => s.chunks);
-    const bytes = assemble(tmp, {
+    const { bytes, dataOff } = assemble(tmp, {
       version: opts.version,
       zlib,
       cpus,
@@ -620,6 +630,7 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
       liveAtEnd: nLive,
       liveEntriesAtEnd: liveEntries,
       pages,
+      cpuData: dataOff.map((offset, c) => ({ offset, size: sizes[c]! })),
       seconds: Number(process.hrtime.bigint() - t0) / 1e9,
       counts: Object.fromEntries(EVENT_NAMES.map((n) => [n, counts.get(n) ?? 0])),
     };
@@ -646,10 +657,12 @@ interface Layout {
 
 const padTo = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-/** Writes metadata + per-CPU data to `file` (layouts as in test/helpers/tracedat-writer.ts); returns its size. */
-function assemble(file: string, l: Layout): number {
-  const pids = Object.keys(COMMS).map(Number);
-  const cmdlines = pids.map((p) => `${p} ${COMMS[p]}\n`).join('');
+/**
+ * Writes metadata + per-CPU data to `file` (layouts as in test/helpers/tracedat-writer.ts); returns its
+ * size and where each CPU's data starts.
+ */
+function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] } {
+  const cmdlines = CMDLINES;
   const kallsyms = 'ffffffff81000000 T _text\n';
   const writeHeaderInfo = (w: Bytes) => {
     w.cstr('header_page').u64(l.headerPage.length).str(l.headerPage);
@@ -806,9 +819,9 @@ function assemble(file: string, l: Layout): number {
         .bytes(z);
     } else t.u64(sbody.length).bytes(sbody);
     tail = t.out();
-    return writeOut(file, opt1Bytes, l, dataOff, tail);
+    return { bytes: writeOut(file, opt1Bytes, l, dataOff, tail), dataOff };
   }
-  return writeOut(file, b.out(), l, dataOff, tail);
+  return { bytes: writeOut(file, b.out(), l, dataOff, tail), dataOff };
 }
 
 function writeOut(file: string, head: Uint8Array, l: Layout, dataOff: number[], tail: Uint8Array): number {

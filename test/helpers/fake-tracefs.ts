@@ -1,6 +1,7 @@
-// A fake tracefs for `live` tests: a temp directory with the enable files,
-// events/header_page, header_event and the dma/kmem format files copied from
-// a 6.12 fixture, trace_pipe and per_cpu/cpuN/trace_pipe_raw as FIFOs, and
+// A fake tracefs for `live` tests (and bench/bench-live.ts): a temp directory
+// with the enable files, events/header_page, header_event and the dma/kmem
+// format files copied from a 6.12 fixture, trace_pipe and per_cpu/cpuN/
+// trace_pipe_raw as FIFOs, and
 // helpers to encode ring-buffer pages in that fixture's layout (the writer's
 // standard events under the fixture's event ids; the layouts are checked to
 // agree field by field).
@@ -26,20 +27,23 @@ export interface FakeTracefsOptions {
   /** Make per_cpu/cpuN/trace_pipe_raw FIFOs (default true). */
   raw?: boolean;
   cmdlines?: string;
+  /** Where header_page, header_event and dma/, kmem/ *.format come from (default FORMATS). */
+  formatsDir?: string;
 }
 
 /** Builds the directory; returns it. The caller removes it. */
 export function fakeTracefs(opts: FakeTracefsOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'dmadebug-tracefs-raw-'));
+  const formats = opts.formatsDir ?? FORMATS;
   const ev = join(dir, 'events');
   mkdirSync(ev, { recursive: true });
-  copyFileSync(join(FORMATS, 'header_page'), join(ev, 'header_page'));
-  copyFileSync(join(FORMATS, 'header_event'), join(ev, 'header_event'));
+  copyFileSync(join(formats, 'header_page'), join(ev, 'header_page'));
+  copyFileSync(join(formats, 'header_event'), join(ev, 'header_event'));
   for (const sys of ['dma', 'kmem']) {
-    for (const f of readdirSync(join(FORMATS, sys))) {
+    for (const f of readdirSync(join(formats, sys))) {
       const name = f.replace(/\.format$/, '');
       mkdirSync(join(ev, sys, name), { recursive: true });
-      copyFileSync(join(FORMATS, sys, f), join(ev, sys, name, 'format'));
+      copyFileSync(join(formats, sys, f), join(ev, sys, name, 'format'));
       writeFileSync(join(ev, sys, name, 'enable'), '0\n');
     }
   }

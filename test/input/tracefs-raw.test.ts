@@ -122,6 +122,52 @@ describe('tracefs trace_pipe_raw', () => {
     assert.ok(new Set(r.order.map((o) => o[2])).size === 2);
   });
 
+  test('an empty round sleeps 1 ms, then twice as long each time up to pollMs; data starts it over', async () => {
+    const records = scenario(20, 1);
+    const dir = fakeTracefs({ cpus: 1 });
+    made.push(dir);
+    const page = encodeCpuPages(records, events, 0).bytes.subarray(0, 4096);
+    // the source's sleeps are its only timers while it runs; the test waits with the real setTimeout
+    const realSetTimeout = globalThis.setTimeout;
+    const wait = (ms: number) => new Promise<void>((r) => realSetTimeout(r, ms));
+    const sleeps: number[] = [];
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      sleeps.push(ms ?? 0);
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout;
+    const names = new Names();
+    const src = new RawLiveSource(dir, { names, sink: () => {}, pollMs: 16 });
+    const count = (ms: number) => sleeps.filter((x) => x === ms).length;
+    const until = async (cond: () => boolean) => {
+      for (const t0 = Date.now(); !cond(); await wait(2)) {
+        if (Date.now() - t0 > 10_000) throw new Error(`timed out; sleeps ${sleeps.join(' ')}`);
+      }
+    };
+    let w: Awaited<ReturnType<typeof open>> | null = null;
+    let running: Promise<void> | null = null;
+    try {
+      running = src.run();
+      await until(() => count(16) >= 2);
+      const before = sleeps.length;
+      w = await open(join(dir, 'per_cpu', 'cpu0', 'trace_pipe_raw'), 'w');
+      await w.write(page);
+      await until(() => src.lines > 0 && sleeps.slice(before).filter((x) => x === 16).length >= 2);
+      src.stop();
+      await running;
+      assert.deepEqual(sleeps.slice(0, 6), [1, 2, 4, 8, 16, 16]);
+      const after = sleeps.slice(before);
+      const restart = after.lastIndexOf(1);
+      assert.ok(restart >= 0, `no fresh 1 ms sleep after data: ${after.join(' ')}`);
+      assert.deepEqual(after.slice(restart, restart + 5), [1, 2, 4, 8, 16]);
+      assert.ok(sleeps.every((x) => x >= 1 && x <= 16));
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      src.stop();
+      await running;
+      await w?.close();
+    }
+  });
+
   test('a missing-events bit becomes lost-event coverage', async () => {
     const records = scenario(300, 2);
     const dir = fakeTracefs({ cpus: 2 });
