@@ -9,7 +9,7 @@
 // Data only ever reaches the page through textContent: nothing from the trace
 // is parsed as HTML.
 //
-// State the tests read: #chart[data-highlight] (the selected finding's
+// State the tests read: #chart[data-metric] ("live" or "bytes"), #chart[data-highlight] (the selected finding's
 // timestamp, "" when none), #chart[data-highlight-visible] ("true" when it is
 // inside the plotted range), #chart[data-markers] (marker buckets drawn) and
 // body[data-ready] ("true" once everything is drawn).
@@ -309,6 +309,7 @@ class Report {
         ],
       },
     };
+    this.chartEl.dataset.metric = this.metric;
     this.plot = new UPlotCtor(opts, [this.xs, ...ys], this.chartEl);
     if (keep) this.plot.setScale('x', keep);
   }
