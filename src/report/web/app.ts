@@ -39,6 +39,7 @@ const PALETTE = [
 ];
 
 type Metric = 'live' | 'bytes';
+const CHART_HEIGHT = 300;
 
 // ---------------------------------------------------------------- DOM helpers
 
@@ -231,8 +232,8 @@ class Report {
         el(
           'span',
           { class: 'hint' },
-          `Drag to zoom, double-click to reset; click a legend entry to hide a device. ` +
-            `Each step is the peak of a ${duration(this.bucketSec)} bucket (${num(tl.buckets)} buckets).`,
+          `Drag to zoom · double-click resets · click a legend entry to hide it · ` +
+            `each step is the peak of a ${duration(this.bucketSec)} bucket (${num(tl.buckets)})`,
         ),
       ),
     );
@@ -280,7 +281,7 @@ class Report {
     ];
     const opts: uPlotNs.Options = {
       width: this.width(),
-      height: 340,
+      height: CHART_HEIGHT,
       series,
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
       axes: [
@@ -319,7 +320,7 @@ class Report {
   }
 
   private resize(): void {
-    this.plot?.setSize({ width: this.width(), height: 340 });
+    this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT });
   }
 
   private zoom(min: number, max: number): void {
