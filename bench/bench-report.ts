@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { generateTrace, parseSize } from './gen-trace.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -55,21 +55,7 @@ console.log(
   `report: ${wall.toFixed(1)} s, ${(gen.events / wall / 1e6).toFixed(2)} M events/s, peak RSS ${rss ? (Number(rss) / 1024).toFixed(0) : '?'} MiB, HTML ${(statSync(html).size / 1024).toFixed(0)} KiB`,
 );
 
-const profile = mkdtempSync(path.join(tmpdir(), 'dmadebug-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1200, height: 800 },
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { ctx, close } = await launchChromium();
 const page = await ctx.newPage();
 const errors: string[] = [];
 page.on('pageerror', (e) => errors.push(e.message));
@@ -88,8 +74,7 @@ const switchMs = await page.evaluate<number>(`new Promise((done) => {
   document.getElementById('metric-bytes').click();
   requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t)));
 })`);
-await ctx.close();
-rmSync(profile, { recursive: true, force: true });
+await close();
 console.log(
   `chromium: first render ${runs.map((x) => x.toFixed(0)).join(', ')} ms (3 loads), switch to bytes ${switchMs.toFixed(0)} ms${errors.length ? `, ERRORS: ${errors.join('; ')}` : ''}`,
 );

@@ -14,17 +14,16 @@ import type { DeviceStats } from '../engine/dev-stats.js';
 import { sumByType } from '../engine/dev-stats.js';
 import type { DmaDebugEngine } from '../engine/engine.js';
 import { type DmaEvent, EventKind } from '../engine/events.js';
-import type { EventRef, Finding } from '../engine/findings.js';
+import type { Finding } from '../engine/findings.js';
 import type { ReplayResult } from '../pipeline.js';
 import {
   REPORT_SCHEMA_VERSION,
   type ReportData,
   type ReportDeviceStats,
   type ReportFinding,
-  type ReportPlace,
   type ReportSeries,
 } from './report-data.js';
-import { driverLabel } from './text.js';
+import { warningLine } from './text.js';
 import { parseTs, type SeriesData, TimelineSampler } from './timeline.js';
 
 export const DEFAULT_MAX_ROWS = 5000;
@@ -89,23 +88,11 @@ export class ReportCollector {
       severity: f.severity,
       check: f.check,
       device: f.device,
-      head: f.bare ? `DMA-API: ${f.message}` : `DMA-API: ${driverLabel(f)} ${f.device ?? 'NULL'}: ${f.message}`,
+      head: warningLine(f),
       message: f.message,
       note: f.note,
-      at: place(f.at),
-      mapping: m
-        ? {
-            type: m.type,
-            direction: m.direction,
-            dmaAddr: m.dmaAddr,
-            size: m.size,
-            physAddr: m.physAddr,
-            sgCallEnts: m.sgCallEnts,
-            sgMappedEnts: m.sgMappedEnts,
-            mappedAt: place(m.mappedAt),
-            stack: m.stack ? this.stackId(m.stack) : -1,
-          }
-        : null,
+      at: f.at,
+      mapping: m ? { ...m, stack: m.stack ? this.stackId(m.stack) : -1 } : null,
     };
   }
 
@@ -176,10 +163,6 @@ export class ReportCollector {
       stats: { devices: stats.devices.map(deviceStats), totals: deviceStats(stats.totals) },
     };
   }
-}
-
-function place(r: EventRef): ReportPlace {
-  return { ts: r.ts, line: r.line, cpu: r.cpu, pid: r.pid, comm: r.comm };
 }
 
 function deviceStats(d: DeviceStats): ReportDeviceStats {

@@ -1,15 +1,18 @@
 // The data an HTML report carries: one JSON object in a
 // <script type="application/json" id="report-data"> element, written by the
 // Node side (report/collect.ts, report/html.ts) and read by the browser script
-// (report/web/app.ts). Types only: both sides import it, so it has no imports.
+// (report/web/app.ts). Types only, and it imports only types from
+// engine/findings.ts (which imports nothing), so the browser bundle can take it.
 //
 // Its size is bounded whatever the trace's length: the timeline has at most
 // maxBuckets buckets per device, and the findings table at most `cap` rows
 // (stacks shared between rows are stored once).
 
+import type { EventRef, MappingInfo, Severity } from '../engine/findings.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
-export type ReportSeverity = 'error' | 'unconfirmed' | 'info';
+export type ReportSeverity = Severity;
 
 export interface ReportData {
   schema: number;
@@ -75,25 +78,11 @@ export interface ReportTimeline {
   lost: number[];
 }
 
-export interface ReportPlace {
-  /** Timestamp as printed, "" when unknown. */
-  ts: string;
-  /** Input line (text) or event number (trace.dat); 0 when unknown. */
-  line: number;
-  cpu: number;
-  pid: number;
-  comm: string;
-}
+/** Where something happened: ts as printed ("" when unknown), input line or event number (0: unknown), cpu, pid, comm. */
+export type ReportPlace = EventRef;
 
-export interface ReportMapping {
-  type: string;
-  direction: string;
-  dmaAddr: string;
-  size: number;
-  physAddr: string | null;
-  sgCallEnts: number;
-  sgMappedEnts: number;
-  mappedAt: ReportPlace;
+/** The entry a finding is about, as the engine describes it, with its stack as an index. */
+export interface ReportMapping extends Omit<MappingInfo, 'stack'> {
   /** Index into ReportFindings.stacks, or -1 when the trace had no stack. */
   stack: number;
 }

@@ -4,29 +4,21 @@
 // trace (the timeline is down-sampled while reading).
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateTrace } from '../../bench/gen-trace.js';
 import type { ReportData } from '../../src/report/report-data.js';
+import { runDmadebug } from '../helpers/child.js';
 import { fixture } from '../helpers/fixtures.js';
 
-const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
 const TRACE = fixture('bug-sync-sg-nents');
 const DAT = fixture('bug-sync-sg-nents', 'trace.dat');
 const TMP = mkdtempSync(join(tmpdir(), 'dmadebug-report-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function dmadebug(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const dmadebug = runDmadebug;
 
 function payload(html: string): ReportData {
   const m = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html);

@@ -11,38 +11,27 @@
 // (CI=true), whose .ci/run installs it: there a missing browser fails.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { Pipeline } from '../../src/pipeline.js';
 import { ReportCollector } from '../../src/report/collect.js';
 import { loadReportAssets, renderHtml } from '../../src/report/html.js';
+import { runDmadebug } from '../helpers/child.js';
+import { CHROMIUM, haveChromium, launchChromium } from '../helpers/chromium.js';
 import { fixture } from '../helpers/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
 const SG = fixture('bug-sync-sg-nents');
 const STACK = fixture('bug-unmap-size-stack');
 const OUTPUT = join(process.cwd(), 'dist', 'test-output');
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
+if (!haveChromium() && process.env.CI) {
   throw new Error(`${CHROMIUM} is missing under CI: .ci/run installs Debian's chromium (apt-get install chromium)`);
 }
-const skip = !haveChromium
+const skip = !haveChromium()
   ? `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests`
   : !existsSync(SG) && 'fixtures not found';
 
@@ -54,32 +43,24 @@ interface Opened {
 
 describe('HTML report in Chromium', { skip }, () => {
   let ctx: BrowserContext;
+  let close: () => Promise<void>;
   let tmp: string;
-  let profile: string;
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'dmadebug-browser-'));
-    profile = mkdtempSync(join(tmpdir(), 'dmadebug-chromium-'));
     mkdirSync(OUTPUT, { recursive: true });
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1200, height: 800 },
-      offline: true,
-    });
+    ({ ctx, close } = await launchChromium({ offline: true }));
   });
 
   after(async () => {
-    await ctx?.close();
+    await close?.();
     rmSync(tmp, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   });
 
   function report(trace: string, name: string): string {
     const out = join(tmp, `${name}.html`);
-    const r = spawnSync(process.execPath, [BIN, 'report', '-q', trace, '-o', out], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    const r = runDmadebug(['report', '-q', trace, '-o', out]);
+    assert.equal(r.code, 0, r.err);
     return out;
   }
 
@@ -104,9 +85,8 @@ describe('HTML report in Chromium', { skip }, () => {
 
   type Want = { type: string; message: string; ts: string; mapping: { dma_addr: string; direction: string } | null };
   function checkFindings(trace: string): Want[] {
-    const r = spawnSync(process.execPath, [BIN, 'check', '--json', trace], { encoding: 'utf8' });
-    return r.stdout
-      .trim()
+    return runDmadebug(['check', '--json', trace])
+      .out.trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Want)
       .filter((o) => o.type === 'finding');
