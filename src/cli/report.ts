@@ -12,6 +12,7 @@ import { loadReportAssets, renderHtml } from '../report/html.js';
 import { humanBytes } from '../report/units.js';
 import { applyUnbinds, sideFor } from './check.js';
 import { engineConfig, inputsOf, intOption, openOutput, sideConfig, UsageError, type Values } from './options.js';
+import { Progress } from './progress.js';
 
 export async function runReport(v: Values, positionals: string[], tool: string): Promise<number> {
   const inputs = inputsOf(positionals, 'report');
@@ -27,15 +28,23 @@ export async function runReport(v: Values, positionals: string[], tool: string):
   const out = v.output === '-' ? null : v.output;
   const created = out !== null && checkWritable(out);
   const collector = new ReportCollector();
+  let progress: Progress | null = null;
   const p = new Pipeline(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     onFinding: collector.onFinding,
     tap: collector.tap,
     ...(chunkSize !== undefined ? { chunkSize } : {}),
     ...(v.instance !== undefined ? { instance: v.instance } : {}),
+    onChunk: (bytes, events, total) => {
+      // As `check`: only for long inputs, and only where a person watches stderr.
+      if (bytes <= 32 * 1048576 || !process.stderr.isTTY || v.quiet) return;
+      progress ??= new Progress(process.stderr, `dmadebug ${label}`, total);
+      progress.update(bytes, events);
+    },
   });
   collector.attach(p.engine);
   const r = (await p.run()).result();
+  (progress as Progress | null)?.done();
   if (side) applyUnbinds(side, r.engine);
   if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
   if (v.verbose) {
