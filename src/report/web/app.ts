@@ -28,7 +28,7 @@ const PALETTE = [
   '#1a9e77',
   '#9c4dcc',
   '#d6604d',
-  '#008b8b',
+  '#17becf',
   '#b8860b',
   '#e7298a',
   '#4d4d4d',
@@ -244,6 +244,16 @@ class Report {
       ),
     );
     sec.append(this.chartEl);
+    const lost = tl.lost.some((n) => n > 0);
+    sec.append(
+      el(
+        'p',
+        { class: 'note', id: 'chart-key' },
+        'Markers \u25bc: findings, coloured by the worst severity in their bucket (red error, orange unconfirmed, ' +
+          'blue-grey info); click one to select its first finding.' +
+          (lost ? ' Dotted grey lines: events lost (the trace has gaps there).' : ''),
+      ),
+    );
     return sec;
   }
 
