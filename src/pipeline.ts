@@ -5,6 +5,7 @@
 
 import { Names } from './base/interner.js';
 import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
+import type { DmaEvent } from './engine/events.js';
 import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput } from './input/source.js';
@@ -29,6 +30,8 @@ export interface ReplayOptions {
    * sub-buffers) instead of `path`; `path` is then only the label.
    */
   rawTracefs?: string;
+  /** Called with each event after the engine has handled it (the report's timeline); the record is reused. */
+  tap?: (ev: DmaEvent) => void;
 }
 
 /** What the pipeline needs of a parser; TextParser and TraceDatParser both are one. */
@@ -70,6 +73,8 @@ export class Pipeline {
   private input: OpenedInput | null = null;
   private raw: RawLiveSource | null = null;
   private stopped = false;
+  /** Where parsers deliver events: the engine, then the tap when there is one. */
+  private readonly sink: (ev: DmaEvent) => void;
 
   constructor(
     readonly path: string,
@@ -78,7 +83,14 @@ export class Pipeline {
     this.label = path === '-' ? '<stdin>' : path;
     this.engine = new DmaDebugEngine(this.names, opts.onFinding ?? (() => {}), opts.engine ?? {});
     const engine = this.engine;
-    const text = new TextParser({ names: this.names, sink: (ev) => engine.handle(ev), file: this.label });
+    const tap = opts.tap;
+    this.sink = tap
+      ? (ev) => {
+          engine.handle(ev);
+          tap(ev);
+        }
+      : (ev) => engine.handle(ev);
+    const text = new TextParser({ names: this.names, sink: this.sink, file: this.label });
     this.parser = text;
     engine.attachInputFacts(text.facts);
   }
@@ -100,7 +112,7 @@ export class Pipeline {
         const engine = this.engine;
         const dat = new TraceDatParser({
           names: this.names,
-          sink: (ev) => engine.handle(ev),
+          sink: this.sink,
           file: label,
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
         });
@@ -145,7 +157,7 @@ export class Pipeline {
     const onChunk = this.opts.onChunk;
     const raw = new RawLiveSource(dir, {
       names: this.names,
-      sink: (ev) => engine.handle(ev),
+      sink: this.sink,
       file: this.label,
       ...(onChunk ? { onBatch: (events: number) => onChunk(0, events, undefined) } : {}),
     });

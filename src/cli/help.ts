@@ -9,6 +9,7 @@ SYNOPSIS
     dmadebug stats [options] <trace|->
     dmadebug live  [options] [tracefs dir]
     dmadebug record [options] -- <command ...>
+    dmadebug report [options] <trace|-> -o report.html
 
 DESCRIPTION
     dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
@@ -44,12 +45,19 @@ COMMANDS
             default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
             text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
             run (also marked in the trace). Exits with the command's status. Needs root.
-            'check', 'dump' and 'stats' read FILE.side.json by themselves (--no-side ignores it).
+            'check', 'dump', 'stats' and 'report' read FILE.side.json by themselves (--no-side ignores it).
+    report  Write one self-contained HTML file (-o FILE, or -o - for stdout) that works offline:
+            a timeline of live mappings and mapped bytes per device (drag to zoom) with
+            finding markers, the findings table (click one for its message, mapping and
+            stack; the first 5000 are listed, all are counted on the chart), and the
+            per-device stats. The timeline is down-sampled while reading (at most 4096 time
+            buckets, each keeping its peaks), so the file stays small for any trace length.
+            Takes the options of 'check'. Exits 0 when written, 2 on usage or input errors.
 
 OPTIONS
     --json                 JSON Lines on stdout: one object per finding, then a summary object
                            (stats: one stats object).
-    -o, --output FILE      Write findings (or the dump) to FILE instead of stdout.
+    -o, --output FILE      Write findings (or the dump) to FILE instead of stdout (report: required).
     --driver NAME          Only show errors of this driver (the kernel's dma_debug_driver=).
                            Without driver names (see --device-driver), NAME may be a device name.
     --num-errors N         Show only the first N errors, like debugfs num_errors
@@ -79,7 +87,7 @@ OPTIONS
     --duration SECONDS     live: stop after this long.
     --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.
     --sysfs DIR            record: where sysfs is (default /sys).
-    --no-side              check, dump, stats: ignore the TRACE.side.json sidecar.
+    --no-side              check, dump, stats, report: ignore the TRACE.side.json sidecar.
     --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
                            the one instance that has dma events, as 'trace-cmd record -B' makes).
     -q, --quiet            No summary and no progress on stderr.
@@ -111,6 +119,7 @@ EXAMPLES
     dmadebug stats --json trace.txt | jq '.devices[] | {device, peak_live}'
     sudo dmadebug live --stacktrace
     sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt
+    dmadebug report trace.dat -o report.html
 `;
 
 export function helpText(_command?: string): string {

@@ -10,6 +10,7 @@ import { helpText } from './help.js';
 import { runLive } from './live.js';
 import { OPTIONS, UsageError, type Values } from './options.js';
 import { runRecord } from './record.js';
+import { runReport } from './report.js';
 import { runStats } from './stats.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,8 +61,10 @@ async function run(argv: string[]): Promise<number> {
       return runLive(values, positionals);
     case 'record':
       return runRecord(values, positionals);
+    case 'report':
+      return runReport(values, positionals, version());
     default:
-      throw new UsageError(`unknown command '${command}' (commands: check, dump, stats, live, record)`);
+      throw new UsageError(`unknown command '${command}' (commands: check, dump, stats, live, record, report)`);
   }
 }
 

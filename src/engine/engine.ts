@@ -1601,6 +1601,11 @@ export class DmaDebugEngine {
     };
   }
 
+  /** One device's live counters by interned id (undefined before its first call); read-only, for samplers. */
+  deviceState(dev: number): Readonly<DevState> | undefined {
+    return this.counts[dev];
+  }
+
   deviceCounts(): Map<string, DeviceCounts> {
     const m = new Map<string, DeviceCounts>();
     this.counts.forEach((c, dev) => {

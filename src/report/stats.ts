@@ -5,19 +5,9 @@
 
 import { type ByType, type DeviceStats, type EngineStats, STAT_TYPES, sumByType } from '../engine/dev-stats.js';
 import { JSON_SCHEMA_VERSION } from './json.js';
+import { humanBytes } from './units.js';
 
-/** Bytes, short and readable: 512 B, 4.0 KiB, 1.5 MiB. */
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
+export { humanBytes };
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 

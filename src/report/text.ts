@@ -34,10 +34,13 @@ function where(r: EventRef, input: string): string {
   return parts.join(' ') + loc;
 }
 
+/** The kernel's warning line: `DMA-API: <driver> <device>: <message>` (bare ones without driver and device). */
+export function warningLine(f: Pick<Finding, 'bare' | 'message' | 'driver' | 'device'>): string {
+  return f.bare ? `DMA-API: ${f.message}` : `DMA-API: ${driverLabel(f)} ${f.device ?? 'NULL'}: ${f.message}`;
+}
+
 export function formatFinding(f: Finding, input: string, paint: Paint): string {
-  let head: string;
-  if (f.bare) head = `DMA-API: ${f.message}`;
-  else head = `DMA-API: ${driverLabel(f)} ${f.device ?? 'NULL'}: ${f.message}`;
+  const head = warningLine(f);
   let out: string;
   if (f.severity === 'unconfirmed') out = `${paint.warn('[unconfirmed]')} ${head}\n`;
   // Kernel info lines (pool growth) read as the kernel prints them; our own info is marked.

@@ -7,19 +7,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runDmadebug } from '../helpers/child.js';
 import { fixture } from '../helpers/fixtures.js';
 
-const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
-
-function dmadebug(args: string[], input?: string | Buffer) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const dmadebug = runDmadebug;
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,24 +3,15 @@
 // the text trace, and exit 2 with one line for unreadable input.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runDmadebug } from '../helpers/child.js';
 import { fixture } from '../helpers/fixtures.js';
 
-const BIN = join(process.cwd(), 'bin', 'dmadebug.js');
 const TRACE = fixture('real-devices-direct');
 const DAT = fixture('real-devices-direct', 'trace.dat');
 
-function dmadebug(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const dmadebug = runDmadebug;
 
 type ByType = Record<'single' | 'sg' | 'coherent' | 'resource' | 'noncoherent', number>;
 interface Dev {

@@ -1,0 +1,98 @@
+// `report`: replay one trace and write a self-contained HTML report (timeline
+// of live mappings and bytes per device with finding markers, the findings
+// table with each finding's mapping and stack, per-device stats) to -o FILE,
+// or to stdout with -o -. One line on stderr says what was written. Exit 0
+// written, 2 usage or input error.
+
+import { closeSync, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { InputError } from '../input/errors.js';
+import { Pipeline } from '../pipeline.js';
+import { ReportCollector } from '../report/collect.js';
+import { loadReportAssets, renderHtml } from '../report/html.js';
+import { humanBytes } from '../report/units.js';
+import { applyUnbinds, sideFor } from './check.js';
+import { engineConfig, inputsOf, intOption, openOutput, sideConfig, UsageError, type Values } from './options.js';
+import { Progress } from './progress.js';
+
+export async function runReport(v: Values, positionals: string[], tool: string): Promise<number> {
+  const inputs = inputsOf(positionals, 'report');
+  if (inputs.length > 1) throw new UsageError('report takes one trace');
+  if (v.output === undefined) throw new UsageError('report needs -o FILE (the HTML to write; -o - for stdout)');
+  const input = inputs[0]!;
+  const label = input === '-' ? '<stdin>' : input;
+  const cfg = engineConfig(v);
+  const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
+  const side = sideFor(input, v);
+  const assets = loadReportAssets();
+  // Open the output first: a path that cannot be written fails now, not after a long replay.
+  const out = v.output === '-' ? null : v.output;
+  const created = out !== null && checkWritable(out);
+  const collector = new ReportCollector();
+  let progress: Progress | null = null;
+  const p = new Pipeline(input, {
+    engine: side ? { ...sideConfig(side), ...cfg } : cfg,
+    onFinding: collector.onFinding,
+    tap: collector.tap,
+    ...(chunkSize !== undefined ? { chunkSize } : {}),
+    ...(v.instance !== undefined ? { instance: v.instance } : {}),
+    onChunk: (bytes, events, total) => {
+      // As `check`: only for long inputs, and only where a person watches stderr.
+      if (bytes <= 32 * 1048576 || !process.stderr.isTTY || v.quiet) return;
+      progress ??= new Progress(process.stderr, `dmadebug ${label}`, total);
+      progress.update(bytes, events);
+    },
+  });
+  collector.attach(p.engine);
+  const r = (await p.run()).result();
+  (progress as Progress | null)?.done();
+  if (side) applyUnbinds(side, r.engine);
+  if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
+  if (v.verbose) {
+    const unit = r.kind === 'tracedat' ? 'event' : 'line';
+    for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+  }
+  // An input that is not a trace at all gets its one-line error, and no report of nothing.
+  if (r.error && r.engine.eventCount === 0) {
+    if (created) unlinkSync(out);
+    process.stderr.write(`dmadebug: ${r.error.message}\n`);
+    return 2;
+  }
+  const data = collector.finish(r, label, tool);
+  const html = renderHtml(data, assets);
+  if (out !== null) {
+    try {
+      writeFileSync(out, html);
+    } catch (e) {
+      throw new InputError(out, '', `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  } else {
+    const { writer } = openOutput(v);
+    writer.write(html);
+    await writer.end();
+  }
+  if (!v.quiet) {
+    const where = v.output === '-' ? 'stdout' : v.output;
+    const f = data.findings;
+    process.stderr.write(
+      `dmadebug: wrote ${where} (${humanBytes(Buffer.byteLength(html))}): ${data.summary.events} events, ` +
+        `${f.total} findings${f.rows.length < f.total ? ` (${f.rows.length} listed)` : ''}, ` +
+        `${data.timeline.devices.length} devices, ${data.timeline.buckets} time buckets of ${data.timeline.widthNs / 1e6} ms\n`,
+    );
+  }
+  if (r.error) {
+    process.stderr.write(`dmadebug: ${r.error.message}\n`);
+    return 2;
+  }
+  return 0;
+}
+
+/** Fails now if `path` cannot be written (not after a long replay); true when this made the file. */
+function checkWritable(path: string): boolean {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, 'a'));
+  } catch (e) {
+    throw new InputError(path, '', `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return !existed;
+}

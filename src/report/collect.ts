@@ -1,0 +1,185 @@
+// Gathers what an HTML report shows while a trace replays: a pipeline tap
+// samples each device's live counters into the timeline (report/timeline.ts),
+// the finding sink keeps the first `maxRows` shown findings (and counts all of
+// them per bucket, for the chart's markers), and `finish()` adds the engine's
+// summary and per-device stats into one ReportData (report/report-data.ts).
+//
+//   const c = new ReportCollector();
+//   const p = new Pipeline(input, { tap: c.tap, onFinding: c.onFinding });
+//   c.attach(p.engine);
+//   await p.run();
+//   const data = c.finish(p.result(), label, tool);
+
+import type { DeviceStats } from '../engine/dev-stats.js';
+import { sumByType } from '../engine/dev-stats.js';
+import type { DmaDebugEngine } from '../engine/engine.js';
+import { type DmaEvent, EventKind } from '../engine/events.js';
+import type { Finding } from '../engine/findings.js';
+import type { ReplayResult } from '../pipeline.js';
+import {
+  REPORT_SCHEMA_VERSION,
+  type ReportData,
+  type ReportDeviceStats,
+  type ReportFinding,
+  type ReportSeries,
+} from './report-data.js';
+import { warningLine } from './text.js';
+import { parseTs, type SeriesData, TimelineSampler } from './timeline.js';
+
+export const DEFAULT_MAX_ROWS = 5000;
+
+export interface CollectorOptions {
+  /** Timeline buckets (even; default 4096). */
+  maxBuckets?: number;
+  /** Findings listed in the table (default 5000); all are counted. */
+  maxRows?: number;
+}
+
+export class ReportCollector {
+  readonly sampler: TimelineSampler;
+  readonly maxRows: number;
+  private engine: DmaDebugEngine | null = null;
+  private readonly rows: ReportFinding[] = [];
+  private readonly stackIds = new Map<string, number>();
+  private readonly stacks: string[][] = [];
+  private shown = 0;
+  private hidden = 0;
+
+  constructor(opts: CollectorOptions = {}) {
+    this.sampler = new TimelineSampler(opts.maxBuckets !== undefined ? { maxBuckets: opts.maxBuckets } : {});
+    this.maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+  }
+
+  /** The engine whose per-device counters the tap reads. */
+  attach(engine: DmaDebugEngine): void {
+    this.engine = engine;
+  }
+
+  /** ReplayOptions.tap: after the engine handled `ev`, sample its device. */
+  readonly tap = (ev: DmaEvent): void => {
+    if (ev.kind === EventKind.Lost) {
+      this.sampler.lost(ev.lost);
+      return;
+    }
+    this.sampler.time(ev.tsSec, ev.tsNs);
+    const dev = ev.device;
+    if (dev < 0) return;
+    const s = this.engine?.deviceState(dev);
+    if (s) this.sampler.set(dev, s.live, s.liveBytes);
+  };
+
+  /** ReplayOptions.onFinding (and the engine's sink for calls after the trace, such as unbinds). */
+  readonly onFinding = (f: Finding): void => {
+    if (!f.shown) {
+      this.hidden++;
+      return;
+    }
+    this.shown++;
+    const ts = parseTs(f.at.ts);
+    if (ts) this.sampler.finding(ts[0], ts[1], f.severity);
+    else this.sampler.findingNow(f.severity);
+    if (this.rows.length < this.maxRows) this.rows.push(this.row(f, ts !== null ? Number(f.at.ts) : null));
+  };
+
+  private row(f: Finding, t: number | null): ReportFinding {
+    const m = f.mapping;
+    return {
+      t,
+      severity: f.severity,
+      check: f.check,
+      device: f.device,
+      head: warningLine(f),
+      message: f.message,
+      note: f.note,
+      at: f.at,
+      mapping: m ? { ...m, stack: m.stack ? this.stackId(m.stack) : -1 } : null,
+    };
+  }
+
+  private stackId(frames: string[]): number {
+    const key = frames.join('\n');
+    let id = this.stackIds.get(key);
+    if (id === undefined) {
+      id = this.stacks.length;
+      this.stacks.push(frames);
+      this.stackIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Everything the report shows. Call after the run (and after any unbinds applied at the end). */
+  finish(r: Pick<ReplayResult, 'engine' | 'kind' | 'size' | 'error'>, label: string, tool: string): ReportData {
+    const e = r.engine;
+    const names = e.names.devices;
+    // Calls after the trace (sidecar unbinds) changed counters without an event: sample them at the end.
+    for (let dev = 0; dev < names.size; dev++) {
+      const s = e.deviceState(dev);
+      if (s) this.sampler.set(dev, s.live, s.liveBytes);
+    }
+    const tl = this.sampler.data();
+    const stats = e.stats();
+    const cov = e.coverage();
+    const drivers = e.config.drivers;
+    const series = (device: string, d: SeriesData): ReportSeries => ({
+      device,
+      driver: drivers?.get(device) ?? null,
+      maxLive: d.maxLive,
+      maxBytes: d.maxBytes,
+    });
+    const devices = [...tl.devices].map(([dev, d]) => series(names.name(dev), d));
+    devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+    const checks: Record<string, number> = {};
+    for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) checks[k] = v;
+    return {
+      schema: REPORT_SCHEMA_VERSION,
+      tool,
+      input: { label, kind: r.kind, bytes: r.size ?? null },
+      summary: {
+        events: e.eventCount,
+        firstTs: cov.firstTs,
+        lastTs: cov.lastTs,
+        fromBoot: cov.fromBoot,
+        coverage: cov.decidedBy,
+        lostEvents: cov.lostEvents,
+        lossNotices: cov.lossNotices,
+        overwritten: cov.overwritten,
+        live: e.live,
+        severities: { ...e.severityCounts },
+        checks,
+        inputError: r.error ? r.error.message : null,
+      },
+      timeline: {
+        start: tl.startSec + tl.startNs / 1e9,
+        startTs: cov.firstTs,
+        widthNs: tl.widthNs,
+        buckets: tl.buckets,
+        maxBuckets: this.sampler.maxBuckets,
+        devices,
+        total: series('(all)', tl.total),
+        findings: tl.findings,
+        lost: tl.lost,
+      },
+      findings: { total: this.shown, hidden: this.hidden, cap: this.maxRows, rows: this.rows, stacks: this.stacks },
+      stats: { devices: stats.devices.map(deviceStats), totals: deviceStats(stats.totals) },
+    };
+  }
+}
+
+function deviceStats(d: DeviceStats): ReportDeviceStats {
+  const y = d.syncs;
+  return {
+    device: d.device,
+    driver: d.driver,
+    maps: sumByType(d.maps),
+    unmaps: sumByType(d.unmaps),
+    syncs: y.singleForCpu + y.singleForDevice + y.sgForCpu + y.sgForDevice,
+    failed: sumByType(d.failures),
+    live: d.live,
+    liveBytes: d.liveBytes,
+    peakLive: d.peakLive.value,
+    peakLiveAt: d.peakLive.at,
+    peakBytes: d.peakBytes.value,
+    peakBytesAt: d.peakBytes.at,
+    findings: d.findings,
+  };
+}
