@@ -74,9 +74,10 @@ export async function runReport(v: Values, positionals: string[], tool: string):
     const where = v.output === '-' ? 'stdout' : v.output;
     const f = data.findings;
     process.stderr.write(
-      `dmadebug: wrote ${where} (${humanBytes(Buffer.byteLength(html))}): ${data.summary.events} events, ` +
-        `${f.total} findings${f.rows.length < f.total ? ` (${f.rows.length} listed)` : ''}, ` +
-        `${data.timeline.devices.length} devices, ${data.timeline.buckets} time buckets of ${data.timeline.widthNs / 1e6} ms\n`,
+      `dmadebug: wrote ${where} (${humanBytes(Buffer.byteLength(html))}): ${count(data.summary.events, 'event')}, ` +
+        `${count(f.total, 'finding')}${f.rows.length < f.total ? ` (${f.rows.length} listed)` : ''}, ` +
+        `${count(data.timeline.devices.length, 'device')}, ` +
+        `${count(data.timeline.buckets, 'time bucket')} of ${data.timeline.widthNs / 1e6} ms\n`,
     );
   }
   if (r.error) {
@@ -95,4 +96,9 @@ function checkWritable(path: string): boolean {
     throw new InputError(path, '', `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   return !existed;
+}
+
+/** "1 finding", "2 findings". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
