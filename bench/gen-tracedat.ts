@@ -8,7 +8,8 @@
 // It is the test writer (test/helpers/tracedat-writer.ts) rebuilt for size: that writer keeps every
 // record as an object and encodes with BigInts, which is fine for tests and hopeless for 5M events;
 // its container layout (v6 fixed layout; v7 sections, options, BUFFER option after the data, chunked
-// zlib) is copied here, while its synthetic event formats are replaced by the fixtures' real ones.
+// zlib) is followed here, with its file header, metadata and v7 section writers, while its synthetic
+// event formats are replaced by the fixtures' real ones.
 // Records are encoded straight into per-CPU ring-buffer pages (4 KiB, 8-byte commit), which go to
 // one temporary file per CPU (compressed chunk by chunk for --zlib); the final file is the metadata
 // followed by those files.
@@ -36,7 +37,15 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import { Bytes } from '../test/helpers/tracedat-writer.js';
+import {
+  Bytes,
+  StringTable,
+  type TraceMeta,
+  writeFileHeader,
+  writeMetaV6,
+  writeMetaV7,
+  writeSection,
+} from '../test/helpers/tracedat-writer.js';
 import { cliArgs, countsTable, parseSize } from './gen-trace.js';
 import { CONTEXTS, DEVICES, EVENT_NAMES, Op, PHYS_BASE, SLOT, Workload } from './workload.js';
 
@@ -424,27 +433,17 @@ const padTo = (n: number, to: number): number => Math.ceil(n / to) * to;
  * size and where each CPU's data starts.
  */
 function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] } {
-  const cmdlines = CMDLINES;
-  const kallsyms = 'ffffffff81000000 T _text\n';
-  const writeHeaderInfo = (w: Bytes) => {
-    w.cstr('header_page').u64(l.headerPage.length).str(l.headerPage);
-    w.cstr('header_event').u64(l.headerEvent.length).str(l.headerEvent);
-  };
-  const writeFtrace = (w: Bytes) => {
-    w.u32(0);
-  };
-  const writeEvents = (w: Bytes) => {
-    w.u32(l.systems.size);
-    for (const [sys, fmts] of l.systems) {
-      w.cstr(sys).u32(fmts.length);
-      for (const f of fmts) w.u64(f.text.length).str(f.text);
-    }
+  const meta: TraceMeta = {
+    headerPage: l.headerPage,
+    headerEvent: l.headerEvent,
+    ftrace: [],
+    systems: new Map([...l.systems].map(([sys, fmts]) => [sys, fmts.map((f) => f.text)])),
+    kallsyms: 'ffffffff81000000 T _text\n',
+    printk: '',
+    cmdlines: CMDLINES,
   };
   const b = new Bytes(true);
-  b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
-    .str('tracing')
-    .cstr(String(l.version));
-  b.u8(0).u8(8).u32(PAGE);
+  writeFileHeader(b, { version: l.version, le: true, longSize: 8, pageSize: PAGE, zlib: l.zlib });
 
   // Per CPU data placement, filled in once the metadata before the data is known.
   const dataOff: number[] = [];
@@ -460,12 +459,7 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
   let tail: Uint8Array = new Uint8Array(0);
 
   if (l.version === 6) {
-    writeHeaderInfo(b);
-    writeFtrace(b);
-    writeEvents(b);
-    b.u32(kallsyms.length).str(kallsyms);
-    b.u32(0);
-    b.u64(cmdlines.length).str(cmdlines);
+    writeMetaV6(b, meta);
     b.u32(l.cpus);
     b.str('options  ').u8(0);
     b.u16(8).u32(4).u32(l.cpus); // CPUCOUNT
@@ -476,75 +470,25 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
     place(b.len);
     for (let c = 0; c < l.cpus; c++) b.setU64(table + 16 * c, dataOff[c]!);
   } else {
-    const strings: string[] = [];
-    let stringsLen = 0;
-    const str = (s: string): number => {
-      const at = stringsLen;
-      strings.push(s);
-      stringsLen += s.length + 1;
-      return at;
-    };
-    b.cstr(l.zlib ? 'zlib' : 'none').cstr(l.zlib ? '1.2.13' : '');
+    const strings = new StringTable();
     const firstOptAt = b.len;
     b.u64(0);
-    const sectionOffsets = new Map<number, number>();
-    const section = (w: Bytes, id: number, desc: string, body: Uint8Array) => {
-      sectionOffsets.set(id, w.len);
-      w.u16(id)
-        .u16(l.zlib ? 1 : 0)
-        .u32(str(desc));
-      if (l.zlib) {
-        const z = deflateSync(body);
-        w.u64(8 + z.length)
-          .u32(z.length)
-          .u32(body.length)
-          .bytes(z);
-      } else {
-        w.u64(body.length).bytes(body);
-      }
-    };
-    const meta = (f: (w: Bytes) => void): Uint8Array => {
-      const w = new Bytes(true);
-      f(w);
-      return w.out();
-    };
-    section(b, 16, 'headers', meta(writeHeaderInfo));
-    section(b, 17, 'ftrace events', meta(writeFtrace));
-    section(b, 18, 'events format', meta(writeEvents));
-    section(
-      b,
-      19,
-      'kallsyms',
-      meta((w) => w.u32(kallsyms.length).str(kallsyms)),
-    );
-    section(
-      b,
-      20,
-      'printk',
-      meta((w) => w.u32(0)),
-    );
-    section(
-      b,
-      21,
-      'command lines',
-      meta((w) => w.u64(cmdlines.length).str(cmdlines)),
-    );
+    const sectionOffsets = writeMetaV7(b, meta, strings, true, l.zlib);
     // options #1: section pointers, CPUCOUNT; DONE -> options #2 (after the data)
     b.setU64(firstOptAt, b.len);
     const opt1 = new Bytes(true);
-    for (const id of [16, 17, 18, 19, 20, 21]) opt1.u16(id).u32(8).u64(sectionOffsets.get(id)!);
+    for (const [id, at] of sectionOffsets) opt1.u16(id).u32(8).u64(at);
     opt1.u16(8).u32(4).u32(l.cpus);
     opt1.u16(0).u32(8);
     const doneAt = opt1.len;
     opt1.u64(0);
-    b.u16(0).u16(0).u32(str('options')).u64(opt1.len);
-    const opt1Body = b.len;
-    b.bytes(opt1.out());
+    writeSection(b, 0, strings.add('options'), opt1.out(), false);
+    const opt1Body = b.len - opt1.len;
     // the buffer section: header, then the CPUs' data
     const bufAt = b.len;
     b.u16(3)
       .u16(l.zlib ? 1 : 0)
-      .u32(str('buffer flyrecord '));
+      .u32(strings.add('buffer flyrecord '));
     const sizeAt = b.len;
     b.u64(0);
     const bodyStart = b.len;
@@ -559,29 +503,14 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
     const body = w.out();
     opt2.u16(3).u32(body.length).bytes(body);
     opt2.u16(0).u32(8).u64(0);
-    const t = new Bytes(true);
     // options #1's DONE points at options #2, which starts right after the data
-    const opt2Start = end;
-    const opt1Bytes = b.out();
-    new DataView(opt1Bytes.buffer).setBigUint64(opt1Body + doneAt, BigInt(opt2Start), true);
-    t.u16(0).u16(0).u32(str('options')).u64(opt2.len).bytes(opt2.out());
-    // strings section (15), appended to the tail
-    t.u16(15)
-      .u16(l.zlib ? 1 : 0)
-      .u32(str('strings'));
-    // the strings section's own description is in the table it describes; rebuild with it
-    const sb2 = new Bytes(true);
-    for (const s of strings) sb2.cstr(s);
-    const sbody = sb2.out();
-    if (l.zlib) {
-      const z = deflateSync(sbody);
-      t.u64(8 + z.length)
-        .u32(z.length)
-        .u32(sbody.length)
-        .bytes(z);
-    } else t.u64(sbody.length).bytes(sbody);
+    b.setU64(opt1Body + doneAt, end);
+    const t = new Bytes(true);
+    writeSection(t, 0, strings.add('options'), opt2.out(), false);
+    // strings section (15), appended to the tail; its own description is in the table it writes
+    const desc = strings.add('strings');
+    writeSection(t, 15, desc, strings.bytes(true), l.zlib);
     tail = t.out();
-    return { bytes: writeOut(file, opt1Bytes, l, dataOff, tail), dataOff };
   }
   return { bytes: writeOut(file, b.out(), l, dataOff, tail), dataOff };
 }
