@@ -8,15 +8,17 @@
 // It is the test writer (test/helpers/tracedat-writer.ts) rebuilt for size: that writer keeps every
 // record as an object and encodes with BigInts, which is fine for tests and hopeless for 5M events;
 // its container layout (v6 fixed layout; v7 sections, options, BUFFER option after the data, chunked
-// zlib) is copied here, while its synthetic event formats are replaced by the fixtures' real ones.
+// zlib) is followed here, with its file header, metadata and v7 section writers, while its synthetic
+// event formats are replaced by the fixtures' real ones.
 // Records are encoded straight into per-CPU ring-buffer pages (4 KiB, 8-byte commit), which go to
 // one temporary file per CPU (compressed chunk by chunk for --zlib); the final file is the metadata
 // followed by those files.
 //
-// The DMA-API usage is the same correct mix as gen-trace.ts (map/unmap page and sg, syncs in the
+// The DMA-API usage is workload.ts's, shared with gen-trace.ts (map/unmap page and sg, syncs in the
 // mapped direction, coherent alloc/free, 30% mm_page_free of pages no live mapping owns, 8 devices,
-// direct and behind an IOMMU), so a correct checker reports nothing. Time stamps rise globally
-// (200–1200 ns apart), each record goes to a random CPU, so per-CPU order and the merge agree.
+// direct and behind an IOMMU), so a correct checker reports nothing; this file owns its encoding as
+// ring-buffer records. Time stamps rise globally (200–1200 ns apart), each record goes to a random
+// CPU, so per-CPU order and the merge agree.
 //
 // Debian's trace-cmd 3.1 reads zstd but not zlib, so the --zlib file is for dmadebug only; a
 // trace-cmd-readable compressed file is made with `trace-cmd convert --compression zstd` (bench.ts).
@@ -35,8 +37,17 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import { Bytes } from '../test/helpers/tracedat-writer.js';
-import { parseSize } from './gen-trace.js';
+import {
+  Bytes,
+  StringTable,
+  type TraceMeta,
+  writeFileHeader,
+  writeMetaV6,
+  writeMetaV7,
+  writeSection,
+} from '../test/helpers/tracedat-writer.js';
+import { cliArgs, countsTable, parseSize } from './gen-trace.js';
+import { CONTEXTS, DEVICES, EVENT_NAMES, Op, PHYS_BASE, SLOT, Workload } from './workload.js';
 
 export const FORMATS_DIR = '/work/shared/fixtures/kernel-6.12/bug-clean/formats';
 
@@ -74,66 +85,25 @@ export interface DatGenStats {
 const PAGE = 4096;
 const PAGE_HDR = 16; // u64 timestamp + 8-byte commit
 const CHUNK_PAGES = 8;
-const SLOT = 0x10000;
-const SUB = 0x4000;
-const PHYS_BASE = 0x40000000;
 const VIRT_BASE = 0xffff_8880_0000_0000n;
 const GFP_KERNEL = 0xcc0;
 const FLUSH_AT = 8 << 20;
 
-// [name, behind an IOMMU, weight] — as gen-trace.ts.
-const DEVICES: readonly (readonly [string, boolean, number])[] = [
-  ['0000:01:00.0', false, 6],
-  ['0000:02:00.0', false, 3],
-  ['0000:00:1f.2', false, 2],
-  ['0000:00:03.0', false, 3],
-  ['0000:00:04.0', true, 4],
-  ['0000:00:05.0', true, 4],
-  ['0000:00:06.0', true, 2],
-  ['0000:03:00.0', true, 3],
-];
-const BIDI = 0;
-const TO_DEV = 1;
-const FROM_DEV = 2;
-const PROC_PIDS = [51, 2301, 2302, 177, 140, 612, 1881, 388];
-const IRQ_PIDS = [0, 0, 0, 0, 22, 2301, 301, 1881];
-const MM_PIDS = [95, 2301, 2302, 0, 51, 1881, 177, 901];
-const COMMS: Record<number, string> = {
-  51: 'kworker/u8:2',
-  2301: 'fio',
-  2302: 'fio',
-  177: 'dd',
-  140: 'kworker/3:1H',
-  612: 'NetworkManager',
-  1881: 'nginx',
-  388: 'jbd2/nvme0n1p2',
-  22: 'ksoftirqd/1',
-  301: 'irq/45-nvme0q1',
-  95: 'kswapd0',
-  901: 'sshd',
-};
 /** The pids' comms as saved_cmdlines lists them (and the trace.dat's command lines section). */
-export const CMDLINES = Object.keys(COMMS)
-  .map((p) => `${p} ${COMMS[Number(p)]}\n`)
-  .join('');
-const SINGLE_SIZES = [64, 66, 128, 256, 512, 512, 1514, 1536, 2048, 3584, 4096, 4096, 4096, 8192, 16384, 65536];
-const ALLOC_SIZES = [4096, 6726, 8192, 16384, 32768, 65536, 2048, 4096];
+export const CMDLINES = (() => {
+  const comms: Record<number, string> = {};
+  for (const [comm, pid] of CONTEXTS) if (pid !== 0) comms[pid] = comm;
+  // (integer keys: in ascending order)
+  return Object.keys(comms)
+    .map((p) => `${p} ${comms[Number(p)]}\n`)
+    .join('');
+})();
 
-const EVENT_NAMES = [
-  'dma_map_page',
-  'dma_unmap_page',
-  'dma_map_sg',
-  'dma_unmap_sg',
-  'dma_sync_single_for_cpu',
-  'dma_sync_single_for_device',
-  'dma_sync_sg_for_cpu',
-  'dma_sync_sg_for_device',
-  'dma_alloc',
-  'dma_free',
-  'mm_page_free',
-  'mm_page_free_batched',
-] as const;
 type EventName = (typeof EVENT_NAMES)[number];
+/** Per Op: dynamic bytes per sg segment (u64 addresses and u32 lengths), 0 for the others. */
+const SG_BYTES = EVENT_NAMES.map((_, op) =>
+  op === Op.mapSg ? 20 : op === Op.unmapSg ? 8 : op === Op.syncSgCpu || op === Op.syncSgDev ? 12 : 0,
+);
 
 // ---------------------------------------------------------------- format files
 
@@ -276,77 +246,37 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
   const cpus = opts.cpus ?? 2;
   const zlib = opts.version === 7 && opts.zlib === true;
   const { fmts, systems, headerPage, headerEvent } = readFormats(opts.formatsDir ?? FORMATS_DIR);
-  const F = (n: EventName): Fmt => fmts.get(n)!;
-  const fMapPage = F('dma_map_page');
-  const fUnmapPage = F('dma_unmap_page');
-  const fMapSg = F('dma_map_sg');
-  const fUnmapSg = F('dma_unmap_sg');
-  const fSyncCpu = F('dma_sync_single_for_cpu');
-  const fSyncDev = F('dma_sync_single_for_device');
-  const fSyncSgCpu = F('dma_sync_sg_for_cpu');
-  const fSyncSgDev = F('dma_sync_sg_for_device');
-  const fAlloc = F('dma_alloc');
-  const fFree = F('dma_free');
-  const fPageFree = F('mm_page_free');
-  const fPageFreeB = F('mm_page_free_batched');
+  /** Each Op's format. */
+  const fmtOf = EVENT_NAMES.map((n: EventName): Fmt => fmts.get(n)!);
 
   const T = Math.max(1, opts.live);
   const nSlots = Math.max(T * 2 + 64, 1024);
   const iovaTop = 2 ** 44;
   if (PHYS_BASE + nSlots * SLOT > iovaTop / 2) throw new Error('gen-tracedat: too many live mappings');
-  const kind = new Uint8Array(nSlots);
-  const sdev = new Uint8Array(nSlots);
-  const sdir = new Uint8Array(nSlots);
-  const soff = new Uint32Array(nSlots);
-  const ssize = new Uint32Array(nSlots);
-  const segOff = new Uint16Array(nSlots * 4);
-  const segLen = new Uint16Array(nSlots * 4);
-  const liveList = new Int32Array(nSlots);
-  const livePos = new Int32Array(nSlots);
-  const freeList = new Int32Array(nSlots);
-  const freePos = new Int32Array(nSlots);
-  let nLive = 0;
-  let nFree = nSlots;
-  let liveEntries = 0;
-  for (let i = 0; i < nSlots; i++) {
-    freeList[i] = i;
-    freePos[i] = i;
-  }
-  let rs = (opts.seed ?? 0x9e3779b9) >>> 0 || 1;
-  const rnd = (): number => {
-    rs ^= rs << 13;
-    rs ^= rs >>> 17;
-    rs ^= rs << 5;
-    return rs >>> 0;
-  };
-  const below = (n: number): number => rnd() % n;
-  const devTable: number[] = [];
-  const wsum = DEVICES.reduce((a, d) => a + d[2], 0);
-  DEVICES.forEach((d, i) => {
-    const n = Math.round((d[2] / wsum) * 64);
-    for (let k = 0; k < n; k++) devTable.push(i);
+  const wl = new Workload({
+    live: T,
+    slots: nSlots,
+    iovaTop,
+    syncCtxFirst: true,
+    ...(opts.seed === undefined ? {} : { seed: opts.seed }),
   });
-  while (devTable.length < 64) devTable.push(0);
+  const c = wl.call;
   const devNames = DEVICES.map(([n]) => Buffer.from(`${n}\0`, 'latin1'));
 
   const tmpBase = `${opts.out}.tmp-${process.pid}`;
   const streams: CpuStream[] = [];
-  for (let c = 0; c < cpus; c++) streams.push(new CpuStream(`${tmpBase}.cpu${c}`, zlib));
-  const counts = new Map<string, number>();
-  const phys = (slot: number): number => PHYS_BASE + slot * SLOT;
-  const iova = (slot: number): number => iovaTop - (slot + 1) * SLOT;
-  const dmaBase = (slot: number, dev: number): number => (DEVICES[dev]![1] ? iova(slot) : phys(slot));
+  for (let i = 0; i < cpus; i++) streams.push(new CpuStream(`${tmpBase}.cpu${i}`, zlib));
 
   // The record being built: its CPU stream and where its payload starts on the page.
-  let ts = 500_000_000 + below(100_000_000);
+  let ts = 500_000_000 + wl.below(100_000_000);
   let st: CpuStream = streams[0]!;
   let rec = 0; // payload start on st.page
   let dyn = 0; // bytes of the payload written so far (fixed part + dynamic data)
 
   /** Start a record of event f with `dynBytes` of dynamic data; returns nothing, sets st/rec/dyn. */
   const begin = (f: Fmt, dynBytes: number, pid: number): void => {
-    ts += 200 + below(1000);
-    st = streams[cpus === 1 ? 0 : below(cpus)]!;
+    ts += 200 + wl.below(1000);
+    st = streams[cpus === 1 ? 0 : wl.below(cpus)]!;
     const payload = (f.fixed + dynBytes + 3) & ~3;
     const small = payload <= 28 * 4;
     const recBytes = (small ? 4 : 8) + payload;
@@ -375,7 +305,6 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
     rec = p;
     dyn = f.fixed;
     st.used = p + payload;
-    counts.set(f.name, (counts.get(f.name) ?? 0) + 1);
   };
   const u32 = (off: number, v: number): void => st.dv.setUint32(rec + off, v >>> 0, true);
   const u64 = (off: number, v: number): void => {
@@ -390,224 +319,66 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
     dyn += len;
     return at;
   };
-  const device = (f: Fmt, dev: number): void => {
-    const name = devNames[dev]!;
+  const device = (f: Fmt): void => {
+    const name = devNames[c.dev]!;
     st.page.set(name, loc(f.off.device!, name.length));
   };
-  const u64s = (off: number, n: number, val: (j: number) => number): void => {
-    let at = loc(off, n * 8);
-    for (let j = 0; j < n; j++, at += 8) {
-      const v = val(j);
+  /** The call's sg segment addresses from `base`, as a u64 array. */
+  const segAddrs = (off: number, base: number): void => {
+    let at = loc(off, c.n * 8);
+    for (let j = 0; j < c.n; j++, at += 8) {
+      const v = wl.segAddr(base, j);
       st.dv.setUint32(at, v % 0x100000000, true);
       st.dv.setUint32(at + 4, Math.floor(v / 0x100000000), true);
     }
   };
-  const u32s = (off: number, n: number, val: (j: number) => number): void => {
-    let at = loc(off, n * 4);
-    for (let j = 0; j < n; j++, at += 4) st.dv.setUint32(at, val(j), true);
-  };
-  const devBytes = (dev: number): number => devNames[dev]!.length;
-
-  const takeFree = (): number => {
-    const i = below(nFree);
-    const slot = freeList[i]!;
-    const last = freeList[--nFree]!;
-    freeList[i] = last;
-    freePos[last] = i;
-    liveList[nLive] = slot;
-    livePos[slot] = nLive++;
-    return slot;
-  };
-  const release = (slot: number): void => {
-    const i = livePos[slot]!;
-    const last = liveList[--nLive]!;
-    liveList[i] = last;
-    livePos[last] = i;
-    freeList[nFree] = slot;
-    freePos[slot] = nFree++;
-    kind[slot] = 0;
-  };
-  const pickDir = (): number => {
-    const r = below(20);
-    return r < 9 ? TO_DEV : r < 18 ? FROM_DEV : BIDI;
-  };
-  const segAddr = (slot: number, base: number, j: number): number => base + j * SUB + segOff[slot * 4 + j]!;
-  const segSize = (slot: number, j: number): number => segLen[slot * 4 + j]! + 1;
-
-  const mapSingle = (): void => {
-    const slot = takeFree();
-    const dev = devTable[rnd() & 63]!;
-    const dir = pickDir();
-    let size = SINGLE_SIZES[rnd() & 15]!;
-    if ((rnd() & 7) === 0) size = 64 + below(4033);
-    let off = below(((SLOT - size) >>> 6) + 1) << 6;
-    if ((rnd() & 7) === 0 && off + size + 2 <= SLOT) off += 2;
-    kind[slot] = 1;
-    sdev[slot] = dev;
-    sdir[slot] = dir;
-    soff[slot] = off;
-    ssize[slot] = size;
-    liveEntries++;
-    const f = fMapPage;
-    begin(f, devBytes(dev), PROC_PIDS[rnd() & 7]!);
-    device(f, dev);
-    u64(f.off.phys_addr!, phys(slot) + off);
-    u64(f.off.dma_addr!, dmaBase(slot, dev) + off);
-    u64(f.off.size!, size);
-    u32(f.off.dir!, dir);
+  /** The call's sg segment lengths, as a u32 array. */
+  const segSizes = (off: number): void => {
+    let at = loc(off, c.n * 4);
+    for (let j = 0; j < c.n; j++, at += 4) st.dv.setUint32(at, wl.segSize(j), true);
   };
 
-  const mapSg = (): void => {
-    const slot = takeFree();
-    const dev = devTable[rnd() & 63]!;
-    const dir = pickDir();
-    const n = 1 + (rnd() & 3);
-    for (let j = 0; j < n; j++) {
-      const r = rnd();
-      let len: number;
-      if ((r & 3) === 0) len = 512;
-      else if ((r & 3) === 1) len = 4096;
-      else len = 64 + ((r >>> 4) % (SUB - 64 + 1));
-      const off = len === SUB ? 0 : ((r >>> 20) % (((SUB - len) >>> 6) + 1)) << 6;
-      segOff[slot * 4 + j] = off;
-      segLen[slot * 4 + j] = len - 1;
+  /** The record of the call the workload just decided. */
+  const record = (): void => {
+    const op = c.op;
+    const f = fmtOf[op]!;
+    const pid = CONTEXTS[c.ctx]![1];
+    if (op === Op.pageFree || op === Op.pageFreeBatched) {
+      begin(f, 0, pid);
+      u64(f.off.pfn!, c.pfn);
+      if (op === Op.pageFree) u32(f.off.order!, c.order);
+      return;
     }
-    kind[slot] = 2;
-    sdev[slot] = dev;
-    sdir[slot] = dir;
-    ssize[slot] = n;
-    liveEntries += n;
-    const f = fMapSg;
-    begin(f, devBytes(dev) + n * 20, PROC_PIDS[rnd() & 7]!);
-    device(f, dev);
-    u32(f.off.full_nents!, n);
-    u32(f.off.full_ents!, n);
-    u64s(f.off.phys_addrs!, n, (j) => segAddr(slot, phys(slot), j));
-    u64s(f.off.dma_addrs!, n, (j) => segAddr(slot, dmaBase(slot, dev), j));
-    u32s(f.off.lengths!, n, (j) => segSize(slot, j));
-    u32(f.off.dir!, dir);
-  };
-
-  const alloc = (): void => {
-    const slot = takeFree();
-    const dev = devTable[rnd() & 63]!;
-    const size = ALLOC_SIZES[rnd() & 7]!;
-    kind[slot] = 3;
-    sdev[slot] = dev;
-    sdir[slot] = BIDI;
-    ssize[slot] = size;
-    liveEntries++;
-    const f = fAlloc;
-    begin(f, devBytes(dev), PROC_PIDS[rnd() & 7]!);
-    device(f, dev);
-    u64big(f.off.virt_addr!, VIRT_BASE + BigInt(phys(slot)));
-    u64(f.off.dma_addr!, dmaBase(slot, dev));
-    u64(f.off.size!, size);
-    u32(f.off.flags!, GFP_KERNEL);
-    u32(f.off.dir!, BIDI);
-  };
-
-  const unmap = (slot: number): void => {
-    const dev = sdev[slot]!;
-    const dir = sdir[slot]!;
-    const k = kind[slot]!;
-    const pid = IRQ_PIDS[rnd() & 7]!;
-    if (k === 1) {
-      const f = fUnmapPage;
-      begin(f, devBytes(dev), pid);
-      device(f, dev);
-      u64(f.off.addr!, dmaBase(slot, dev) + soff[slot]!);
-      u64(f.off.size!, ssize[slot]!);
-      u32(f.off.dir!, dir);
-      liveEntries--;
-    } else if (k === 2) {
-      const n = ssize[slot]!;
-      const f = fUnmapSg;
-      begin(f, devBytes(dev) + n * 8, pid);
-      device(f, dev);
-      u64s(f.off.addrs!, n, (j) => segAddr(slot, phys(slot), j));
-      u32(f.off.dir!, dir);
-      liveEntries -= n;
+    begin(f, devNames[c.dev]!.length + c.n * SG_BYTES[op]!, pid);
+    device(f);
+    if (op === Op.unmapSg) segAddrs(f.off.addrs!, c.phys);
+    else if (SG_BYTES[op] !== 0) {
+      if (op === Op.mapSg) {
+        u32(f.off.full_nents!, c.n);
+        u32(f.off.full_ents!, c.n);
+        segAddrs(f.off.phys_addrs!, c.phys);
+      }
+      segAddrs(f.off.dma_addrs!, c.dma);
+      segSizes(f.off.lengths!);
     } else {
-      const f = fFree;
-      begin(f, devBytes(dev), pid);
-      device(f, dev);
-      u64big(f.off.virt_addr!, VIRT_BASE + BigInt(phys(slot)));
-      u64(f.off.dma_addr!, dmaBase(slot, dev));
-      u64(f.off.size!, ssize[slot]!);
-      u32(f.off.dir!, BIDI);
-      liveEntries--;
+      // map/unmap page, single syncs, alloc/free
+      u64(op === Op.unmapPage ? f.off.addr! : f.off.dma_addr!, c.dma);
+      u64(f.off.size!, c.size);
+      if (op === Op.mapPage) u64(f.off.phys_addr!, c.phys);
+      else if (op === Op.alloc || op === Op.free) {
+        u64big(f.off.virt_addr!, VIRT_BASE + BigInt(c.phys));
+        if (op === Op.alloc) u32(f.off.flags!, GFP_KERNEL);
+      }
     }
-    release(slot);
-  };
-
-  const sync = (slot: number): boolean => {
-    const k = kind[slot]!;
-    const dev = sdev[slot]!;
-    const dir = sdir[slot]!;
-    const forCpu = dir === FROM_DEV || (dir === BIDI && (rnd() & 1) === 0);
-    const pid = (forCpu ? IRQ_PIDS : PROC_PIDS)[rnd() & 7]!;
-    if (k === 1) {
-      const size = ssize[slot]!;
-      const len = (rnd() & 3) === 0 && size > 64 ? 64 + below(size - 63) : size;
-      const f = forCpu ? fSyncCpu : fSyncDev;
-      begin(f, devBytes(dev), pid);
-      device(f, dev);
-      u64(f.off.dma_addr!, dmaBase(slot, dev) + soff[slot]!);
-      u64(f.off.size!, len);
-      u32(f.off.dir!, dir);
-      return true;
-    }
-    if (k === 2) {
-      const n = ssize[slot]!;
-      const f = forCpu ? fSyncSgCpu : fSyncSgDev;
-      begin(f, devBytes(dev) + n * 12, pid);
-      device(f, dev);
-      u64s(f.off.dma_addrs!, n, (j) => segAddr(slot, dmaBase(slot, dev), j));
-      u32s(f.off.lengths!, n, (j) => segSize(slot, j));
-      u32(f.off.dir!, dir);
-      return true;
-    }
-    return false;
-  };
-
-  const pageFree = (): void => {
-    const slot = freeList[below(nFree)]!;
-    const r = rnd();
-    const order = (r & 7) === 0 ? 1 + ((r >>> 3) & 1) : 0;
-    const batched = order === 0 && (r >>> 8) % 6 === 0;
-    const pfn = phys(slot) / 4096 + ((((r >>> 12) & 15) >>> order) << order);
-    const pid = MM_PIDS[(r >>> 20) & 7]!;
-    if (batched) {
-      begin(fPageFreeB, 0, pid);
-      u64(fPageFreeB.off.pfn!, pfn);
-    } else {
-      begin(fPageFree, 0, pid);
-      u64(fPageFree.off.pfn!, pfn);
-      u32(fPageFree.off.order!, order);
-    }
-  };
-
-  const lifecycle = (): void => {
-    if (nLive < T) {
-      const r = rnd() % 100;
-      if (r < 75) mapSingle();
-      else if (r < 95) mapSg();
-      else alloc();
-    } else {
-      unmap(liveList[below(nLive)]!);
-    }
+    u32(f.off.dir!, c.dir);
   };
 
   const out = opts.out;
   const tmp = `${tmpBase}.dat`;
   try {
     for (let i = 0; i < opts.events; i++) {
-      const r = rnd() % 1000;
-      if (r < 300) pageFree();
-      else if (r < 440 && nLive > 0) {
-        if (!sync(liveList[below(nLive)]!)) lifecycle();
-      } else lifecycle();
+      wl.step();
+      record();
     }
     const pages = streams.reduce((a, s) => a + s.pages + (s.used > PAGE_HDR ? 1 : 0), 0);
     const sizes = streams.map((s) => s.close());
@@ -627,12 +398,12 @@ export function generateTraceDat(opts: DatGenOptions): DatGenStats {
     return {
       bytes,
       events: opts.events,
-      liveAtEnd: nLive,
-      liveEntriesAtEnd: liveEntries,
+      liveAtEnd: wl.nLive,
+      liveEntriesAtEnd: wl.liveEntries,
       pages,
       cpuData: dataOff.map((offset, c) => ({ offset, size: sizes[c]! })),
       seconds: Number(process.hrtime.bigint() - t0) / 1e9,
-      counts: Object.fromEntries(EVENT_NAMES.map((n) => [n, counts.get(n) ?? 0])),
+      counts: wl.countsByName(),
     };
   } finally {
     for (const s of streams) rmSync(s.file, { force: true });
@@ -662,27 +433,17 @@ const padTo = (n: number, to: number): number => Math.ceil(n / to) * to;
  * size and where each CPU's data starts.
  */
 function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] } {
-  const cmdlines = CMDLINES;
-  const kallsyms = 'ffffffff81000000 T _text\n';
-  const writeHeaderInfo = (w: Bytes) => {
-    w.cstr('header_page').u64(l.headerPage.length).str(l.headerPage);
-    w.cstr('header_event').u64(l.headerEvent.length).str(l.headerEvent);
-  };
-  const writeFtrace = (w: Bytes) => {
-    w.u32(0);
-  };
-  const writeEvents = (w: Bytes) => {
-    w.u32(l.systems.size);
-    for (const [sys, fmts] of l.systems) {
-      w.cstr(sys).u32(fmts.length);
-      for (const f of fmts) w.u64(f.text.length).str(f.text);
-    }
+  const meta: TraceMeta = {
+    headerPage: l.headerPage,
+    headerEvent: l.headerEvent,
+    ftrace: [],
+    systems: new Map([...l.systems].map(([sys, fmts]) => [sys, fmts.map((f) => f.text)])),
+    kallsyms: 'ffffffff81000000 T _text\n',
+    printk: '',
+    cmdlines: CMDLINES,
   };
   const b = new Bytes(true);
-  b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
-    .str('tracing')
-    .cstr(String(l.version));
-  b.u8(0).u8(8).u32(PAGE);
+  writeFileHeader(b, { version: l.version, le: true, longSize: 8, pageSize: PAGE, zlib: l.zlib });
 
   // Per CPU data placement, filled in once the metadata before the data is known.
   const dataOff: number[] = [];
@@ -698,12 +459,7 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
   let tail: Uint8Array = new Uint8Array(0);
 
   if (l.version === 6) {
-    writeHeaderInfo(b);
-    writeFtrace(b);
-    writeEvents(b);
-    b.u32(kallsyms.length).str(kallsyms);
-    b.u32(0);
-    b.u64(cmdlines.length).str(cmdlines);
+    writeMetaV6(b, meta);
     b.u32(l.cpus);
     b.str('options  ').u8(0);
     b.u16(8).u32(4).u32(l.cpus); // CPUCOUNT
@@ -714,75 +470,25 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
     place(b.len);
     for (let c = 0; c < l.cpus; c++) b.setU64(table + 16 * c, dataOff[c]!);
   } else {
-    const strings: string[] = [];
-    let stringsLen = 0;
-    const str = (s: string): number => {
-      const at = stringsLen;
-      strings.push(s);
-      stringsLen += s.length + 1;
-      return at;
-    };
-    b.cstr(l.zlib ? 'zlib' : 'none').cstr(l.zlib ? '1.2.13' : '');
+    const strings = new StringTable();
     const firstOptAt = b.len;
     b.u64(0);
-    const sectionOffsets = new Map<number, number>();
-    const section = (w: Bytes, id: number, desc: string, body: Uint8Array) => {
-      sectionOffsets.set(id, w.len);
-      w.u16(id)
-        .u16(l.zlib ? 1 : 0)
-        .u32(str(desc));
-      if (l.zlib) {
-        const z = deflateSync(body);
-        w.u64(8 + z.length)
-          .u32(z.length)
-          .u32(body.length)
-          .bytes(z);
-      } else {
-        w.u64(body.length).bytes(body);
-      }
-    };
-    const meta = (f: (w: Bytes) => void): Uint8Array => {
-      const w = new Bytes(true);
-      f(w);
-      return w.out();
-    };
-    section(b, 16, 'headers', meta(writeHeaderInfo));
-    section(b, 17, 'ftrace events', meta(writeFtrace));
-    section(b, 18, 'events format', meta(writeEvents));
-    section(
-      b,
-      19,
-      'kallsyms',
-      meta((w) => w.u32(kallsyms.length).str(kallsyms)),
-    );
-    section(
-      b,
-      20,
-      'printk',
-      meta((w) => w.u32(0)),
-    );
-    section(
-      b,
-      21,
-      'command lines',
-      meta((w) => w.u64(cmdlines.length).str(cmdlines)),
-    );
+    const sectionOffsets = writeMetaV7(b, meta, strings, true, l.zlib);
     // options #1: section pointers, CPUCOUNT; DONE -> options #2 (after the data)
     b.setU64(firstOptAt, b.len);
     const opt1 = new Bytes(true);
-    for (const id of [16, 17, 18, 19, 20, 21]) opt1.u16(id).u32(8).u64(sectionOffsets.get(id)!);
+    for (const [id, at] of sectionOffsets) opt1.u16(id).u32(8).u64(at);
     opt1.u16(8).u32(4).u32(l.cpus);
     opt1.u16(0).u32(8);
     const doneAt = opt1.len;
     opt1.u64(0);
-    b.u16(0).u16(0).u32(str('options')).u64(opt1.len);
-    const opt1Body = b.len;
-    b.bytes(opt1.out());
+    writeSection(b, 0, strings.add('options'), opt1.out(), false);
+    const opt1Body = b.len - opt1.len;
     // the buffer section: header, then the CPUs' data
     const bufAt = b.len;
     b.u16(3)
       .u16(l.zlib ? 1 : 0)
-      .u32(str('buffer flyrecord '));
+      .u32(strings.add('buffer flyrecord '));
     const sizeAt = b.len;
     b.u64(0);
     const bodyStart = b.len;
@@ -797,29 +503,14 @@ function assemble(file: string, l: Layout): { bytes: number; dataOff: number[] }
     const body = w.out();
     opt2.u16(3).u32(body.length).bytes(body);
     opt2.u16(0).u32(8).u64(0);
-    const t = new Bytes(true);
     // options #1's DONE points at options #2, which starts right after the data
-    const opt2Start = end;
-    const opt1Bytes = b.out();
-    new DataView(opt1Bytes.buffer).setBigUint64(opt1Body + doneAt, BigInt(opt2Start), true);
-    t.u16(0).u16(0).u32(str('options')).u64(opt2.len).bytes(opt2.out());
-    // strings section (15), appended to the tail
-    t.u16(15)
-      .u16(l.zlib ? 1 : 0)
-      .u32(str('strings'));
-    // the strings section's own description is in the table it describes; rebuild with it
-    const sb2 = new Bytes(true);
-    for (const s of strings) sb2.cstr(s);
-    const sbody = sb2.out();
-    if (l.zlib) {
-      const z = deflateSync(sbody);
-      t.u64(8 + z.length)
-        .u32(z.length)
-        .u32(sbody.length)
-        .bytes(z);
-    } else t.u64(sbody.length).bytes(sbody);
+    b.setU64(opt1Body + doneAt, end);
+    const t = new Bytes(true);
+    writeSection(t, 0, strings.add('options'), opt2.out(), false);
+    // strings section (15), appended to the tail; its own description is in the table it writes
+    const desc = strings.add('strings');
+    writeSection(t, 15, desc, strings.bytes(true), l.zlib);
     tail = t.out();
-    return { bytes: writeOut(file, opt1Bytes, l, dataOff, tail), dataOff };
   }
   return { bytes: writeOut(file, b.out(), l, dataOff, tail), dataOff };
 }
@@ -871,47 +562,33 @@ function main(argv: string[]): number {
   let version: 6 | 7 = 6;
   let zlib = false;
   let cpus = 2;
-  let out = '';
   let seed: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    if (a === '--zlib') {
+  const out = cliArgs(
+    'gen-tracedat',
+    USAGE,
+    argv,
+    (a, v) => {
+      if (a === '--events') events = parseSize(v);
+      else if (a === '--live') live = parseSize(v);
+      else if (a === '--v') version = v === '7' ? 7 : 6;
+      else if (a === '--cpus') cpus = Number(v);
+      else if (a === '--seed') seed = Number(v);
+      else return false;
+      return true;
+    },
+    (a) => {
+      if (a !== '--zlib') return false;
       zlib = true;
       version = 7;
-      continue;
-    }
-    const v = argv[++i];
-    if (v === undefined) {
-      process.stderr.write(`gen-tracedat: ${a} needs a value\n${USAGE}\n`);
-      return 2;
-    }
-    if (a === '--events') events = parseSize(v);
-    else if (a === '--live') live = parseSize(v);
-    else if (a === '--v') version = v === '7' ? 7 : 6;
-    else if (a === '--cpus') cpus = Number(v);
-    else if (a === '--seed') seed = Number(v);
-    else if (a === '-o' || a === '--output') out = v;
-    else {
-      process.stderr.write(`gen-tracedat: unknown option ${a}\n${USAGE}\n`);
-      return 2;
-    }
-  }
-  if (!out) {
-    process.stderr.write(`gen-tracedat: -o FILE is required\n${USAGE}\n`);
-    return 2;
-  }
+      return true;
+    },
+  );
+  if (typeof out === 'number') return out;
   const s = generateTraceDat({ events, live, out, version, zlib, cpus, ...(seed === undefined ? {} : { seed }) });
   process.stderr.write(
     `gen-tracedat: ${out}: v${version}${zlib ? ' zlib' : ''}, ${s.bytes} bytes, ${s.events} events, ${s.pages} pages, ` +
-      `${s.liveAtEnd} live mappings at the end, ${s.seconds.toFixed(2)} s\n`,
+      `${s.liveAtEnd} live mappings at the end, ${s.seconds.toFixed(2)} s\n${countsTable(s.counts, s.events)}`,
   );
-  for (const [n, c] of Object.entries(s.counts)) {
-    process.stderr.write(`  ${n.padEnd(28)} ${String(c).padStart(10)}  ${((100 * c) / s.events).toFixed(1)}%\n`);
-  }
   return 0;
 }
 

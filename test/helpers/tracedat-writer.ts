@@ -352,6 +352,129 @@ export class Bytes {
   }
 }
 
+// ---------------------------------------------------------------- container parts
+// (bench/gen-tracedat.ts writes its files with these too)
+
+/** The metadata every trace.dat carries before its data, in the order v6 writes it. */
+export interface TraceMeta {
+  headerPage: string;
+  headerEvent: string;
+  /** Format files of ftrace's own events. */
+  ftrace: readonly string[];
+  /** Format files of the other events, by system. */
+  systems: ReadonlyMap<string, readonly string[]>;
+  kallsyms: string;
+  printk: string;
+  cmdlines: string;
+}
+
+/** The metadata's parts: v7 section id, section description, writer. */
+function metaParts(m: TraceMeta): Array<[number, string, (w: Bytes) => void]> {
+  return [
+    [
+      16,
+      'headers',
+      (w) => {
+        w.cstr('header_page').u64(m.headerPage.length).str(m.headerPage);
+        w.cstr('header_event').u64(m.headerEvent.length).str(m.headerEvent);
+      },
+    ],
+    [
+      17,
+      'ftrace events',
+      (w) => {
+        w.u32(m.ftrace.length);
+        for (const f of m.ftrace) w.u64(f.length).str(f);
+      },
+    ],
+    [
+      18,
+      'events format',
+      (w) => {
+        w.u32(m.systems.size);
+        for (const [sys, fmts] of m.systems) {
+          w.cstr(sys).u32(fmts.length);
+          for (const f of fmts) w.u64(f.length).str(f);
+        }
+      },
+    ],
+    [19, 'kallsyms', (w) => w.u32(m.kallsyms.length).str(m.kallsyms)],
+    [20, 'printk', (w) => w.u32(m.printk.length).str(m.printk)],
+    [21, 'command lines', (w) => w.u64(m.cmdlines.length).str(m.cmdlines)],
+  ];
+}
+
+/** The file header: magic, version, byte order, long size, page size; v7: then the compression. */
+export function writeFileHeader(
+  b: Bytes,
+  o: { version: 6 | 7; le: boolean; longSize: number; pageSize: number; zlib: boolean },
+): void {
+  b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
+    .str('tracing')
+    .cstr(String(o.version));
+  b.u8(o.le ? 0 : 1)
+    .u8(o.longSize)
+    .u32(o.pageSize);
+  if (o.version === 7) b.cstr(o.zlib ? 'zlib' : 'none').cstr(o.zlib ? '1.2.13' : '');
+}
+
+/** v6: the metadata, part after part. */
+export function writeMetaV6(b: Bytes, m: TraceMeta): void {
+  for (const [, , write] of metaParts(m)) write(b);
+}
+
+/** v7: the strings section's table (section descriptions, option block names). */
+export class StringTable {
+  private readonly strings: string[] = [];
+  private len = 0;
+  /** Adds `s`; returns its offset. */
+  add(s: string): number {
+    const at = this.len;
+    this.strings.push(s);
+    this.len += s.length + 1;
+    return at;
+  }
+  bytes(le: boolean): Uint8Array {
+    const w = new Bytes(le);
+    for (const s of this.strings) w.cstr(s);
+    return w.out();
+  }
+}
+
+/** v7: a section (an options block is one with id 0): header, then the body, zlib-compressed or not. */
+export function writeSection(w: Bytes, id: number, desc: number, body: Uint8Array, zlib: boolean): void {
+  w.u16(id)
+    .u16(zlib ? 1 : 0)
+    .u32(desc);
+  if (zlib) {
+    const z = deflateSync(body);
+    w.u64(8 + z.length)
+      .u32(z.length)
+      .u32(body.length)
+      .bytes(z);
+  } else {
+    w.u64(body.length).bytes(body);
+  }
+}
+
+/** v7: the metadata as sections 16-21; returns where each starts. */
+export function writeMetaV7(
+  b: Bytes,
+  m: TraceMeta,
+  strings: StringTable,
+  le: boolean,
+  zlib: boolean,
+): Map<number, number> {
+  const at = new Map<number, number>();
+  for (const [id, desc, write] of metaParts(m)) {
+    const w = new Bytes(le);
+    write(w);
+    at.set(id, b.len);
+    writeSection(b, id, strings.add(desc), w.out(), zlib);
+  }
+  return at;
+}
+
 // ---------------------------------------------------------------- records and pages
 
 function encodeRecord(def: EventDef, rec: WRecord, le: boolean, longSize: number): Uint8Array {
@@ -572,29 +695,18 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
     l.push(formatText(e, longSize));
     systems.set(e.system, l);
   }
+  const meta: TraceMeta = {
+    headerPage,
+    headerEvent: HEADER_EVENT,
+    ftrace: ftraceFmts,
+    systems,
+    kallsyms,
+    printk,
+    cmdlines,
+  };
   const b = new Bytes(le);
-  b.bytes(new Uint8Array([0x17, 0x08, 0x44]))
-    .str('tracing')
-    .cstr(String(opts.version));
-  b.u8(le ? 0 : 1)
-    .u8(longSize)
-    .u32(pageSize);
+  writeFileHeader(b, { version: opts.version, le, longSize, pageSize, zlib: compress });
 
-  const writeHeaderInfo = (w: Bytes) => {
-    w.cstr('header_page').u64(headerPage.length).str(headerPage);
-    w.cstr('header_event').u64(HEADER_EVENT.length).str(HEADER_EVENT);
-  };
-  const writeFtrace = (w: Bytes) => {
-    w.u32(ftraceFmts.length);
-    for (const f of ftraceFmts) w.u64(f.length).str(f);
-  };
-  const writeEvents = (w: Bytes) => {
-    w.u32(systems.size);
-    for (const [sys, fmts] of systems) {
-      w.cstr(sys).u32(fmts.length);
-      for (const f of fmts) w.u64(f.length).str(f);
-    }
-  };
   const cpustat = (w: Bytes, id: number) => {
     for (const s of opts.stats ?? []) {
       const t = `${s}\0`;
@@ -603,12 +715,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   };
 
   if (opts.version === 6) {
-    writeHeaderInfo(b);
-    writeFtrace(b);
-    writeEvents(b);
-    b.u32(kallsyms.length).str(kallsyms);
-    b.u32(printk.length).str(printk);
-    b.u64(cmdlines.length).str(cmdlines);
+    writeMetaV6(b, meta);
     b.u32(opts.cpus);
     b.str('options  ').u8(0);
     b.u16(8).u32(4).u32(opts.cpus); // CPUCOUNT
@@ -653,64 +760,15 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   }
 
   // ---- version 7
-  const strings: string[] = [];
-  let stringsLen = 0;
-  const str = (s: string): number => {
-    const at = stringsLen;
-    strings.push(s);
-    stringsLen += s.length + 1;
-    return at;
-  };
-  b.cstr(compress ? 'zlib' : 'none').cstr(compress ? '1.2.13' : '');
+  const strings = new StringTable();
   const firstOptAt = b.len;
   b.u64(0);
-  const sectionOffsets = new Map<number, number>();
-  const section = (id: number, desc: string, body: Uint8Array, compressIt: boolean) => {
-    sectionOffsets.set(id, b.len);
-    b.u16(id)
-      .u16(compressIt ? 1 : 0)
-      .u32(str(desc));
-    if (compressIt) {
-      const z = deflateSync(body);
-      b.u64(8 + z.length)
-        .u32(z.length)
-        .u32(body.length)
-        .bytes(z);
-    } else {
-      b.u64(body.length).bytes(body);
-    }
-  };
-  const meta = (f: (w: Bytes) => void): Uint8Array => {
-    const w = new Bytes(le);
-    f(w);
-    return w.out();
-  };
-  section(16, 'headers', meta(writeHeaderInfo), compress);
-  section(17, 'ftrace events', meta(writeFtrace), compress);
-  section(18, 'events format', meta(writeEvents), compress);
-  section(
-    19,
-    'kallsyms',
-    meta((w) => w.u32(kallsyms.length).str(kallsyms)),
-    compress,
-  );
-  section(
-    20,
-    'printk',
-    meta((w) => w.u32(printk.length).str(printk)),
-    compress,
-  );
-  section(
-    21,
-    'command lines',
-    meta((w) => w.u64(cmdlines.length).str(cmdlines)),
-    compress,
-  );
+  const sectionOffsets = writeMetaV7(b, meta, strings, le, compress);
 
   // options #1: pointers to the sections, CPU count, stats; DONE -> options #2 (after the data)
   b.setU64(firstOptAt, b.len);
   const opt1 = new Bytes(le);
-  for (const id of [16, 17, 18, 19, 20, 21]) opt1.u16(id).u32(8).u64(sectionOffsets.get(id)!);
+  for (const [id, at] of sectionOffsets) opt1.u16(id).u32(8).u64(at);
   opt1.u16(8).u32(4).u32(opts.cpus);
   if (opts.instance !== undefined) {
     const t = `Buffer: ${opts.instance}\0`;
@@ -721,10 +779,8 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const doneAt = opt1.len;
   opt1.u64(0);
   const opt1Bytes = opt1.out();
-  const opt1Start = b.len;
-  b.u16(0).u16(0).u32(str('options')).u64(opt1Bytes.length);
-  const opt1Body = b.len;
-  b.bytes(opt1Bytes);
+  writeSection(b, 0, strings.add('options'), opt1Bytes, false);
+  const opt1Body = b.len - opt1Bytes.length;
 
   // buffer sections: one per buffer holding data
   const buffers: Array<{ name: string; at: number; cpus: Array<{ off: number; size: number }> }> = [];
@@ -733,7 +789,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
     const at = b.len;
     b.u16(3)
       .u16(compress ? 1 : 0)
-      .u32(str(`buffer flyrecord ${name}`));
+      .u32(strings.add(`buffer flyrecord ${name}`));
     const sizeAt = b.len;
     b.u64(0);
     const bodyStart = b.len;
@@ -783,16 +839,13 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   };
   for (const buf of buffers) bufOpt(buf.name, buf.at, buf.cpus);
   opt2.u16(0).u32(8).u64(0);
-  const opt2Bytes = opt2.out();
   const opt2Start = b.len;
-  b.u16(0).u16(0).u32(str('options')).u64(opt2Bytes.length).bytes(opt2Bytes);
+  writeSection(b, 0, strings.add('options'), opt2.out(), false);
   // options #1's DONE points here
   b.setU64(opt1Body + doneAt, opt2Start);
-  void opt1Start;
-  // strings
-  const sb = new Bytes(le);
-  for (const s of strings) sb.cstr(s);
-  section(15, 'strings', sb.out(), compress);
+  // strings (its own description is not in the table it writes)
+  const table = strings.bytes(le);
+  writeSection(b, 15, strings.add('strings'), table, compress);
   return { bytes: b.out(), dataAt: where, pages, events };
 }
 
