@@ -9,6 +9,8 @@ import { type Algorithm, type BatchResult, inflateBatch, type Job } from './trac
 import { ZstdProcess } from './zstd-process.js';
 
 interface Batch {
+  /** Set on the pool's last message: stop the zstd child, then answer. */
+  close?: true;
   id: number;
   alg: Algorithm;
   tool: boolean;
@@ -36,6 +38,12 @@ function reply(id: number, r: BatchResult, own: boolean): void {
 }
 
 parentPort?.on('message', (m: Batch) => {
+  if (m.close) {
+    const z = zstd;
+    zstd = null;
+    void (z ? z.close() : Promise.resolve()).then(() => parentPort!.postMessage({ closed: true }));
+    return;
+  }
   if (m.tool && m.alg === 'zstd') {
     zstd ??= new ZstdProcess();
     void zstd.run(m.data, m.jobs).then((r) =>

@@ -183,6 +183,28 @@ export class InflatePool {
   }
 
   async close(): Promise<void> {
+    if (this.tool) {
+      // the worker's zstd child must exit and be reaped while the worker lives (else it stays a zombie)
+      await Promise.all(
+        this.workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const done = (m: { closed?: boolean }) => {
+                if (m.closed !== true) return; // a batch still answering
+                clearTimeout(timer);
+                w.off('message', done);
+                resolve();
+              };
+              const timer = setTimeout(() => {
+                w.off('message', done);
+                resolve();
+              }, 2000);
+              w.on('message', done);
+              w.postMessage({ close: true });
+            }),
+        ),
+      );
+    }
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

@@ -151,6 +151,23 @@ describe('trace.dat through system zstd', { skip: !HAVE_ZSTD && 'zstd is not on 
     });
   }
 
+  test('leaves no zstd process behind, not even a zombie (after good and damaged files)', async () => {
+    const f = join(FIXTURES, 'real-devices-direct', 'trace-record.dat');
+    if (existsSync(f)) {
+      await read(f, true);
+      const b = Buffer.from(readFileSync(f));
+      b[b.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Math.floor(b.length * 0.4))] = 0x29;
+      const path = join(dir, 'direct-damaged.dat');
+      writeFileSync(path, b);
+      assert.ok((await read(path, true)).error instanceof InputError);
+    }
+    const ps = execFileSync('ps', ['-o', 'stat=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    assert.deepEqual(
+      ps.split('\n').filter((l) => /\bzstd\b/.test(l)),
+      [],
+    );
+  });
+
   const storm = join(FIXTURES, 'storm', 'trace.dat');
   test('damaged ring-buffer chunks: the same error and the same events before it', {
     skip: !existsSync(storm),
