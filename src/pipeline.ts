@@ -11,6 +11,7 @@ import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
 import { TraceDatParser } from './input/tracedat.js';
+import { THREADED_MIN_BYTES, ThreadedTraceDat } from './input/tracedat-threaded.js';
 import { RawLiveSource } from './input/tracefs-raw.js';
 import type { SummaryData } from './report/json.js';
 
@@ -30,6 +31,11 @@ export interface ReplayOptions {
    * sub-buffers) instead of `path`; `path` is then only the label.
    */
   rawTracefs?: string;
+  /**
+   * trace.dat files read by position: decode in a worker thread (true), in
+   * this one (false). Default: in a worker for files of 16 MiB and more.
+   */
+  decodeThread?: boolean;
   /** Called with each event after the engine has handled it (the report's timeline); the record is reused. */
   tap?: (ev: DmaEvent) => void;
 }
@@ -122,9 +128,22 @@ export class Pipeline {
         if (src.compression === 'none' && this.path !== '-' && opts.chunkSize === undefined) {
           // A plain file: read it by position, as trace-cmd does (bounded memory).
           await src.close();
-          await dat.readFile(this.path, {
-            onProgress: opts.onChunk ? (events) => opts.onChunk!(0, events, this.size) : undefined,
-          });
+          const onProgress = opts.onChunk ? (events: number) => opts.onChunk!(0, events, this.size) : undefined;
+          if (opts.decodeThread ?? (this.size ?? 0) >= THREADED_MIN_BYTES) {
+            // big: decode in a worker thread while this one runs the checks
+            const threaded = new ThreadedTraceDat({
+              names: this.names,
+              sink: this.sink,
+              file: label,
+              ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+              ...(onProgress ? { onProgress } : {}),
+            });
+            this.parser = parser = threaded;
+            engine.attachInputFacts(threaded.facts);
+            await threaded.readFile(this.path);
+            return this;
+          }
+          await dat.readFile(this.path, onProgress ? { onProgress } : {});
           return this;
         }
       }

@@ -1,0 +1,275 @@
+// The wire format that carries DmaEvents from a decoding worker thread to the
+// thread running the checks (tracedat-threaded.ts): records packed into Int32
+// buffers that are moved between the threads, never copied.
+//
+// A record is [length in words, kind, ...]. Event records hold every DmaEvent
+// field (64-bit values as two u32 halves, the sg lists and the marker text
+// after a fixed part). Name records carry a name the worker interned (device,
+// task or stack) so the reader can intern it too and map the worker's ids to
+// its own: the two threads have separate Names, and the reader's may already
+// hold names (side information), so ids are translated, not assumed equal.
+// A facts record carries the parser's InputFacts before the first event.
+//
+// Both ends reuse their objects: writing an event allocates nothing, reading
+// one fills the caller's DmaEvent.
+
+import type { Interner, Names } from '../base/interner.js';
+import type { DmaEvent, EventKind, InputFacts } from '../engine/events.js';
+
+const TWO32 = 4294967296;
+
+/** Record kinds beyond EventKind's (which stay below 64). */
+const R_NAME = 100;
+const R_FACTS = 101;
+
+/** Fixed words of an event record. */
+const FIXED = 34;
+
+const F_HAS_DIR = 1;
+const F_HAS_PHYS = 2;
+const F_HAS_VIRT = 4;
+const F_VIRT_RAW = 8;
+const F_TRUNCATED = 16;
+
+const TABLES = ['devices', 'comms', 'stacks'] as const;
+
+/** Words a buffer holds (1 MiB). */
+export const BATCH_WORDS = 1 << 18;
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Packs events (and the names and facts they need) into buffers; `flush` hands each full one on. */
+export class WireWriter {
+  private buf: Int32Array = new Int32Array(BATCH_WORDS);
+  private pos = 0;
+  /** Names of each table already sent. */
+  private readonly sent = [0, 0, 0];
+
+  constructor(
+    private readonly names: Names,
+    private readonly flush: (buf: Int32Array, words: number) => void,
+    /** A buffer for the next batch (a returned one, or a new one). */
+    private readonly fresh: () => Int32Array,
+  ) {}
+
+  /** Room for `words` more words, flushing first when the buffer cannot hold them. */
+  private room(words: number): Int32Array {
+    if (this.pos + words > this.buf.length) {
+      this.send();
+      if (words > this.buf.length) this.buf = new Int32Array(words);
+    }
+    return this.buf;
+  }
+
+  /** Sends what the buffer holds (if anything) and starts a new one. */
+  send(): void {
+    if (this.pos === 0) return;
+    this.flush(this.buf, this.pos);
+    this.buf = this.fresh();
+    this.pos = 0;
+  }
+
+  facts(f: InputFacts): void {
+    const text = enc.encode(JSON.stringify(f));
+    this.bytesRecord(R_FACTS, 0, text);
+  }
+
+  event(ev: DmaEvent): void {
+    this.newNames();
+    const nd = ev.sgDma.count;
+    const np = ev.sgPhys.count;
+    const nl = ev.sgLen.count;
+    const text = ev.text === '' ? null : enc.encode(ev.text);
+    const tl = text ? text.length : 0;
+    const words = FIXED + 2 * (nd + np + nl) + ((tl + 3) >> 2);
+    const b = this.room(words);
+    let p = this.pos;
+    b[p] = words;
+    b[p + 1] = ev.kind;
+    b[p + 2] =
+      (ev.hasDir ? F_HAS_DIR : 0) |
+      (ev.hasPhys ? F_HAS_PHYS : 0) |
+      (ev.hasVirt ? F_HAS_VIRT : 0) |
+      (ev.virtRaw ? F_VIRT_RAW : 0) |
+      (ev.truncated ? F_TRUNCATED : 0) |
+      (ev.tsDigits << 8);
+    b[p + 3] = ev.tsSec;
+    b[p + 4] = ev.tsNs;
+    b[p + 5] = ev.cpu;
+    b[p + 6] = ev.pid;
+    b[p + 7] = ev.comm;
+    b[p + 8] = ev.device;
+    b[p + 9] = ev.dir;
+    b[p + 10] = ev.attrs;
+    b[p + 11] = ev.addrHi;
+    b[p + 12] = ev.addrLo;
+    b[p + 13] = ev.physHi;
+    b[p + 14] = ev.physLo;
+    b[p + 15] = Math.floor(ev.size / TWO32);
+    b[p + 16] = ev.size >>> 0;
+    b[p + 17] = ev.virtHi;
+    b[p + 18] = ev.virtLo;
+    b[p + 19] = ev.nents;
+    b[p + 20] = ev.ents;
+    b[p + 21] = ev.err;
+    b[p + 22] = ev.pfnHi;
+    b[p + 23] = ev.pfnLo;
+    b[p + 24] = ev.order;
+    b[p + 25] = Math.floor(ev.lost / TWO32);
+    b[p + 26] = ev.lost >>> 0;
+    b[p + 27] = ev.stack;
+    b[p + 28] = Math.floor(ev.line / TWO32);
+    b[p + 29] = ev.line >>> 0;
+    b[p + 30] = nd;
+    b[p + 31] = np;
+    b[p + 32] = nl;
+    b[p + 33] = tl;
+    p += FIXED;
+    for (let i = 0; i < nd; i++, p += 2) {
+      b[p] = ev.sgDma.hi[i]!;
+      b[p + 1] = ev.sgDma.lo[i]!;
+    }
+    for (let i = 0; i < np; i++, p += 2) {
+      b[p] = ev.sgPhys.hi[i]!;
+      b[p + 1] = ev.sgPhys.lo[i]!;
+    }
+    for (let i = 0; i < nl; i++, p += 2) {
+      const v = ev.sgLen.v[i]!;
+      b[p] = Math.floor(v / TWO32);
+      b[p + 1] = v >>> 0;
+    }
+    if (text) p = putBytes(b, p, text);
+    this.pos = p;
+  }
+
+  /** Name records for every name the worker interned since the last event. */
+  private newNames(): void {
+    for (let t = 0; t < 3; t++) {
+      const table: Interner = this.names[TABLES[t]!];
+      while (this.sent[t]! < table.size) {
+        this.bytesRecord(R_NAME, t, enc.encode(table.name(this.sent[t]!)));
+        this.sent[t]!++;
+      }
+    }
+  }
+
+  private bytesRecord(kind: number, arg: number, bytes: Uint8Array): void {
+    const words = 4 + ((bytes.length + 3) >> 2);
+    const b = this.room(words);
+    const p = this.pos;
+    b[p] = words;
+    b[p + 1] = kind;
+    b[p + 2] = arg;
+    b[p + 3] = bytes.length;
+    this.pos = putBytes(b, p + 4, bytes);
+  }
+}
+
+/** Writes bytes into words from p (little-endian within a word); returns the word after them. */
+function putBytes(b: Int32Array, p: number, bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let i = 0; i < n; i += 4) {
+    b[p++] = bytes[i]! | ((bytes[i + 1] ?? 0) << 8) | ((bytes[i + 2] ?? 0) << 16) | ((bytes[i + 3] ?? 0) << 24);
+  }
+  return p;
+}
+
+function getBytes(b: Int32Array, p: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (b[p + (i >> 2)]! >>> ((i & 3) << 3)) & 0xff;
+  return out;
+}
+
+/** Unpacks buffers into the reader's DmaEvent, translating the worker's name ids into `names`'. */
+export class WireReader {
+  /** Worker id -> reader id, per table. */
+  private readonly ids: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+  private readonly counts = [0, 0, 0];
+
+  constructor(
+    private readonly names: Names,
+    private readonly facts: InputFacts,
+  ) {}
+
+  /** Hands each event of buf[0, words) to `sink` (in `ev`, reused). */
+  read(buf: Int32Array, words: number, ev: DmaEvent, sink: (ev: DmaEvent) => void): void {
+    let p = 0;
+    while (p < words) {
+      const len = buf[p]!;
+      const kind = buf[p + 1]!;
+      if (kind === R_NAME) this.name(buf, p);
+      else if (kind === R_FACTS) Object.assign(this.facts, JSON.parse(dec.decode(getBytes(buf, p + 4, buf[p + 3]!))));
+      else {
+        this.fill(buf, p, ev);
+        sink(ev);
+      }
+      p += len;
+    }
+  }
+
+  private name(b: Int32Array, p: number): void {
+    const t = b[p + 2]!;
+    const bytes = getBytes(b, p + 4, b[p + 3]!);
+    const id = this.names[TABLES[t]!].internBytes(bytes, 0, bytes.length);
+    let map = this.ids[t]!;
+    const n = this.counts[t]!;
+    if (n === map.length) {
+      const bigger = new Int32Array(n * 2);
+      bigger.set(map);
+      this.ids[t] = map = bigger;
+    }
+    map[n] = id;
+    this.counts[t] = n + 1;
+  }
+
+  private fill(b: Int32Array, p: number, ev: DmaEvent): void {
+    const flags = b[p + 2]!;
+    ev.kind = b[p + 1] as EventKind;
+    ev.hasDir = (flags & F_HAS_DIR) !== 0;
+    ev.hasPhys = (flags & F_HAS_PHYS) !== 0;
+    ev.hasVirt = (flags & F_HAS_VIRT) !== 0;
+    ev.virtRaw = (flags & F_VIRT_RAW) !== 0;
+    ev.truncated = (flags & F_TRUNCATED) !== 0;
+    ev.tsDigits = flags >>> 8;
+    ev.tsSec = b[p + 3]! >>> 0;
+    ev.tsNs = b[p + 4]!;
+    ev.cpu = b[p + 5]!;
+    ev.pid = b[p + 6]!;
+    const comm = b[p + 7]!;
+    ev.comm = comm < 0 ? comm : this.ids[1]![comm]!;
+    const dev = b[p + 8]!;
+    ev.device = dev < 0 ? dev : this.ids[0]![dev]!;
+    ev.dir = b[p + 9] as DmaEvent['dir'];
+    ev.attrs = b[p + 10]! >>> 0;
+    ev.addrHi = b[p + 11]! >>> 0;
+    ev.addrLo = b[p + 12]! >>> 0;
+    ev.physHi = b[p + 13]! >>> 0;
+    ev.physLo = b[p + 14]! >>> 0;
+    ev.size = (b[p + 15]! >>> 0) * TWO32 + (b[p + 16]! >>> 0);
+    ev.virtHi = b[p + 17]! >>> 0;
+    ev.virtLo = b[p + 18]! >>> 0;
+    ev.nents = b[p + 19]!;
+    ev.ents = b[p + 20]!;
+    ev.err = b[p + 21]!;
+    ev.pfnHi = b[p + 22]! >>> 0;
+    ev.pfnLo = b[p + 23]! >>> 0;
+    ev.order = b[p + 24]!;
+    ev.lost = (b[p + 25]! >>> 0) * TWO32 + (b[p + 26]! >>> 0);
+    const stack = b[p + 27]!;
+    ev.stack = stack < 0 ? stack : this.ids[2]![stack]!;
+    ev.line = (b[p + 28]! >>> 0) * TWO32 + (b[p + 29]! >>> 0);
+    const nd = b[p + 30]!;
+    const np = b[p + 31]!;
+    const nl = b[p + 32]!;
+    const tl = b[p + 33]!;
+    let q = p + FIXED;
+    ev.sgDma.clear();
+    for (let i = 0; i < nd; i++, q += 2) ev.sgDma.push(b[q]! >>> 0, b[q + 1]! >>> 0);
+    ev.sgPhys.clear();
+    for (let i = 0; i < np; i++, q += 2) ev.sgPhys.push(b[q]! >>> 0, b[q + 1]! >>> 0);
+    ev.sgLen.clear();
+    for (let i = 0; i < nl; i++, q += 2) ev.sgLen.push((b[q]! >>> 0) * TWO32 + (b[q + 1]! >>> 0));
+    ev.text = tl === 0 ? '' : dec.decode(getBytes(b, q, tl));
+  }
+}

@@ -1,0 +1,115 @@
+// A trace.dat read in a worker thread: decoding there (tracedat-worker.ts)
+// while this thread runs the checks, so the two overlap on two cores. The
+// events arrive packed in moved buffers (event-wire.ts), are unpacked into one
+// reused DmaEvent, and each buffer goes back to be refilled. It presents the
+// same face as TraceDatParser (counters, warnings, notes, facts) once done,
+// and an InputError from the worker becomes this thread's, after every event
+// before the damage was delivered.
+//
+// Worth it for big files only: starting the worker costs tens of ms.
+
+import { Worker } from 'node:worker_threads';
+import type { Names } from '../base/interner.js';
+import { DmaEvent, type EventSink, type InputFacts } from '../engine/events.js';
+import { InputError } from './errors.js';
+import { WireReader } from './event-wire.js';
+import type { ParseWarning } from './text-parser.js';
+import type { WorkerInput, WorkerMessage } from './tracedat-worker.js';
+
+/** Files at least this big are decoded in a worker by default. */
+export const THREADED_MIN_BYTES = 16 << 20;
+
+export interface ThreadedOptions {
+  names: Names;
+  sink: EventSink;
+  file: string;
+  instance?: string;
+  zstdTool?: boolean;
+  /** After each buffer of events (events so far); may return a promise (backpressure). */
+  onProgress?: (events: number) => void | Promise<void>;
+}
+
+type EndMessage = Extract<WorkerMessage, { type: 'end' }>;
+
+export class ThreadedTraceDat {
+  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  lines = 0;
+  events = 0;
+  skipped = 0;
+  warnings = 0;
+  readonly warningList: ParseWarning[] = [];
+  readonly notes: string[] = [];
+  private readonly reader: WireReader;
+  private readonly ev = new DmaEvent();
+
+  constructor(private readonly opts: ThreadedOptions) {
+    this.reader = new WireReader(opts.names, this.facts);
+  }
+
+  /** Reads the whole file; throws the worker's InputError after delivering every event before it. */
+  async readFile(path: string): Promise<void> {
+    const o = this.opts;
+    const data: WorkerInput = {
+      path,
+      file: o.file,
+      ...(o.instance !== undefined ? { instance: o.instance } : {}),
+      ...(o.zstdTool !== undefined ? { zstdTool: o.zstdTool } : {}),
+    };
+    const worker = new Worker(new URL('./tracedat-worker.js', import.meta.url), { workerData: data });
+    const queue: WorkerMessage[] = [];
+    let wake: (() => void) | null = null;
+    let failure: unknown = null;
+    worker.on('message', (m: WorkerMessage) => {
+      queue.push(m);
+      wake?.();
+    });
+    worker.on('error', (e) => {
+      failure = e;
+      wake?.();
+    });
+    worker.on('exit', () => {
+      failure ??= new Error('the trace.dat worker exited early');
+      wake?.();
+    });
+    try {
+      for (;;) {
+        const m = queue.shift();
+        if (!m) {
+          if (failure) throw failure;
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+          continue;
+        }
+        if (m.type === 'batch') {
+          this.reader.read(m.buf, m.words, this.ev, o.sink);
+          worker.postMessage({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
+          if (o.onProgress) await o.onProgress(this.ev.line);
+          continue;
+        }
+        this.finish(m);
+        return;
+      }
+    } finally {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }
+  }
+
+  private finish(m: EndMessage): void {
+    this.lines = m.lines;
+    this.events = m.events;
+    this.skipped = m.skipped;
+    this.warnings = m.warnings;
+    this.warningList.push(...m.warningList);
+    this.notes.push(...m.notes);
+    Object.assign(this.facts, m.facts);
+    if (m.bug !== null) throw new Error(`the trace.dat worker failed: ${m.bug}`);
+    if (m.error) throw new InputError(m.error.file, m.error.where, m.error.detail);
+  }
+
+  push(): void {
+    throw new Error('ThreadedTraceDat reads files only (readFile)');
+  }
+
+  end(): void {}
+}

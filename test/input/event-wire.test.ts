@@ -1,0 +1,103 @@
+// The worker-to-checks wire format: every field of every kind of event, the
+// sg lists, marker text and names survive a round trip, names are translated
+// into a reader whose tables already hold other names, and records never
+// straddle buffers.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Names } from '../../src/base/interner.js';
+import { type Dir, DmaEvent, type EventKind, type InputFacts } from '../../src/engine/events.js';
+import { WireReader, WireWriter } from '../../src/input/event-wire.js';
+import { prng } from '../helpers/prng.js';
+import { serialize } from './helpers.js';
+
+function randomEvent(ev: DmaEvent, names: Names, r: () => number, i: number): void {
+  const u32 = () => Math.floor(r() * 4294967296) >>> 0;
+  ev.resetPayload();
+  ev.kind = Math.floor(r() * 24) as EventKind;
+  ev.line = i + 1 + (i % 7 === 0 ? 2 ** 40 : 0);
+  ev.tsSec = Math.floor(r() * 4e9);
+  ev.tsNs = Math.floor(r() * 1e9);
+  ev.tsDigits = r() < 0.5 ? 6 : 9;
+  ev.cpu = Math.floor(r() * 300);
+  ev.pid = Math.floor(r() * 2 ** 31) * (r() < 0.1 ? -1 : 1);
+  ev.comm = r() < 0.1 ? -1 : names.comms.intern(`task-${Math.floor(r() * 20)}`);
+  ev.device = r() < 0.1 ? -1 : names.devices.intern(`0000:00:${Math.floor(r() * 40)}.0`);
+  ev.dir = Math.floor(r() * 4) as Dir;
+  ev.hasDir = r() < 0.5;
+  ev.attrs = u32();
+  ev.addrHi = u32();
+  ev.addrLo = u32();
+  ev.physHi = u32();
+  ev.physLo = u32();
+  ev.hasPhys = r() < 0.5;
+  ev.size = Math.floor(r() * 2 ** 53);
+  ev.virtHi = u32();
+  ev.virtLo = u32();
+  ev.hasVirt = r() < 0.5;
+  ev.virtRaw = r() < 0.5;
+  ev.nents = Math.floor(r() * 300);
+  ev.ents = Math.floor(r() * 300);
+  ev.truncated = r() < 0.2;
+  const n = r() < 0.3 ? Math.floor(r() * (r() < 0.1 ? 5000 : 40)) : 0;
+  for (let k = 0; k < n; k++) {
+    ev.sgDma.push(u32(), u32());
+    if (r() < 0.8) ev.sgPhys.push(u32(), u32());
+    ev.sgLen.push(Math.floor(r() * 2 ** 40));
+  }
+  ev.err = -Math.floor(r() * 200);
+  ev.pfnHi = u32();
+  ev.pfnLo = u32();
+  ev.order = Math.floor(r() * 11);
+  ev.lost = Math.floor(r() * 2 ** 45);
+  ev.stack = r() < 0.7 ? -1 : names.stacks.intern(`frame_${Math.floor(r() * 9)}+0x10/0x20\ncaller+0x1/0x2`);
+  ev.text = r() < 0.1 ? `marker ✓ ${'x'.repeat(Math.floor(r() * 9000))}` : '';
+}
+
+describe('event wire', () => {
+  it('round-trips every field, with names translated into a reader that already has names', () => {
+    const r = prng(7);
+    const wNames = new Names();
+    const rNames = new Names();
+    // the reader's tables start with other names, so ids must be mapped, not assumed equal
+    rNames.devices.intern('side-info-device');
+    rNames.comms.intern('someone');
+    const facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+    const reader = new WireReader(rNames, facts);
+    const expected: string[] = [];
+    const got: string[] = [];
+    const out = new DmaEvent();
+    let batches = 0;
+    const writer = new WireWriter(
+      wNames,
+      (buf, words) => {
+        batches++;
+        reader.read(buf, words, out, (ev) => got.push(serialize(ev, rNames)));
+      },
+      () => new Int32Array(1 << 12), // small buffers: many batches, some records bigger than one
+    );
+    writer.facts({ overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
+    const ev = new DmaEvent();
+    for (let i = 0; i < 3000; i++) {
+      randomEvent(ev, wNames, r, i);
+      expected.push(serialize(ev, wNames));
+      writer.event(ev);
+    }
+    writer.send();
+    assert.ok(batches > 100, `${batches} batches`);
+    assert.equal(got.length, expected.length);
+    assert.deepEqual(got, expected);
+    assert.deepEqual(facts, { overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
+  });
+
+  it('sends nothing for an empty batch', () => {
+    let sent = 0;
+    const w = new WireWriter(
+      new Names(),
+      () => sent++,
+      () => new Int32Array(16),
+    );
+    w.send();
+    assert.equal(sent, 0);
+  });
+});

@@ -1,0 +1,101 @@
+// trace.dat decoded in a worker thread gives exactly what decoding in the
+// checking thread gives: the same findings, dump, counters, notes, warnings and
+// facts for every fixture, and the same error after the same findings when the
+// file is damaged.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Finding } from '../../src/engine/findings.js';
+import { replay, summarize } from '../../src/pipeline.js';
+import { FIXTURES } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-threaded-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(path: string, decodeThread: boolean, instance?: string) {
+  const findings: Finding[] = [];
+  const r = await replay(path, {
+    decodeThread,
+    onFinding: (f) => findings.push(f),
+    ...(instance !== undefined ? { instance } : {}),
+  });
+  const p = r.parser;
+  return {
+    findings,
+    dump: [...r.engine.dump()],
+    summary: summarize([path], r),
+    parser: {
+      lines: p.lines,
+      events: p.events,
+      skipped: p.skipped,
+      warnings: p.warnings,
+      warningList: p.warningList,
+      notes: p.notes,
+      facts: p.facts,
+    },
+    error: r.error?.message ?? null,
+    kind: r.kind,
+  };
+}
+
+const files = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES)
+      .flatMap((d) => ['trace.dat', 'trace-record.dat'].map((f) => join(FIXTURES, d, f)))
+      .filter((f) => existsSync(f))
+      .sort()
+  : [];
+
+describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && 'fixtures not found' }, () => {
+  it(`equals decoding in this thread, for all ${files.length} fixture files`, { timeout: 300_000 }, async () => {
+    for (const f of files) {
+      const name = f.slice(FIXTURES.length + 1);
+      const threaded = await run(f, true);
+      const direct = await run(f, false);
+      assert.equal(threaded.kind, 'tracedat', name);
+      assert.equal(threaded.error, null, name);
+      assert.deepEqual(threaded.parser, direct.parser, `${name}: parser`);
+      assert.deepEqual(threaded.findings, direct.findings, `${name}: findings`);
+      assert.deepEqual(threaded.dump, direct.dump, `${name}: dump`);
+      assert.deepEqual(threaded.summary, direct.summary, `${name}: summary`);
+    }
+  });
+
+  it('a chosen instance, and a missing one', async () => {
+    const f = join(FIXTURES, 'real-devices-direct', 'trace-record.dat');
+    if (!existsSync(f)) return;
+    const a = await run(f, true, 'oracle');
+    assert.deepEqual(a.summary, (await run(f, false, 'oracle')).summary);
+    const missing = await run(f, true, 'nope');
+    assert.match(missing.error ?? '', /no buffer instance "nope"/);
+    assert.equal(missing.error, (await run(f, false, 'nope')).error);
+  });
+
+  it('a damaged file: the same error after the same findings', { timeout: 120_000 }, async () => {
+    const storm = join(FIXTURES, 'storm', 'trace.dat');
+    if (!existsSync(storm)) return;
+    const b = Buffer.from(readFileSync(storm));
+    b[b.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Math.floor(b.length * 0.5))] = 0x29;
+    const path = join(tmp, 'storm-damaged.dat');
+    writeFileSync(path, b);
+    const threaded = await run(path, true);
+    const direct = await run(path, false);
+    assert.match(threaded.error ?? '', /corrupt zstd data in CPU \d+'s data/);
+    assert.equal(threaded.error, direct.error);
+    assert.ok(threaded.findings.length > 100, `${threaded.findings.length} findings before the damage`);
+    assert.deepEqual(threaded.findings, direct.findings);
+    assert.deepEqual(threaded.summary, direct.summary);
+  });
+
+  it('a file that is not a trace.dat after all (cut in its header)', async () => {
+    const f = join(FIXTURES, 'bug-clean', 'trace.dat');
+    if (!existsSync(f)) return;
+    const path = join(tmp, 'cut.dat');
+    writeFileSync(path, readFileSync(f).subarray(0, 5000));
+    const threaded = await run(path, true);
+    assert.ok(threaded.error !== null);
+    assert.equal(threaded.error, (await run(path, false)).error);
+  });
+});
