@@ -14,7 +14,7 @@
 // one fills the caller's DmaEvent.
 
 import type { Interner, Names } from '../base/interner.js';
-import type { DmaEvent, EventKind, InputFacts } from '../engine/events.js';
+import type { AddrList, DmaEvent, EventKind, InputFacts } from '../engine/events.js';
 
 const TWO32 = 4294967296;
 
@@ -125,15 +125,7 @@ export class WireWriter {
     b[p + 31] = np;
     b[p + 32] = nl;
     b[p + 33] = tl;
-    p += FIXED;
-    for (let i = 0; i < nd; i++, p += 2) {
-      b[p] = ev.sgDma.hi[i]!;
-      b[p + 1] = ev.sgDma.lo[i]!;
-    }
-    for (let i = 0; i < np; i++, p += 2) {
-      b[p] = ev.sgPhys.hi[i]!;
-      b[p + 1] = ev.sgPhys.lo[i]!;
-    }
+    p = putAddrs(b, putAddrs(b, p + FIXED, ev.sgDma), ev.sgPhys);
     for (let i = 0; i < nl; i++, p += 2) {
       const v = ev.sgLen.v[i]!;
       b[p] = Math.floor(v / TWO32);
@@ -164,6 +156,15 @@ export class WireWriter {
     b[p + 3] = bytes.length;
     this.pos = putBytes(b, p + 4, bytes);
   }
+}
+
+/** Writes an address list's hi/lo pairs from p; returns the word after them. */
+function putAddrs(b: Int32Array, p: number, list: AddrList): number {
+  for (let i = 0; i < list.count; i++, p += 2) {
+    b[p] = list.hi[i]!;
+    b[p + 1] = list.lo[i]!;
+  }
+  return p;
 }
 
 /** Writes bytes into words from p (little-endian within a word); returns the word after them. */
