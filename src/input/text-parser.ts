@@ -476,13 +476,23 @@ export class TextParser {
     if (n === 0) return;
     if (this.sniffLeft > 0) this.sniff(b);
     const nul = b.indexOf(0);
-    if (nul >= 0) this.binary(b, nul);
+    if (nul >= 0) {
+      // binary damage: the whole lines before it are still checked, then it is an error
+      const whole = b.lastIndexOf(NL, nul) + 1;
+      if (whole > 0) this.parseLines(b, whole);
+      this.binary(b, nul, whole);
+    }
+    this.parseLines(b, n);
+    this.bytesIn += n;
+  }
+
+  /** Parses b[0, n): the carried partial line first, then whole lines; keeps the unfinished tail. */
+  private parseLines(b: Buffer, n: number): void {
     let pos = 0;
     if (this.carryLen > 0) {
       const nl = b.indexOf(NL);
-      if (nl < 0) {
+      if (nl < 0 || nl >= n) {
         this.appendCarry(b, 0, n);
-        this.bytesIn += n;
         return;
       }
       this.appendCarry(b, 0, nl);
@@ -492,13 +502,12 @@ export class TextParser {
     }
     for (;;) {
       const nl = b.indexOf(NL, pos);
-      if (nl < 0) break;
+      if (nl < 0 || nl >= n) break;
       if (nl - pos > MAX_LINE_BYTES) this.tooLong();
       this.parseLine(b, pos, nl);
       pos = nl + 1;
     }
     if (pos < n) this.appendCarry(b, pos, n);
-    this.bytesIn += n;
   }
 
   /** Parses the last line (even without a newline) and closes an open stack block. */
@@ -549,9 +558,10 @@ export class TextParser {
     }
   }
 
-  private binary(b: Buffer, at: number): never {
+  /** Binary byte b[at]; lines before b[from] were already counted. */
+  private binary(b: Buffer, at: number, from = 0): never {
     let line = this.lines + 1;
-    for (let i = 0; i < at; i++) if (b[i] === NL) line++;
+    for (let i = from; i < at; i++) if (b[i] === NL) line++;
     throw new InputError(
       this.file,
       `line ${line}`,

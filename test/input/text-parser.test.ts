@@ -840,6 +840,31 @@ describe('input that is not text', () => {
     }
   });
 
+  test('NUL bytes late in a chunk: every whole line before them is parsed first', () => {
+    const good = Array.from({ length: 50 }, (_, i) =>
+      line('mm_page_free', `page=0 pfn=0x${(i + 1).toString(16)} order=0`),
+    );
+    const text = Buffer.concat([
+      Buffer.from(good.join('')),
+      Buffer.from('  insmod-1 [000] ..... 1.0: mm_page_free: page=0 pf\u0000n=0x1 order=0\n'),
+      Buffer.from(good.join('')),
+    ]);
+    for (const cs of [0, 1, 7, 4096]) {
+      const names = new Names();
+      let events = 0;
+      const parser = new TextParser({ names, file: 'trace.txt', sink: () => events++ });
+      assert.throws(
+        () => {
+          if (cs === 0) parser.push(text);
+          else for (let i = 0; i < text.length; i += cs) parser.push(text.subarray(i, i + cs));
+        },
+        (e: unknown) => e instanceof InputError && e.where === 'line 51',
+        `chunk size ${cs}`,
+      );
+      assert.equal(events, 50, `chunk size ${cs}: the 50 lines before the damage`);
+    }
+  });
+
   test('control bytes at the start (a binary file) are an InputError', () => {
     const dat = Buffer.from([0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67, 0x36, 0x0a]);
     assert.throws(() => parseBytes(dat, 0, 'trace.dat'), /trace\.dat: line 1: binary data/);
