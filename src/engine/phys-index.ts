@@ -13,9 +13,9 @@
 // holds any entry, the units its range touches: one probe per tier for an
 // order-0 free, 2^order in the page tier (buddy blocks are aligned).
 //
-// Storage: one open-addressing multimap in an Int32Array of [hash, entry]
-// pairs (entry -1 = empty), linear probing, load at most 1/2, backward-shift
-// deletion. The key (tier, unit) is not stored: a slot whose hash matches is
+// Storage: one open-addressing multimap of [entry, hash] pairs (HashSlots,
+// shared with the cacheline and sg indexes: entry -1 = empty, growth and
+// backward-shift deletion), linear probing, load at most 1/2. The key (tier, unit) is not stored: a slot whose hash matches is
 // confirmed by reading the entry's own phys and size from the entry pages
 // (0x40000 / 0x50000 / 0x60000 + i, see entries.ts) and testing exact
 // intersection with the query range, which is the only question ever asked.
@@ -32,6 +32,7 @@
 // fine-tier entries with that hash. All counters of the freed block zero: no
 // fine-tier entry intersects it. Coarse tiers are always probed.
 
+import { HashSlots } from '../base/hash-slots.js';
 import type { EntryTable } from './entries.js';
 
 const TIERS = 10;
@@ -53,12 +54,7 @@ function pageHash(p: number): number {
   return (h ^ (h >>> 12)) & FILTER_MASK;
 }
 
-export class PhysIndex {
-  /** Slot s: [2s] = hash, [2s + 1] = entry (-1 = empty). */
-  private slots = new Int32Array(2048).fill(-1);
-  /** Slot count - 1. */
-  private mask = 1023;
-  private used = 0;
+export class PhysIndex extends HashSlots {
   /** Registrations per tier (a query skips empty tiers). */
   private readonly perTier = new Int32Array(TIERS);
   /** Entries registered. */
@@ -69,6 +65,7 @@ export class PhysIndex {
   private readonly t: EntryTable;
 
   constructor(t: EntryTable) {
+    super();
     this.t = t;
     this.pages = t.pages;
   }
@@ -116,9 +113,9 @@ export class PhysIndex {
         const slots = this.slots;
         const mask = this.mask;
         let k = h & mask;
-        while (slots[(k << 1) + 1] !== -1) k = (k + 1) & mask;
-        slots[k << 1] = h;
-        slots[(k << 1) + 1] = e;
+        while (slots[k << 1] !== -1) k = (k + 1) & mask;
+        slots[k << 1] = e;
+        slots[(k << 1) + 1] = h;
         this.used++;
       }
       done = units;
@@ -128,9 +125,9 @@ export class PhysIndex {
         const slots = this.slots;
         const mask = this.mask;
         for (let k = h & mask; ; k = (k + 1) & mask) {
-          const v = slots[(k << 1) + 1]!;
+          const v = slots[k << 1]!;
           if (v === -1) break;
-          if (v === e && slots[k << 1] === h) {
+          if (v === e && slots[(k << 1) + 1] === h) {
             this.deleteSlot(k);
             done++;
             break;
@@ -210,9 +207,9 @@ export class PhysIndex {
         const slots = this.slots;
         const mask = this.mask;
         for (let s = h & mask; ; s = (s + 1) & mask) {
-          const v = slots[(s << 1) + 1]!;
+          const v = slots[s << 1]!;
           if (v === -1) break;
-          if (slots[s << 1] === h && this.intersects(v, a, b)) {
+          if (slots[(s << 1) + 1] === h && this.intersects(v, a, b)) {
             if (out === null) return v;
             out.push(v);
           }
@@ -225,44 +222,5 @@ export class PhysIndex {
   private intersects(e: number, a: number, b: number): boolean {
     const s = this.start(e);
     return s < b && s + this.len(e) > a;
-  }
-
-  private deleteSlot(s: number): void {
-    this.used--;
-    const slots = this.slots;
-    const mask = this.mask;
-    let hole = s;
-    let j = s;
-    for (;;) {
-      j = (j + 1) & mask;
-      const vj = slots[(j << 1) + 1]!;
-      if (vj === -1) break;
-      const home = slots[j << 1]! & mask;
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        slots[hole << 1] = slots[j << 1]!;
-        slots[(hole << 1) + 1] = vj;
-        hole = j;
-      }
-    }
-    slots[(hole << 1) + 1] = -1;
-  }
-
-  private resize(n: number): void {
-    const old = this.slots;
-    const slots = new Int32Array(n * 2).fill(-1);
-    const mask = n - 1;
-    for (let k = 0; k < old.length; k += 2) {
-      const v = old[k + 1]!;
-      if (v === -1) continue;
-      const h = old[k]!;
-      let s = h & mask;
-      while (slots[(s << 1) + 1] !== -1) s = (s + 1) & mask;
-      slots[s << 1] = h;
-      slots[(s << 1) + 1] = v;
-    }
-    this.slots = slots;
-    this.mask = mask;
   }
 }
