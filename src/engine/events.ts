@@ -257,3 +257,8 @@ export interface InputFacts {
   /** Events written minus entries in buffer, when known. */
   overwrittenCount: number;
 }
+
+/** Facts before the input said anything. */
+export function noInputFacts(): InputFacts {
+  return { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+}

@@ -30,6 +30,7 @@ import {
   type EventSink,
   type InputFacts,
   EventKind as K,
+  noInputFacts,
   type SizeList,
 } from '../engine/events.js';
 import { InputError } from './errors.js';
@@ -392,7 +393,7 @@ export interface TextParserOptions {
 }
 
 export class TextParser {
-  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  readonly facts: InputFacts = noInputFacts();
   /** Lines seen (including the last one without a newline). */
   lines = 0;
   /** Lines with an ftrace event header (`task-pid [cpu] … timestamp:`), dma or not. */

@@ -10,7 +10,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts } from '../engine/events.js';
+import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
 import type { ParseWarning } from './text-parser.js';
@@ -32,7 +32,7 @@ export interface ThreadedOptions {
 type EndMessage = Extract<WorkerMessage, { type: 'end' }>;
 
 export class ThreadedTraceDat {
-  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  readonly facts: InputFacts = noInputFacts();
   lines = 0;
   events = 0;
   skipped = 0;

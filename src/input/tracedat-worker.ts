@@ -8,6 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
+import { noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { WireWriter } from './event-wire.js';
 import { TraceDatParser } from './tracedat.js';
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     warnings: p?.warnings ?? 0,
     warningList: p ? [...p.warningList] : [],
     notes: p ? [...p.notes] : [],
-    facts: p ? { ...p.facts } : { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 },
+    facts: p ? { ...p.facts } : noInputFacts(),
     error: error ? { file: error.file, where: error.where, detail: error.detail } : null,
     bug,
   } satisfies WorkerMessage);

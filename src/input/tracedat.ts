@@ -37,7 +37,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Names } from '../base/interner.js';
-import type { EventSink, InputFacts } from '../engine/events.js';
+import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { buildPlans, commonFields, MergeLead, RingRecords } from './ring-records.js';
 import { onPath } from './source.js';
@@ -725,7 +725,7 @@ function utf8(b: Uint8Array): string {
 // ---------------------------------------------------------------- the parser
 
 export class TraceDatParser {
-  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  readonly facts: InputFacts = noInputFacts();
   /** Records read from the ring buffer (every event type), for summaries. */
   get lines(): number {
     return this.out.lines;

@@ -35,7 +35,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Names } from '../base/interner.js';
-import type { EventSink, InputFacts } from '../engine/events.js';
+import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { buildPlans, MergeLead, RingRecords } from './ring-records.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
@@ -179,7 +179,7 @@ class CpuRaw {
  * pipeline and the summary treat it like one; `run()` drives it.
  */
 export class RawLiveSource {
-  readonly facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  readonly facts: InputFacts = noInputFacts();
   /** Ring-buffer records read. */
   get lines(): number {
     return this.out.lines;
