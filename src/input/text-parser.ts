@@ -296,7 +296,8 @@ const ENDS_WITH_ATTRS = new Set<number>([
   K.AllocSgt,
   K.AllocSgtErr,
 ]);
-const ALLOC_FAMILY = new Set<number>([
+/** Allocation events: coherent memory is bidirectional, so a garbage dir there is no error (both parsers). */
+export const ALLOC_FAMILY: ReadonlySet<number> = new Set<number>([
   K.Alloc,
   K.Free,
   K.AllocPages,

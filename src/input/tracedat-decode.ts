@@ -12,7 +12,7 @@
 import type { Names } from '../base/interner.js';
 import { NameCache } from '../base/name-cache.js';
 import { type AddrList, type Dir, type DmaEvent, EventKind as K, type SizeList } from '../engine/events.js';
-import { isMachineryFrame, MAX_STACK_BYTES, UNBIND_MARKER } from './text-parser.js';
+import { ALLOC_FAMILY, isMachineryFrame, MAX_STACK_BYTES, UNBIND_MARKER } from './text-parser.js';
 import type { EventFormat, FormatField, Kallsyms } from './tracedat-format.js';
 import { normHex } from './tracedat-format.js';
 
@@ -66,16 +66,6 @@ export function decodedEventCode(system: string, name: string): number {
   if (system === 'ftrace') return FTRACE_EVENTS[name] ?? 0;
   return DMA_EVENTS[name] ?? 0;
 }
-
-const ALLOC_FAMILY = new Set<number>([
-  K.Alloc,
-  K.Free,
-  K.AllocPages,
-  K.FreePages,
-  K.AllocSgt,
-  K.FreeSgt,
-  K.AllocSgtErr,
-]);
 
 /** Where a value lives in a record. */
 interface Loc {
