@@ -543,6 +543,18 @@ function encodeRecord(def: EventDef, rec: WRecord, le: boolean, longSize: number
 const TWO27 = 1n << 27n;
 
 /** Builds one CPU's sub-buffers. */
+/** CPU `cpu`'s records, in input order, each with its index and its encoded payload. */
+function cpuRecords(records: WRecord[], byName: Map<string, EventDef>, cpu: number, le: boolean, longSize: 4 | 8) {
+  return records
+    .map((rec, index) => ({ index, rec }))
+    .filter((r) => r.rec.cpu === cpu)
+    .map(({ index, rec }) => {
+      const def = byName.get(rec.event);
+      if (!def) throw new Error(`writer: no format for ${rec.event}`);
+      return { index, rec, data: encodeRecord(def, rec, le, longSize) };
+    });
+}
+
 function buildPages(
   recs: Array<{ index: number; rec: WRecord; data: Uint8Array }>,
   cpu: number,
@@ -676,15 +688,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const pages: PageInfo[] = [];
   const perCpu: Uint8Array[] = [];
   for (let cpu = 0; cpu < opts.cpus; cpu++) {
-    const mine = records
-      .map((rec, index) => ({ index, rec }))
-      .filter((r) => r.rec.cpu === cpu)
-      .map(({ index, rec }) => {
-        const def = byName.get(rec.event);
-        if (!def) throw new Error(`writer: no format for ${rec.event}`);
-        return { index, rec, data: encodeRecord(def, rec, le, longSize) };
-      });
-    perCpu.push(buildPages(mine, cpu, o, le, pages));
+    perCpu.push(buildPages(cpuRecords(records, byName, cpu, le, longSize), cpu, o, le, pages));
   }
 
   const kept = events.filter((e) => !(opts.omitFormats ?? []).includes(e.name));
@@ -863,15 +867,7 @@ export function encodeCpuPages(
   const longSize = opts.longSize ?? 8;
   const o = { version: 6 as const, cpus: 1, longSize, subbufSize: opts.subbufSize ?? 4096 };
   const byName = new Map(events.map((e) => [e.name, e]));
-  const mine = records
-    .map((rec, index) => ({ index, rec }))
-    .filter((r) => r.rec.cpu === cpu)
-    .map(({ index, rec }) => {
-      const def = byName.get(rec.event);
-      if (!def) throw new Error(`writer: no format for ${rec.event}`);
-      return { index, rec, data: encodeRecord(def, rec, le, longSize) };
-    });
   const pages: PageInfo[] = [];
-  const bytes = buildPages(mine, cpu, o, le, pages);
+  const bytes = buildPages(cpuRecords(records, byName, cpu, le, longSize), cpu, o, le, pages);
   return { bytes, pages };
 }

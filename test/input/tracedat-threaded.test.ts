@@ -63,9 +63,9 @@ describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && '
     }
   });
 
-  it('a chosen instance, and a missing one', async () => {
-    const f = join(FIXTURES, 'real-devices-direct', 'trace-record.dat');
-    if (!existsSync(f)) return;
+  const record = join(FIXTURES, 'real-devices-direct', 'trace-record.dat');
+  it('a chosen instance, and a missing one', { skip: !existsSync(record) && 'no fixture' }, async () => {
+    const f = record;
     const a = await run(f, true, 'oracle');
     assert.deepEqual(a.summary, (await run(f, false, 'oracle')).summary);
     const missing = await run(f, true, 'nope');
@@ -73,9 +73,11 @@ describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && '
     assert.equal(missing.error, (await run(f, false, 'nope')).error);
   });
 
-  it('a damaged file: the same error after the same findings', { timeout: 120_000 }, async () => {
-    const storm = join(FIXTURES, 'storm', 'trace.dat');
-    if (!existsSync(storm)) return;
+  const storm = join(FIXTURES, 'storm', 'trace.dat');
+  it('a damaged file: the same error after the same findings', {
+    skip: !existsSync(storm) && 'no fixture',
+    timeout: 120_000,
+  }, async () => {
     const b = Buffer.from(readFileSync(storm));
     b[b.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Math.floor(b.length * 0.5))] = 0x29;
     const path = join(tmp, 'storm-damaged.dat');
@@ -89,9 +91,11 @@ describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && '
     assert.deepEqual(threaded.summary, direct.summary);
   });
 
-  it('a file that is not a trace.dat after all (cut in its header)', async () => {
-    const f = join(FIXTURES, 'bug-clean', 'trace.dat');
-    if (!existsSync(f)) return;
+  const clean = join(FIXTURES, 'bug-clean', 'trace.dat');
+  it('a file that is not a trace.dat after all (cut in its header)', {
+    skip: !existsSync(clean) && 'no fixture',
+  }, async () => {
+    const f = clean;
     const path = join(tmp, 'cut.dat');
     writeFileSync(path, readFileSync(f).subarray(0, 5000));
     const threaded = await run(path, true);
