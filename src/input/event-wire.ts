@@ -31,7 +31,10 @@ const F_HAS_VIRT = 4;
 const F_VIRT_RAW = 8;
 const F_TRUNCATED = 16;
 
-const TABLES = ['devices', 'comms', 'stacks'] as const;
+/** The name tables in the order name records number them. */
+function tables(names: Names): Interner[] {
+  return [names.devices, names.comms, names.stacks];
+}
 
 /** Words a buffer holds (1 MiB). */
 export const BATCH_WORDS = 1 << 18;
@@ -45,13 +48,16 @@ export class WireWriter {
   private pos = 0;
   /** Names of each table already sent. */
   private readonly sent = [0, 0, 0];
+  private readonly tables: Interner[];
 
   constructor(
-    private readonly names: Names,
+    names: Names,
     private readonly flush: (buf: Int32Array, words: number) => void,
     /** A buffer for the next batch (a returned one, or a new one). */
     private readonly fresh: () => Int32Array,
-  ) {}
+  ) {
+    this.tables = tables(names);
+  }
 
   /** Room for `words` more words, flushing first when the buffer cannot hold them. */
   private room(words: number): Int32Array {
@@ -138,7 +144,7 @@ export class WireWriter {
   /** Name records for every name the worker interned since the last event. */
   private newNames(): void {
     for (let t = 0; t < 3; t++) {
-      const table: Interner = this.names[TABLES[t]!];
+      const table = this.tables[t]!;
       while (this.sent[t]! < table.size) {
         this.bytesRecord(R_NAME, t, enc.encode(table.name(this.sent[t]!)));
         this.sent[t]!++;
@@ -187,11 +193,14 @@ export class WireReader {
   /** Worker id -> reader id, per table. */
   private readonly ids: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
   private readonly counts = [0, 0, 0];
+  private readonly tables: Interner[];
 
   constructor(
-    private readonly names: Names,
+    names: Names,
     private readonly facts: InputFacts,
-  ) {}
+  ) {
+    this.tables = tables(names);
+  }
 
   /** Hands each event of buf[0, words) to `sink` (in `ev`, reused). */
   read(buf: Int32Array, words: number, ev: DmaEvent, sink: (ev: DmaEvent) => void): void {
@@ -212,7 +221,7 @@ export class WireReader {
   private name(b: Int32Array, p: number): void {
     const t = b[p + 2]!;
     const bytes = getBytes(b, p + 4, b[p + 3]!);
-    const id = this.names[TABLES[t]!].internBytes(bytes, 0, bytes.length);
+    const id = this.tables[t]!.internBytes(bytes, 0, bytes.length);
     let map = this.ids[t]!;
     const n = this.counts[t]!;
     if (n === map.length) {
