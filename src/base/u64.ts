@@ -15,18 +15,8 @@ export function hex16(hi: number, lo: number): string {
   return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Combine halves into a Number. Exact only below 2^53. */
-export function toNumber(hi: number, lo: number): number {
-  return (hi >>> 0) * 0x100000000 + (lo >>> 0);
-}
-
 export function toBigInt(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
-export function fromBigInt(v: bigint): [number, number] {
-  const m = v & 0xffffffffffffffffn;
-  return [Number(m >> 32n) >>> 0, Number(m & 0xffffffffn) >>> 0];
 }
 
 /** Parse a hex string (with or without 0x) into halves; null when not hex or too long. */
@@ -38,20 +28,4 @@ export function parseHex64(s: string): [number, number] | null {
   const lo = Number.parseInt(t.slice(-8), 16) >>> 0;
   const hi = t.length > 8 ? Number.parseInt(t.slice(0, -8), 16) >>> 0 : 0;
   return [hi, lo];
-}
-
-/** (hi,lo) + n for 0 <= n < 2^53: returns [hi, lo] (wraps at 2^64). Allocates; not for hot paths. */
-export function add64(hi: number, lo: number, n: number): [number, number] {
-  const nlo = n % 0x100000000;
-  const nhi = Math.floor(n / 0x100000000);
-  const sum = (lo >>> 0) + nlo;
-  const carry = sum >= 0x100000000 ? 1 : 0;
-  return [(hi + nhi + carry) >>> 0, sum >>> 0];
-}
-
-/** Compare two u64s: -1, 0, 1. */
-export function cmp64(ahi: number, alo: number, bhi: number, blo: number): number {
-  if (ahi >>> 0 !== bhi >>> 0) return ahi >>> 0 < bhi >>> 0 ? -1 : 1;
-  if (alo >>> 0 !== blo >>> 0) return alo >>> 0 < blo >>> 0 ? -1 : 1;
-  return 0;
 }

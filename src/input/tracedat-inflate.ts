@@ -61,12 +61,6 @@ export function zstdFrameProblem(d: Uint8Array, usize: number): string {
   return `the frame holds ${h.size} bytes`;
 }
 
-/** The content size a zstd frame declares; -1 when it declares none or is not an acceptable frame. */
-export function zstdContentSize(d: Uint8Array): number {
-  const h = zstdHeader(d);
-  return h.problem === '' ? h.size : -1;
-}
-
 /** Decompresses one block of `usize` bytes; throws an Error saying what is wrong. */
 export function inflateBlock(alg: Algorithm, data: Uint8Array, usize: number): Uint8Array {
   if (usize > MAX_BLOCK) throw new Error(`an uncompressed size of ${usize} bytes is not plausible`);
