@@ -11,7 +11,7 @@
 // is released while its line stays active (other mappings overlap it), the
 // record moves to a small keyed table (`spill`), where the stale owner id is
 // kept exactly as the kernel keeps its pointer. Linear probing, load at most
-// 4/5, backward-shift deletion driven by the stored hashes. It reads the phys
+// 1/2 (probe runs stay short), backward-shift deletion driven by the stored hashes. It reads the phys
 // words of the entry pages directly (0x40000 / 0x50000 + i: see entries.ts).
 
 import { HashSlots } from '../base/hash-slots.js';
@@ -104,7 +104,7 @@ export class CachelineTracker extends HashSlots {
         this.slots[~s << 1] = entry << 3;
         this.slots[(~s << 1) + 1] = h;
         this.used++;
-        if (this.used * 5 > (this.mask + 1) * 4) this.resize((this.mask + 1) * 2);
+        if (this.used * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
         return INSERTED;
       }
     }

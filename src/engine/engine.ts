@@ -561,8 +561,6 @@ export class DmaDebugEngine {
     }
     const e = this.entries.create(dev, hi, lo, size, type, dir, mapErr, this.cur);
     if (size > this.maxSize) this.maxSize = size;
-    // A map at this address ends any "recently unmapped" proof for it.
-    this.recent.forget(dev, hi, lo);
     this.noteLive(this.devCounts(dev), size);
     // All devices: entries.live already counts this entry.
     const a = this.all;
@@ -826,8 +824,12 @@ export class DmaDebugEngine {
     const text = sync ? msg.syncNotMapped(a, size) : msg.unmapNotMapped(a, size);
     const r = this.recent;
     const slot = r.find(dev, hi, lo);
-    if (slot >= 0 && r.epoch[slot] === this.epoch) {
-      const where = r.line[slot]! > 0 ? ` at line ${r.line[slot]}` : '';
+    // The latest unmap at this address proves it was not mapped since, unless a
+    // live entry starts here: a map at it that was released since would have
+    // recorded a later unmap, as every release is an unmap (maps do not forget
+    // the record: this, the rare path, checks instead).
+    if (slot >= 0 && r.epoch(slot) === this.epoch && !this.entries.anyAt(dev, hi, lo)) {
+      const where = r.line(slot) > 0 ? ` at line ${r.line(slot)}` : '';
       const note = `unmapped earlier in this trace${where}, with no map since`;
       if (sync) this.err('sync-not-mapped', text, dev, -1, true, null, note);
       else this.err('double-unmap', text, dev, -1, true, null, note);
@@ -849,6 +851,7 @@ export class DmaDebugEngine {
     this.recent.record(dev, hi, lo, hi, lo, size, this.epoch, this.cur ? this.cur.line : 0);
   }
 
+  /** Releases a live entry: only an unmap may (unknownAddress() relies on it being recorded first). */
   private releaseEntry(e: number): void {
     const t = this.entries;
     const m = t.meta(e);
@@ -937,13 +940,13 @@ export class DmaDebugEngine {
     const r = this.recent;
     const s = r.find(dev | SG_KEY, pHi, pLo);
     if (s >= 0) {
-      const a = addr(r.dmaHi[s]!, r.dmaLo[s]!);
-      if (r.epoch[s] === this.epoch) {
-        const where = r.line[s]! > 0 ? ` at line ${r.line[s]}` : '';
+      const a = addr(r.dmaHi(s), r.dmaLo(s));
+      if (r.epoch(s) === this.epoch) {
+        const where = r.line(s) > 0 ? ` at line ${r.line(s)}` : '';
         this.unknownUnmaps++;
         this.err(
           'double-unmap',
-          msg.unmapNotMapped(a, r.size[s]!),
+          msg.unmapNotMapped(a, r.size(s)),
           dev,
           -1,
           true,

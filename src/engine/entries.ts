@@ -529,6 +529,19 @@ export class EntryTable {
     return best;
   }
 
+  /** Is any entry of the device live at this DMA address? */
+  anyAt(dev: number, hi: number, lo: number): boolean {
+    const lo32 = lo | 0;
+    const hi32 = hi | 0;
+    for (let e = this.head[bucketOf(hi, lo)]!; e >= 0; ) {
+      const p = this.pages[e >>> 16]!;
+      const i = e & 0xffff;
+      if (p[0x10000 + i] === lo32 && p[0x20000 + i] === hi32 && (p[0x30000 + i]! & 0xffff) === dev) return true;
+      e = p[i]!;
+    }
+    return false;
+  }
+
   /** How many of (size, type, dir, sg call count) entry e (page p, index i) matches. */
   private fitLevel(
     e: number,

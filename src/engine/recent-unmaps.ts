@@ -2,29 +2,39 @@
 // start at boot: "this address was unmapped earlier in this trace, and nothing
 // mapped it since" is proof without knowing what happened before the trace.
 //
-// A direct-mapped cache in typed arrays: one slot per key hash, overwritten by
-// newer unmaps. A collision only forgets a proof (the finding stays
-// unconfirmed); it can never invent one, because a hit compares the whole key.
-// Memory is fixed, whatever the trace length.
+// A direct-mapped cache: one slot per key hash, overwritten by newer unmaps. A
+// collision only forgets a proof (the finding stays unconfirmed); it can never
+// invent one, because a hit compares the whole key. Memory is fixed, whatever
+// the trace length.
+//
+// Layout: every unmap writes a slot and every map reads one, at a random
+// place, so a slot is one 64-byte cache line of one buffer (an Int32 view and
+// a Float64 view of the same memory), not one word in each of eight arrays:
+//   words 0-5  key device (-1 = empty), key hi, key lo, dma hi, dma lo, epoch
+//   f64 4, 5   (words 8-11) size, line
 
 const SLOTS = 1 << 16;
 const EMPTY = -1;
+/** Words per slot (64 bytes). */
+const STRIDE = 16;
 
 export class RecentUnmaps {
-  private readonly keyDev = new Int32Array(SLOTS).fill(EMPTY);
-  private readonly keyHi = new Uint32Array(SLOTS);
-  private readonly keyLo = new Uint32Array(SLOTS);
-  readonly dmaHi = new Uint32Array(SLOTS);
-  readonly dmaLo = new Uint32Array(SLOTS);
-  readonly size = new Float64Array(SLOTS);
-  readonly epoch = new Uint32Array(SLOTS);
-  readonly line = new Float64Array(SLOTS);
+  private readonly w: Int32Array;
+  private readonly f: Float64Array;
 
+  constructor() {
+    const buf = new ArrayBuffer(SLOTS * STRIDE * 4);
+    this.w = new Int32Array(buf);
+    this.f = new Float64Array(buf);
+    for (let s = 0; s < SLOTS; s++) this.w[s * STRIDE] = EMPTY;
+  }
+
+  /** The word offset of the key's slot. */
   private slot(dev: number, hi: number, lo: number): number {
     let h =
       Math.imul(dev ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 16), 0x27d4eb2f);
     h ^= h >>> 15;
-    return h & (SLOTS - 1);
+    return (h & (SLOTS - 1)) * STRIDE;
   }
 
   /** Records an unmap under its key; the slot keeps the DMA address and size for the message. */
@@ -38,26 +48,47 @@ export class RecentUnmaps {
     epoch: number,
     line: number,
   ): void {
-    const s = this.slot(dev, hi, lo);
-    this.keyDev[s] = dev;
-    this.keyHi[s] = hi;
-    this.keyLo[s] = lo;
-    this.dmaHi[s] = dmaHi;
-    this.dmaLo[s] = dmaLo;
-    this.size[s] = size;
-    this.epoch[s] = epoch;
-    this.line[s] = line;
+    const o = this.slot(dev, hi, lo);
+    const w = this.w;
+    w[o] = dev;
+    w[o + 1] = hi;
+    w[o + 2] = lo;
+    w[o + 3] = dmaHi;
+    w[o + 4] = dmaLo;
+    w[o + 5] = epoch;
+    const f = this.f;
+    f[(o >> 1) + 4] = size;
+    f[(o >> 1) + 5] = line;
   }
 
   /** A map at this key ends the proof. */
   forget(dev: number, hi: number, lo: number): void {
-    const s = this.slot(dev, hi, lo);
-    if (this.keyDev[s] === dev && this.keyLo[s] === lo >>> 0 && this.keyHi[s] === hi >>> 0) this.keyDev[s] = EMPTY;
+    const o = this.find(dev, hi, lo);
+    if (o >= 0) this.w[o] = EMPTY;
   }
 
-  /** The slot holding this key, or -1. */
+  /** The slot holding this key (pass it to the accessors below), or -1. */
   find(dev: number, hi: number, lo: number): number {
-    const s = this.slot(dev, hi, lo);
-    return this.keyDev[s] === dev && this.keyLo[s] === lo >>> 0 && this.keyHi[s] === hi >>> 0 ? s : -1;
+    const o = this.slot(dev, hi, lo);
+    const w = this.w;
+    return w[o] === dev && w[o + 2] === (lo | 0) && w[o + 1] === (hi | 0) ? o : -1;
+  }
+
+  dmaHi(s: number): number {
+    return this.w[s + 3]! >>> 0;
+  }
+  dmaLo(s: number): number {
+    return this.w[s + 4]! >>> 0;
+  }
+  /** The loss epoch the unmap was made in. */
+  epoch(s: number): number {
+    return this.w[s + 5]! >>> 0;
+  }
+  size(s: number): number {
+    return this.f[(s >> 1) + 4]!;
+  }
+  /** The unmap's line (0 = unknown). */
+  line(s: number): number {
+    return this.f[(s >> 1) + 5]!;
   }
 }

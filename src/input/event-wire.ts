@@ -3,8 +3,12 @@
 // buffers that are moved between the threads, never copied.
 //
 // A record is [length in words, kind, ...]. Event records hold every DmaEvent
-// field (64-bit values as two u32 halves, the sg lists and the marker text
-// after a fixed part). Name records carry a name the worker interned (device,
+// field: a fixed part (kind, flags, time, task, device, direction, attrs,
+// line), then only the groups of fields the event uses (addresses, size, sg
+// lists, pfn, …), flagged in the header; an absent group reads back as its
+// reset values. A map is 19 words, a page free 16: the records cross from one
+// core's cache to the other's, so their size is much of their cost. 64-bit
+// values travel as two u32 halves. Name records carry a name the worker interned (device,
 // task or stack) so the reader can intern it too and map the worker's ids to
 // its own: the two threads have separate Names, and the reader's may already
 // hold names (side information), so ids are translated, not assumed equal.
@@ -22,14 +26,24 @@ const TWO32 = 4294967296;
 const R_NAME = 100;
 const R_FACTS = 101;
 
-/** Fixed words of an event record. */
-const FIXED = 34;
+/** Words of an event record's fixed part. */
+const FIXED = 13;
 
 const F_HAS_DIR = 1;
 const F_HAS_PHYS = 2;
 const F_HAS_VIRT = 4;
 const F_VIRT_RAW = 8;
 const F_TRUNCATED = 16;
+// Optional groups (flag bits above the timestamp digits), in the order they follow the fixed part.
+const G_ADDR = 1 << 16; // addrHi, addrLo
+const G_PHYS = 1 << 17; // physHi, physLo
+const G_SIZE = 1 << 18; // size (hi, lo)
+const G_VIRT = 1 << 19; // virtHi, virtLo
+const G_SG = 1 << 20; // nents, ents, err, #dma, #phys, #len, then the lists
+const G_PFN = 1 << 21; // pfnHi, pfnLo, order
+const G_LOST = 1 << 22; // lost (hi, lo)
+const G_STACK = 1 << 23; // stack
+const G_TEXT = 1 << 24; // byte length, then the UTF-8 bytes
 
 /** The name tables in the order name records number them. */
 function tables(names: Names): Interner[] {
@@ -88,7 +102,44 @@ export class WireWriter {
     const nl = ev.sgLen.count;
     const text = ev.text === '' ? null : enc.encode(ev.text);
     const tl = text ? text.length : 0;
-    const words = FIXED + 2 * (nd + np + nl) + ((tl + 3) >> 2);
+    let groups = 0;
+    let words = FIXED;
+    if ((ev.addrHi | ev.addrLo) !== 0) {
+      groups |= G_ADDR;
+      words += 2;
+    }
+    if ((ev.physHi | ev.physLo) !== 0) {
+      groups |= G_PHYS;
+      words += 2;
+    }
+    if (ev.size !== 0) {
+      groups |= G_SIZE;
+      words += 2;
+    }
+    if ((ev.virtHi | ev.virtLo) !== 0) {
+      groups |= G_VIRT;
+      words += 2;
+    }
+    if ((ev.nents | ev.ents | ev.err | nd | np | nl) !== 0) {
+      groups |= G_SG;
+      words += 6 + 2 * (nd + np + nl);
+    }
+    if ((ev.pfnHi | ev.pfnLo | ev.order) !== 0) {
+      groups |= G_PFN;
+      words += 3;
+    }
+    if (ev.lost !== 0) {
+      groups |= G_LOST;
+      words += 2;
+    }
+    if (ev.stack !== -1) {
+      groups |= G_STACK;
+      words += 1;
+    }
+    if (text) {
+      groups |= G_TEXT;
+      words += 1 + ((tl + 3) >> 2);
+    }
     const b = this.room(words);
     let p = this.pos;
     b[p] = words;
@@ -99,7 +150,8 @@ export class WireWriter {
       (ev.hasVirt ? F_HAS_VIRT : 0) |
       (ev.virtRaw ? F_VIRT_RAW : 0) |
       (ev.truncated ? F_TRUNCATED : 0) |
-      (ev.tsDigits << 8);
+      (ev.tsDigits << 8) |
+      groups;
     b[p + 3] = ev.tsSec;
     b[p + 4] = ev.tsNs;
     b[p + 5] = ev.cpu;
@@ -108,36 +160,53 @@ export class WireWriter {
     b[p + 8] = ev.device;
     b[p + 9] = ev.dir;
     b[p + 10] = ev.attrs;
-    b[p + 11] = ev.addrHi;
-    b[p + 12] = ev.addrLo;
-    b[p + 13] = ev.physHi;
-    b[p + 14] = ev.physLo;
-    b[p + 15] = Math.floor(ev.size / TWO32);
-    b[p + 16] = ev.size >>> 0;
-    b[p + 17] = ev.virtHi;
-    b[p + 18] = ev.virtLo;
-    b[p + 19] = ev.nents;
-    b[p + 20] = ev.ents;
-    b[p + 21] = ev.err;
-    b[p + 22] = ev.pfnHi;
-    b[p + 23] = ev.pfnLo;
-    b[p + 24] = ev.order;
-    b[p + 25] = Math.floor(ev.lost / TWO32);
-    b[p + 26] = ev.lost >>> 0;
-    b[p + 27] = ev.stack;
-    b[p + 28] = Math.floor(ev.line / TWO32);
-    b[p + 29] = ev.line >>> 0;
-    b[p + 30] = nd;
-    b[p + 31] = np;
-    b[p + 32] = nl;
-    b[p + 33] = tl;
-    p = putAddrs(b, putAddrs(b, p + FIXED, ev.sgDma), ev.sgPhys);
-    for (let i = 0; i < nl; i++, p += 2) {
-      const v = ev.sgLen.v[i]!;
-      b[p] = Math.floor(v / TWO32);
-      b[p + 1] = v >>> 0;
+    b[p + 11] = Math.floor(ev.line / TWO32);
+    b[p + 12] = ev.line >>> 0;
+    p += FIXED;
+    if ((groups & G_ADDR) !== 0) {
+      b[p++] = ev.addrHi;
+      b[p++] = ev.addrLo;
     }
-    if (text) p = putBytes(b, p, text);
+    if ((groups & G_PHYS) !== 0) {
+      b[p++] = ev.physHi;
+      b[p++] = ev.physLo;
+    }
+    if ((groups & G_SIZE) !== 0) {
+      b[p++] = Math.floor(ev.size / TWO32);
+      b[p++] = ev.size >>> 0;
+    }
+    if ((groups & G_VIRT) !== 0) {
+      b[p++] = ev.virtHi;
+      b[p++] = ev.virtLo;
+    }
+    if ((groups & G_SG) !== 0) {
+      b[p] = ev.nents;
+      b[p + 1] = ev.ents;
+      b[p + 2] = ev.err;
+      b[p + 3] = nd;
+      b[p + 4] = np;
+      b[p + 5] = nl;
+      p = putAddrs(b, putAddrs(b, p + 6, ev.sgDma), ev.sgPhys);
+      for (let i = 0; i < nl; i++, p += 2) {
+        const v = ev.sgLen.v[i]!;
+        b[p] = Math.floor(v / TWO32);
+        b[p + 1] = v >>> 0;
+      }
+    }
+    if ((groups & G_PFN) !== 0) {
+      b[p++] = ev.pfnHi;
+      b[p++] = ev.pfnLo;
+      b[p++] = ev.order;
+    }
+    if ((groups & G_LOST) !== 0) {
+      b[p++] = Math.floor(ev.lost / TWO32);
+      b[p++] = ev.lost >>> 0;
+    }
+    if ((groups & G_STACK) !== 0) b[p++] = ev.stack;
+    if (text) {
+      b[p++] = tl;
+      p = putBytes(b, p, text);
+    }
     this.pos = p;
   }
 
@@ -241,7 +310,7 @@ export class WireReader {
     ev.hasVirt = (flags & F_HAS_VIRT) !== 0;
     ev.virtRaw = (flags & F_VIRT_RAW) !== 0;
     ev.truncated = (flags & F_TRUNCATED) !== 0;
-    ev.tsDigits = flags >>> 8;
+    ev.tsDigits = (flags >>> 8) & 0xff;
     ev.tsSec = b[p + 3]! >>> 0;
     ev.tsNs = b[p + 4]!;
     ev.cpu = b[p + 5]!;
@@ -252,34 +321,79 @@ export class WireReader {
     ev.device = dev < 0 ? dev : this.ids[0]![dev]!;
     ev.dir = b[p + 9] as DmaEvent['dir'];
     ev.attrs = b[p + 10]! >>> 0;
-    ev.addrHi = b[p + 11]! >>> 0;
-    ev.addrLo = b[p + 12]! >>> 0;
-    ev.physHi = b[p + 13]! >>> 0;
-    ev.physLo = b[p + 14]! >>> 0;
-    ev.size = (b[p + 15]! >>> 0) * TWO32 + (b[p + 16]! >>> 0);
-    ev.virtHi = b[p + 17]! >>> 0;
-    ev.virtLo = b[p + 18]! >>> 0;
-    ev.nents = b[p + 19]!;
-    ev.ents = b[p + 20]!;
-    ev.err = b[p + 21]!;
-    ev.pfnHi = b[p + 22]! >>> 0;
-    ev.pfnLo = b[p + 23]! >>> 0;
-    ev.order = b[p + 24]!;
-    ev.lost = (b[p + 25]! >>> 0) * TWO32 + (b[p + 26]! >>> 0);
-    const stack = b[p + 27]!;
-    ev.stack = stack < 0 ? stack : this.ids[2]![stack]!;
-    ev.line = (b[p + 28]! >>> 0) * TWO32 + (b[p + 29]! >>> 0);
-    const nd = b[p + 30]!;
-    const np = b[p + 31]!;
-    const nl = b[p + 32]!;
-    const tl = b[p + 33]!;
+    ev.line = (b[p + 11]! >>> 0) * TWO32 + (b[p + 12]! >>> 0);
     let q = p + FIXED;
+    if ((flags & G_ADDR) !== 0) {
+      ev.addrHi = b[q]! >>> 0;
+      ev.addrLo = b[q + 1]! >>> 0;
+      q += 2;
+    } else {
+      ev.addrHi = 0;
+      ev.addrLo = 0;
+    }
+    if ((flags & G_PHYS) !== 0) {
+      ev.physHi = b[q]! >>> 0;
+      ev.physLo = b[q + 1]! >>> 0;
+      q += 2;
+    } else {
+      ev.physHi = 0;
+      ev.physLo = 0;
+    }
+    if ((flags & G_SIZE) !== 0) {
+      ev.size = (b[q]! >>> 0) * TWO32 + (b[q + 1]! >>> 0);
+      q += 2;
+    } else {
+      ev.size = 0;
+    }
+    if ((flags & G_VIRT) !== 0) {
+      ev.virtHi = b[q]! >>> 0;
+      ev.virtLo = b[q + 1]! >>> 0;
+      q += 2;
+    } else {
+      ev.virtHi = 0;
+      ev.virtLo = 0;
+    }
     ev.sgDma.clear();
-    for (let i = 0; i < nd; i++, q += 2) ev.sgDma.push(b[q]! >>> 0, b[q + 1]! >>> 0);
     ev.sgPhys.clear();
-    for (let i = 0; i < np; i++, q += 2) ev.sgPhys.push(b[q]! >>> 0, b[q + 1]! >>> 0);
     ev.sgLen.clear();
-    for (let i = 0; i < nl; i++, q += 2) ev.sgLen.push((b[q]! >>> 0) * TWO32 + (b[q + 1]! >>> 0));
-    ev.text = tl === 0 ? '' : dec.decode(getBytes(b, q, tl));
+    if ((flags & G_SG) !== 0) {
+      ev.nents = b[q]!;
+      ev.ents = b[q + 1]!;
+      ev.err = b[q + 2]!;
+      const nd = b[q + 3]!;
+      const np = b[q + 4]!;
+      const nl = b[q + 5]!;
+      q += 6;
+      for (let i = 0; i < nd; i++, q += 2) ev.sgDma.push(b[q]! >>> 0, b[q + 1]! >>> 0);
+      for (let i = 0; i < np; i++, q += 2) ev.sgPhys.push(b[q]! >>> 0, b[q + 1]! >>> 0);
+      for (let i = 0; i < nl; i++, q += 2) ev.sgLen.push((b[q]! >>> 0) * TWO32 + (b[q + 1]! >>> 0));
+    } else {
+      ev.nents = 0;
+      ev.ents = 0;
+      ev.err = 0;
+    }
+    if ((flags & G_PFN) !== 0) {
+      ev.pfnHi = b[q]! >>> 0;
+      ev.pfnLo = b[q + 1]! >>> 0;
+      ev.order = b[q + 2]!;
+      q += 3;
+    } else {
+      ev.pfnHi = 0;
+      ev.pfnLo = 0;
+      ev.order = 0;
+    }
+    if ((flags & G_LOST) !== 0) {
+      ev.lost = (b[q]! >>> 0) * TWO32 + (b[q + 1]! >>> 0);
+      q += 2;
+    } else {
+      ev.lost = 0;
+    }
+    if ((flags & G_STACK) !== 0) {
+      const stack = b[q++]!;
+      ev.stack = stack < 0 ? stack : this.ids[2]![stack]!;
+    } else {
+      ev.stack = -1;
+    }
+    ev.text = (flags & G_TEXT) !== 0 ? dec.decode(getBytes(b, q + 1, b[q]!)) : '';
   }
 }

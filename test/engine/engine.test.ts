@@ -105,6 +105,18 @@ describe('unmap checks', () => {
     b.engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
     b.engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
     assert.deepEqual(b.findings, []);
+    // So do maps still live there that the lookup cannot pick (two imperfect fits, or none containing a sync).
+    const c = setup({ fromBoot: false });
+    c.engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    c.engine.unmapPage(DEV, 0x1000n, 4096, Dir.FromDevice);
+    c.engine.mapPage(DEV, 0x1000n, 100, Dir.ToDevice, 0x1000n);
+    c.engine.mapPage(DEV, 0x1000n, 200, Dir.ToDevice, 0x1000n);
+    c.engine.unmapPage(DEV, 0x1000n, 300, Dir.FromDevice);
+    c.engine.syncSingleForCpu(DEV, 0x1000n, 4096, Dir.ToDevice);
+    assert.deepEqual(
+      c.findings.map((f) => `${f.severity}:${f.check}`),
+      ['unconfirmed:unmap-not-mapped', 'unconfirmed:sync-not-mapped'],
+    );
   });
 
   it('lost events turn an unknown unmap into unconfirmed, even from boot', () => {

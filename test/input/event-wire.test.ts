@@ -52,6 +52,22 @@ function randomEvent(ev: DmaEvent, names: Names, r: () => number, i: number): vo
   ev.lost = Math.floor(r() * 2 ** 45);
   ev.stack = r() < 0.7 ? -1 : names.stacks.intern(`frame_${Math.floor(r() * 9)}+0x10/0x20\ncaller+0x1/0x2`);
   ev.text = r() < 0.1 ? `marker ✓ ${'x'.repeat(Math.floor(r() * 9000))}` : '';
+  // Real events leave most groups of fields at their reset values, which the wire leaves out.
+  if (r() < 0.5) ev.addrHi = ev.addrLo = 0;
+  if (r() < 0.5) ev.physLo = r() < 0.5 ? 0 : ev.physLo;
+  if (r() < 0.5) ev.physHi = 0;
+  if (r() < 0.5) ev.size = 0;
+  if (r() < 0.5) ev.virtHi = ev.virtLo = 0;
+  if (r() < 0.5) {
+    ev.nents = ev.ents = ev.err = 0;
+    if (r() < 0.5) {
+      ev.sgDma.clear();
+      ev.sgPhys.clear();
+      ev.sgLen.clear();
+    }
+  }
+  if (r() < 0.5) ev.pfnHi = ev.pfnLo = ev.order = 0;
+  if (r() < 0.5) ev.lost = 0;
 }
 
 describe('event wire', () => {
