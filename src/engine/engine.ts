@@ -220,7 +220,8 @@ export class DmaDebugEngine {
   /** Coherent/noncoherent virt pointers by entry id. */
   private readonly virt = new IdPairTable();
   /** Entries of the last dma event per CPU, for the stack block that follows it. */
-  private readonly lastOnCpu = new Map<number, { head: number; call: number; single: boolean }>();
+  /** By cpu: [head entry (-1 = none), its call id, 1 = a single mapping], 3 words each; grows with the cpu numbers seen. */
+  private lastOnCpu = new Int32Array(3 * 64).fill(-1);
   private maxSize = 0;
 
   /** Recent unmaps by (device, DMA address), and sg calls by (device | SG_KEY, first physical address). */
@@ -1236,28 +1237,39 @@ export class DmaDebugEngine {
   private setLastOnCpu(head: number, sg: boolean): void {
     const ev = this.cur;
     if (!ev) return;
-    const cpu = ev.cpu;
-    const rec = this.lastOnCpu.get(cpu);
-    const call = this.entries.callId(head);
-    if (rec) {
-      rec.head = head;
-      rec.call = call;
-      rec.single = !sg;
-    } else {
-      this.lastOnCpu.set(cpu, { head, call, single: !sg });
+    const k = this.lastOnCpuSlot(ev.cpu);
+    if (k < 0) return;
+    const l = this.lastOnCpu;
+    l[k] = head;
+    l[k + 1] = this.entries.callId(head);
+    l[k + 2] = sg ? 0 : 1;
+  }
+
+  /** Where lastOnCpu keeps the cpu's record (grown to hold it), or -1 for a cpu number no kernel has. */
+  private lastOnCpuSlot(cpu: number): number {
+    if (!(cpu >= 0 && cpu < 1 << 20)) return -1;
+    const k = cpu * 3;
+    if (k >= this.lastOnCpu.length) {
+      const l = new Int32Array(Math.max(k + 3, this.lastOnCpu.length * 2)).fill(-1);
+      l.set(this.lastOnCpu);
+      this.lastOnCpu = l;
     }
+    return k;
   }
 
   private onStack(cpu: number, stack: number): void {
-    const rec = this.lastOnCpu.get(cpu);
-    if (!rec || rec.head < 0) return;
+    const k = this.lastOnCpuSlot(cpu);
+    const l = this.lastOnCpu;
+    if (k < 0 || l[k]! < 0) return;
     const t = this.entries;
-    if (rec.single) {
-      if (t.callId(rec.head) === rec.call) t.setStack(rec.head, stack);
+    const head = l[k]!;
+    const call = l[k + 1]!; // the call id's 32 bits, as an int32
+    if (l[k + 2] === 1) {
+      if ((t.callId(head) | 0) === call) t.setStack(head, stack);
     } else {
-      for (let e = rec.head; e >= 0 && t.callId(e) === rec.call; e = t.sgNext(e)) t.setStack(e, stack);
+      for (let e = head; e >= 0 && (t.callId(e) | 0) === call; e = t.sgNext(e)) t.setStack(e, stack);
     }
-    rec.head = -1;
+    l[k] = -1;
   }
 
   // ------------------------------------------------------------------

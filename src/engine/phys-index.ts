@@ -28,7 +28,7 @@
 //
 // Quick reject: most freed pages belong to no live mapping, so before probing
 // the fine tiers (0..4, entries up to 2 MiB) a query reads a counting filter:
-// 2^17 counters, indexed by a hash of the page number, counting the pages of
+// 2^17 counters, indexed by a hash of the page number (see pageHash), counting the pages of
 // fine-tier entries with that hash. All counters of the freed block zero: no
 // fine-tier entry intersects it. Coarse tiers are always probed.
 
@@ -49,9 +49,15 @@ function mix(u: number, tier: number): number {
   return h ^ (h >>> 16);
 }
 
+/**
+ * The filter counter of page p: 16 consecutive pages (an aligned 64 KiB) share
+ * one 64-byte line of counters, so a mapping or a freed block of up to 16
+ * pages touches one or two lines, not a random line per page.
+ */
 function pageHash(p: number): number {
-  const h = Math.imul(p ^ (p >>> 15), 0x2c1b3c6d);
-  return (h ^ (h >>> 12)) & FILTER_MASK;
+  const g = p >>> 4;
+  const h = Math.imul(g ^ (g >>> 15), 0x2c1b3c6d);
+  return (((h ^ (h >>> 12)) << 4) | (p & 15)) & FILTER_MASK;
 }
 
 export class PhysIndex extends HashSlots {
