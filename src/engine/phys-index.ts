@@ -55,9 +55,13 @@ function mix(u: number, tier: number): number {
  * pages touches one or two lines, not a random line per page.
  */
 function pageHash(p: number): number {
-  const g = p >>> 4;
+  return groupBase(p >>> 4) | (p & 15);
+}
+
+/** The first filter counter of the 16-page group g (pages g * 16 .. g * 16 + 15). */
+function groupBase(g: number): number {
   const h = Math.imul(g ^ (g >>> 15), 0x2c1b3c6d);
-  return (((h ^ (h >>> 12)) << 4) | (p & 15)) & FILTER_MASK;
+  return ((h ^ (h >>> 12)) << 4) & FILTER_MASK;
 }
 
 export class PhysIndex extends HashSlots {
@@ -108,7 +112,8 @@ export class PhysIndex extends HashSlots {
     while (units > 2 && tier < TIERS - 1) {
       tier++;
       const k = tier << 1;
-      units = Math.floor(((p0 & ((1 << k) - 1)) + span) / (1 << k)) + 1;
+      const last = (p0 & ((1 << k) - 1)) + span; // the last page, from the first unit's start
+      units = (last < 0x80000000 ? last >>> k : Math.floor(last / (1 << k))) + 1;
     }
     const u0 = p0 >>> (tier << 1);
     let done = 0;
@@ -145,10 +150,16 @@ export class PhysIndex extends HashSlots {
     this.perTier[tier] = this.perTier[tier]! + d * done;
     this.count += d;
     if (tier < FILTERED_TIERS) {
+      // The pages' counters, a 16-page group (one hash, one line of counters) at a time.
       const f = this.filter;
-      for (let j = 0; j <= span; j++) {
-        const s = pageHash((p0 + j) >>> 0);
-        f[s] = f[s]! + d;
+      let p = p0;
+      for (let left = span + 1; left > 0; ) {
+        const base = groupBase(p >>> 4);
+        const from = p & 15;
+        const to = Math.min(16, from + left);
+        for (let s = base + from; s < base + to; s++) f[s] = f[s]! + d;
+        left -= to - from;
+        p = (p + (to - from)) >>> 0;
       }
     }
   }
