@@ -413,3 +413,62 @@ describe('dump', () => {
     assert.equal([...engine.dump('iommu-dev')][0]!.phys, null);
   });
 });
+
+describe('stack blocks', () => {
+  function ev(kind: EventKind, cpu: number): DmaEvent {
+    const e = new DmaEvent();
+    e.kind = kind;
+    e.cpu = cpu;
+    e.tsSec = 1;
+    return e;
+  }
+
+  it('attach to the last mapping made on their own cpu, whatever the cpu number', () => {
+    const { engine, names } = setup({ fromBoot: true });
+    const dev = names.devices.intern(DEV);
+    const cpus = [0, 200, 5000, 3];
+    for (const [k, cpu] of cpus.entries()) {
+      const m = ev(EventKind.MapPage, cpu);
+      m.device = dev;
+      m.addrLo = 0x10000 * (k + 1);
+      m.physLo = m.addrLo;
+      m.hasPhys = true;
+      m.size = 256;
+      m.dir = Dir.FromDevice;
+      engine.handle(m);
+    }
+    // an sg call on cpu 7: every segment gets the stack
+    const sg = ev(EventKind.MapSg, 7);
+    sg.device = dev;
+    sg.dir = Dir.ToDevice;
+    for (let i = 0; i < 3; i++) {
+      sg.sgDma.push(0, 0x100000 + i * 0x1000);
+      sg.sgPhys.push(0, 0x100000 + i * 0x1000);
+      sg.sgLen.push(512);
+    }
+    sg.nents = sg.ents = 3;
+    engine.handle(sg);
+    for (const cpu of [...cpus].reverse().concat(7)) {
+      const st = ev(EventKind.Stack, cpu);
+      st.stack = names.stacks.intern(`=> mapper_on_cpu_${cpu}`);
+      engine.handle(st);
+    }
+    // a second block for the same mapping, and one for a cpu with no mapping, attach nothing
+    const again = ev(EventKind.Stack, 5000);
+    again.stack = names.stacks.intern('=> late');
+    engine.handle(again);
+    const none = ev(EventKind.Stack, 9);
+    none.stack = names.stacks.intern('=> nobody');
+    engine.handle(none);
+    const stacks = [...engine.dump()].map((d) => `${d.dma} ${d.stack?.join(' ') ?? '-'}`).sort();
+    assert.deepEqual(stacks, [
+      '10000 => mapper_on_cpu_0',
+      '100000 => mapper_on_cpu_7',
+      '101000 => mapper_on_cpu_7',
+      '102000 => mapper_on_cpu_7',
+      '20000 => mapper_on_cpu_200',
+      '30000 => mapper_on_cpu_5000',
+      '40000 => mapper_on_cpu_3',
+    ]);
+  });
+});
