@@ -112,8 +112,19 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** What the trace.dat chunk feed needs of a decompressor: InflatePool, or ZstdSync (zstd-sync.ts). */
+export interface ChunkDecompressor {
+  /** Compressed bytes to send per batch. */
+  readonly batchBytes: number;
+  /** Batches per CPU to keep in flight or waiting. */
+  readonly depth: number;
+  run(data: Uint8Array, jobs: Job[]): Promise<BatchResult>;
+  close(): Promise<void>;
+}
+
 /** Worker threads running tracedat-inflate-worker.js; batches go round-robin. */
-export class InflatePool {
+export class InflatePool implements ChunkDecompressor {
+  readonly batchBytes = 512 * 1024;
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -146,6 +157,11 @@ export class InflatePool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Two batches per worker and one more, so that every worker always has the next one. */
+  get depth(): number {
+    return 2 * this.workers.length + 1;
   }
 
   /**

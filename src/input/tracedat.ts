@@ -52,8 +52,9 @@ import {
   parseHeaderPage,
   parsePrintkFormats,
 } from './tracedat-format.js';
-import { type BatchResult, InflatePool, inflateBlock, type Job } from './tracedat-inflate.js';
+import { type BatchResult, type ChunkDecompressor, InflatePool, inflateBlock, type Job } from './tracedat-inflate.js';
 import { PageReader } from './tracedat-kbuffer.js';
+import { ZstdSync } from './zstd-sync.js';
 
 export interface TraceDatParserOptions {
   names: Names;
@@ -77,9 +78,12 @@ export interface ReadFileOptions {
    */
   threads?: number;
   /**
-   * Decompress zstd chunks with the system's `zstd -dc` (one child process)
-   * instead of in this process. Default: when zstd is on PATH, the chosen
-   * buffer holds at least 4 MiB of compressed data and `threads` is not set.
+   * Decompress zstd with the system's `zstd -dc` instead of in this process
+   * (false: never; true: the chunks through one child process kept fed).
+   * Default, when zstd is on PATH: a chosen buffer of at least 4 MiB of
+   * compressed data through that child when `threads` is not set; a smaller
+   * one through one zstd run per CPU's data, and metadata sections of 32 KiB
+   * and more through one run each (zstd-sync.ts).
    */
   zstdTool?: boolean;
 }
@@ -88,6 +92,8 @@ export interface ReadFileOptions {
 const FILE_WINDOW = 256 * 1024;
 /** Push-mode store segments are at least this big (chunks are copied into them). */
 const SEGMENT = 256 * 1024;
+/** Compressed blocks (metadata sections) at least this big go through the system zstd when it is used. */
+const SYNC_TOOL_MIN_BYTES = 32 * 1024;
 /** readFile() decompresses in worker threads when the chosen buffer has this much compressed data. */
 const POOL_MIN_BYTES = 4 << 20;
 /** Metadata larger than this is corruption, not a trace. */
@@ -381,7 +387,7 @@ class CpuStream {
     private readonly subbuf: number,
     header: PageHeader,
     le: boolean,
-    private readonly pool: InflatePool | null = null,
+    private readonly pool: ChunkDecompressor | null = null,
   ) {
     this.pos = data.offset;
     // trace-cmd's size of compressed CPU data leaves out the leading u32 chunk count
@@ -517,8 +523,6 @@ class CpuStream {
 }
 
 const WAIT = 1;
-/** Compressed bytes read per batch for the pool. */
-const BATCH = 512 * 1024;
 
 interface FeedBatch {
   /** File offset of each chunk (its header). */
@@ -544,13 +548,13 @@ class ChunkFeed {
   constructor(
     private readonly owner: TraceDatParser,
     private readonly src: FileSource,
-    private readonly pool: InflatePool,
+    private readonly pool: ChunkDecompressor,
     private readonly cpu: number,
     private pos: number,
     private readonly end: number,
     private left: number,
   ) {
-    this.depth = 2 * pool.size + 1;
+    this.depth = pool.depth;
     this.refill();
   }
 
@@ -567,7 +571,7 @@ class ChunkFeed {
         );
         return;
       }
-      let buf = this.src.get(this.pos, Math.min(BATCH, this.end - this.pos));
+      let buf = this.src.get(this.pos, Math.min(this.pool.batchBytes, this.end - this.pos));
       if (!buf) {
         this.failBatch(this.owner.truncated(this.pos, 8, `a chunk header of CPU ${this.cpu}`));
         return;
@@ -801,7 +805,7 @@ export class TraceDatParser {
   private done = false;
   /** The stream the merge waits for (readFile mode: its chunks are being decompressed). */
   private blocked: CpuStream | null = null;
-  private pool: InflatePool | null = null;
+  private pool: ChunkDecompressor | null = null;
   private threads: number | undefined;
   private zstdTool: boolean | undefined;
   private tscNoted = false;
@@ -959,12 +963,25 @@ export class TraceDatParser {
   }
 
   inflate(data: Uint8Array, usize: number, at: number, what: string): Uint8Array {
+    if (data.length >= SYNC_TOOL_MIN_BYTES) {
+      const out = this.syncTool()?.block(data, usize);
+      if (out) return out;
+    }
     try {
       return inflateBlock(this.compression as 'zstd' | 'zlib', data, usize);
     } catch (e) {
       throw this.corrupt(at, `corrupt ${this.compression} data in ${what} (${(e as Error).message ?? String(e)})`);
     }
   }
+
+  /** The system zstd, run per block or batch, when this file is zstd and it is allowed and on PATH; else null. */
+  private syncTool(): ZstdSync | null {
+    if (this.zstdSync === undefined) {
+      this.zstdSync = this.compression === 'zstd' && (this.zstdTool ?? onPath('zstd')) ? new ZstdSync() : null;
+    }
+    return this.zstdSync;
+  }
+  private zstdSync: ZstdSync | null | undefined;
 
   /** Something worth saying about the file that is not damage (which instance was read, clocks). */
   private note(message: string): void {
@@ -1509,6 +1526,7 @@ export class TraceDatParser {
       } else {
         const threads = this.threads ?? (big ? InflatePool.defaultThreads() : 0);
         if (threads > 0) this.pool = new InflatePool(this.compression, threads);
+        else if (!big && this.threads === undefined) this.pool = this.syncTool(); // a small zstd file
       }
     }
     this.streams = chosen ? this.makeStreams(chosen, this.pool) : [];
@@ -1520,7 +1538,7 @@ export class TraceDatParser {
     return h.dataSize > 0 ? h.dataOffset + h.dataSize : this.pageSize;
   }
 
-  private makeStreams(b: BufferInfo, pool: InflatePool | null = null): CpuStream[] {
+  private makeStreams(b: BufferInfo, pool: ChunkDecompressor | null = null): CpuStream[] {
     const cpus = b.cpus.filter((c) => c.size > 0).sort((x, y) => x.cpu - y.cpu);
     const src = this.src!;
     return cpus.map(

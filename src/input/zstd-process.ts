@@ -28,7 +28,13 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type BatchResult, inflateBatch, type Job } from './tracedat-inflate.js';
 
-const MARK = 16;
+/** Bytes of the random marker that follows each chunk's output. */
+export const MARK = 16;
+
+/** A zstd frame whose content is `marker` (MARK bytes): single segment, 1-byte size, one last raw block. */
+export function markerFrame(marker: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, MARK, (MARK << 3) | 1, 0, 0]), marker]);
+}
 /** Bytes of zeros the output padding frame yields (more than a stdio buffer). */
 const PAD_OUT = 65536;
 /** Payload of the input padding frame (more than zstd's read block). */
@@ -81,11 +87,7 @@ export class ZstdProcess {
   /** Set once the child is given up on: every batch then decompresses in process. */
   private broken = false;
   private readonly marker = randomBytes(MARK);
-  /** A zstd frame whose content is the marker: single segment, 1-byte size, one last raw block. */
-  private readonly markerFrame = Buffer.concat([
-    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, MARK, (MARK << 3) | 1, 0, 0]),
-    this.marker,
-  ]);
+  private readonly markerFrame = markerFrame(this.marker);
   private readonly padIn = padInFrame();
   /** Output padding still to drop (zstd may hold the end of it until more output follows). */
   private padLeft = 0;

@@ -1,0 +1,162 @@
+// The system-zstd path of small v7 trace.dat files (zstd-sync.ts): one zstd
+// run per batch or metadata section gives back exactly the announced bytes or
+// nothing, a bad chunk gets the same error as in process, a missing zstd
+// binary falls back, and every fixture trace.dat reads the same, with the same
+// errors when damaged, as with fzstd alone.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Names } from '../../src/base/interner.js';
+import { InputError } from '../../src/input/errors.js';
+import { onPath } from '../../src/input/source.js';
+import { TraceDatParser } from '../../src/input/tracedat.js';
+import { inflateBatch } from '../../src/input/tracedat-inflate.js';
+import { ZstdSync } from '../../src/input/zstd-sync.js';
+import { FIXTURES, serialize } from './helpers.js';
+import { batch, chunkData } from './zstd-helpers.js';
+
+const HAVE_ZSTD = onPath('zstd');
+const dir = mkdtempSync(join(tmpdir(), 'dmadebug-zstdsync-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ZstdSync', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
+  test('a batch comes back whole, byte for byte, and a section as one block', async () => {
+    const z = new ZstdSync();
+    const chunks = [0, 1, 2, 3, 4].map((i) => chunkData(i, 1 + ((i * 7919) % 70000)));
+    const b = batch(chunks);
+    const r = await z.run(b.data, b.jobs);
+    assert.deepEqual(
+      r.errors,
+      chunks.map(() => null),
+    );
+    assert.deepEqual(r.outs, chunks);
+    const j = b.jobs[2]!;
+    assert.deepEqual(z.block(b.data.subarray(j.off, j.off + j.csize), j.usize), chunks[2]);
+  });
+
+  test('a frame that yields other than its announced size: the same results as in process', async () => {
+    const z = new ZstdSync();
+    for (const delta of [4096, -1000]) {
+      const chunks = [chunkData(1, 5000), chunkData(2, 6000), chunkData(3, 7000)];
+      const b = batch(chunks);
+      b.jobs[1]!.usize += delta;
+      const r = await z.run(b.data, b.jobs);
+      assert.deepEqual(r, inflateBatch('zstd', b.data, b.jobs), `announced ${delta} more`);
+      assert.deepEqual(r.outs[0], chunks[0]);
+      assert.equal(r.outs[1], null);
+      assert.match(r.errors[1]!, /6000 bytes, expected/);
+      const j = b.jobs[1]!;
+      assert.equal(z.block(b.data.subarray(j.off, j.off + j.csize), j.usize), null);
+    }
+    // the tool is still used afterwards
+    const c = batch([chunkData(4, 3000)]);
+    assert.deepEqual((await z.run(c.data, c.jobs)).errors, [null]);
+  });
+
+  test('a broken frame fails only its chunk, as in process', async () => {
+    const z = new ZstdSync();
+    const b = batch([chunkData(7, 9000), chunkData(8, 9000)]);
+    b.data[b.jobs[1]!.off] = 0x29; // spoil the second frame's magic
+    const r = await z.run(b.data, b.jobs);
+    assert.equal(r.errors[0], null);
+    assert.match(r.errors[1]!, /no zstd frame magic/);
+  });
+
+  test('no zstd binary: decompressed in process', async () => {
+    const z = new ZstdSync('dmadebug-no-such-zstd');
+    const chunks = [chunkData(9, 1234), chunkData(10, 4321)];
+    const b = batch(chunks);
+    assert.deepEqual((await z.run(b.data, b.jobs)).outs, chunks);
+    assert.equal(z.block(b.data.subarray(b.jobs[0]!.off), b.jobs[0]!.usize), null);
+  });
+});
+
+interface Outcome {
+  lines: string[];
+  error: unknown;
+}
+
+async function read(path: string, zstdTool: boolean | undefined): Promise<Outcome> {
+  const names = new Names();
+  const lines: string[] = [];
+  const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
+  try {
+    await parser.readFile(path, zstdTool === undefined ? {} : { zstdTool });
+    return { lines, error: null };
+  } catch (e) {
+    return { lines, error: e };
+  }
+}
+
+/** Every fixture trace.dat (v7, zstd). */
+function datFiles(): string[] {
+  if (!existsSync(FIXTURES)) return [];
+  const out: string[] = [];
+  for (const d of readdirSync(FIXTURES).sort()) {
+    for (const f of ['trace.dat', 'trace-record.dat'])
+      if (existsSync(join(FIXTURES, d, f))) out.push(join(FIXTURES, d, f));
+  }
+  return out;
+}
+
+describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
+  const files = datFiles();
+
+  test('every fixture trace.dat: the same events as fzstd alone', { timeout: 300_000 }, async (t) => {
+    if (files.length === 0) t.skip('no fixtures');
+    let events = 0;
+    for (const f of files) {
+      const byDefault = await read(f, undefined);
+      const inProcess = await read(f, false);
+      const what = f.slice(FIXTURES.length + 1);
+      assert.equal(byDefault.error, null, what);
+      assert.equal(inProcess.error, null, what);
+      assert.deepEqual(byDefault.lines, inProcess.lines, what);
+      events += byDefault.lines.length;
+    }
+    assert.ok(files.length === 0 || events > 100_000, `${events} events in ${files.length} files`);
+  });
+
+  const direct = join(FIXTURES, 'real-devices-direct', 'trace.dat');
+  test('damage in a metadata section or in the CPU data: the same error and events as fzstd alone', {
+    skip: !existsSync(direct),
+  }, async () => {
+    const bytes = readFileSync(direct);
+    const magic = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+    // frames, each after its [csize][usize] header: the biggest (a metadata section), and one in the CPU data
+    const frames: Array<{ at: number; csize: number }> = [];
+    for (let at = bytes.indexOf(magic, 8); at > 0; at = bytes.indexOf(magic, at + 1)) {
+      const csize = bytes.readUInt32LE(at - 8);
+      if (csize > 0 && at + csize <= bytes.length) frames.push({ at, csize });
+    }
+    const section = frames.reduce((a, b) => (b.csize > a.csize ? b : a));
+    assert.ok(section.csize >= 32 * 1024, `biggest frame ${section.csize} bytes`);
+    const chunk = frames.filter((f) => f.at > bytes.length * 0.6)[0]!;
+    const cases: Array<[string, (b: Buffer) => void]> = [
+      ['a broken section frame', (b) => (b[section.at + 9] = b[section.at + 9]! ^ 0xff)],
+      [
+        'a section announcing more than its frame holds',
+        (b) => b.writeUInt32LE(b.readUInt32LE(section.at - 4) + 8, section.at - 4),
+      ],
+      ['a broken chunk frame', (b) => (b[chunk.at] = 0x29)],
+      [
+        'a chunk announcing more than its frame holds',
+        (b) => b.writeUInt32LE(b.readUInt32LE(chunk.at - 4) + 4096, chunk.at - 4),
+      ],
+    ];
+    for (const [what, spoil] of cases) {
+      const b = Buffer.from(bytes);
+      spoil(b);
+      const path = join(dir, 'direct-damaged.dat');
+      writeFileSync(path, b);
+      const byDefault = await read(path, undefined);
+      const inProcess = await read(path, false);
+      assert.ok(inProcess.error instanceof InputError, `${what}: ${String(inProcess.error)}`);
+      assert.equal(String(byDefault.error), String(inProcess.error), what);
+      assert.deepEqual(byDefault.lines, inProcess.lines, what);
+    }
+  });
+});
