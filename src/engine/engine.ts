@@ -224,8 +224,13 @@ export class DmaDebugEngine {
   private lastOnCpu = new Int32Array(3 * 64).fill(-1);
   private maxSize = 0;
 
-  /** Recent unmaps by (device, DMA address), and sg calls by (device | SG_KEY, first physical address). */
+  /** Recent unmaps by (device, DMA address). */
   private readonly recent = new RecentUnmaps();
+  /**
+   * Recent sg unmaps by (device | SG_KEY, first physical address): a map forgets
+   * its key here, so this table is small enough to stay in the CPU's cache.
+   */
+  private readonly recentSg = new RecentUnmaps(1 << 12);
 
   // scratch for sg unmaps
   private scratchHi = new Uint32Array(64);
@@ -938,7 +943,7 @@ export class DmaDebugEngine {
     const pHi = ev.sgPhys.hi[0]!;
     const pLo = ev.sgPhys.lo[0]!;
     // A direct-mapped device's DMA address is the physical address.
-    const r = this.recent;
+    const r = this.recentSg;
     const s = r.find(dev | SG_KEY, pHi, pLo);
     if (s >= 0) {
       const a = addr(r.dmaHi(s), r.dmaLo(s));
@@ -1002,7 +1007,7 @@ export class DmaDebugEngine {
   private indexSgCall(head: number): void {
     const t = this.entries;
     const dev = t.dev(head);
-    this.recent.forget(dev | SG_KEY, t.physHi(head), t.physLo(head));
+    this.recentSg.forget(dev | SG_KEY, t.physHi(head), t.physLo(head));
     const prev = this.sgIndex.add(head);
     if (prev < 0) return;
     // Append: the oldest call with this address stays first.
@@ -1039,7 +1044,7 @@ export class DmaDebugEngine {
   private rememberSgUnmap(head: number): void {
     const t = this.entries;
     const line = this.cur ? this.cur.line : 0;
-    this.recent.record(
+    this.recentSg.record(
       t.dev(head) | SG_KEY,
       t.physHi(head),
       t.physLo(head),

@@ -13,7 +13,6 @@
 //   words 0-5  key device (-1 = empty), key hi, key lo, dma hi, dma lo, epoch
 //   f64 4, 5   (words 8-11) size, line
 
-const SLOTS = 1 << 16;
 const EMPTY = -1;
 /** Words per slot (64 bytes). */
 const STRIDE = 16;
@@ -21,12 +20,16 @@ const STRIDE = 16;
 export class RecentUnmaps {
   private readonly w: Int32Array;
   private readonly f: Float64Array;
+  /** Slots - 1 (a power of two). */
+  private readonly mask: number;
 
-  constructor() {
-    const buf = new ArrayBuffer(SLOTS * STRIDE * 4);
+  /** `slots`: a power of two (64 bytes each). */
+  constructor(slots = 1 << 16) {
+    this.mask = slots - 1;
+    const buf = new ArrayBuffer(slots * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
-    for (let s = 0; s < SLOTS; s++) this.w[s * STRIDE] = EMPTY;
+    for (let s = 0; s < slots; s++) this.w[s * STRIDE] = EMPTY;
   }
 
   /** The word offset of the key's slot. */
@@ -34,7 +37,7 @@ export class RecentUnmaps {
     let h =
       Math.imul(dev ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ Math.imul(lo ^ (lo >>> 16), 0x27d4eb2f);
     h ^= h >>> 15;
-    return (h & (SLOTS - 1)) * STRIDE;
+    return (h & this.mask) * STRIDE;
   }
 
   /** Records an unmap under its key; the slot keeps the DMA address and size for the message. */
