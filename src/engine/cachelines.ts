@@ -11,8 +11,9 @@
 // is released while its line stays active (other mappings overlap it), the
 // record moves to a small keyed table (`spill`), where the stale owner id is
 // kept exactly as the kernel keeps its pointer. Linear probing, load at most
-// 1/2 (probe runs stay short), backward-shift deletion driven by the stored hashes. It reads the phys
-// words of the entry pages directly (0x40000 / 0x50000 + i: see entries.ts).
+// 1/2 (probe runs stay short), backward-shift deletion driven by the stored
+// hashes. It reads the phys words of the entry pages directly (0x40000 /
+// 0x50000 + i: see entries.ts).
 
 import { HashSlots } from '../base/hash-slots.js';
 import { PairTable } from '../base/key-table.js';

@@ -28,9 +28,10 @@
 //
 // Quick reject: most freed pages belong to no live mapping, so before probing
 // the fine tiers (0..4, entries up to 2 MiB) a query reads a counting filter:
-// 2^17 counters, indexed by a hash of the page number (see pageHash), counting the pages of
-// fine-tier entries with that hash. All counters of the freed block zero: no
-// fine-tier entry intersects it. Coarse tiers are always probed.
+// 2^17 counters, indexed by a hash of the page number (see pageHash),
+// counting the pages of fine-tier entries with that hash. All counters of the
+// freed block zero: no fine-tier entry intersects it. Coarse tiers are always
+// probed.
 
 import { HashSlots } from '../base/hash-slots.js';
 import type { EntryTable } from './entries.js';

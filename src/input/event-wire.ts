@@ -8,11 +8,13 @@
 // lists, pfn, …), flagged in the header; an absent group reads back as its
 // reset values. A map is 19 words, a page free 16: the records cross from one
 // core's cache to the other's, so their size is much of their cost. 64-bit
-// values travel as two u32 halves. Name records carry a name the worker interned (device,
-// task or stack) so the reader can intern it too and map the worker's ids to
-// its own: the two threads have separate Names, and the reader's may already
-// hold names (side information), so ids are translated, not assumed equal.
-// A facts record carries the parser's InputFacts before the first event.
+// values travel as two u32 halves.
+//
+// Name records carry a name the worker interned (device, task or stack) so
+// the reader can intern it too and map the worker's ids to its own: the two
+// threads have separate Names, and the reader's may already hold names (side
+// information), so ids are translated, not assumed equal. A facts record
+// carries the parser's InputFacts before the first event.
 //
 // Both ends reuse their objects: writing an event allocates nothing, reading
 // one fills the caller's DmaEvent.

@@ -17,12 +17,15 @@
 //   part of the earlier CPUs' data is held. readFile() holds the metadata, one
 //   read window (256 KiB) and one decompressed chunk per CPU, plus, with
 //   worker threads, at most 2 x threads + 1 read-ahead batches (512 KiB
-//   compressed each) per CPU.
+//   compressed each) per CPU, or for a small zstd file one batch of its CPU's
+//   data (under 4 MiB compressed).
 // - zstd in JS (fzstd) runs at ~250 MB/s, slower than decoding the records,
 //   so readFile() on a big compressed file decompresses the next chunks while
 //   the merge runs: through the system's `zstd -dc`, kept fed by a worker
 //   thread (zstd-process.ts), or else in worker threads (on 3+ cores;
-//   tracedat-inflate.ts).
+//   tracedat-inflate.ts). fzstd is also slow to start, so a small zstd file's
+//   CPU data and any big metadata section go through one `zstd -dc` run each
+//   (zstd-sync.ts).
 // - Not applied: the DATE, OFFSET and TIME_SHIFT options (wall-clock and
 //   host/guest corrections) and TSC2NSEC (a note says so); times are the
 //   ring buffer's own, as the kernel's text prints them.
