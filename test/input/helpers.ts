@@ -8,6 +8,7 @@ import { Names } from '../../src/base/interner.js';
 import { hex } from '../../src/base/u64.js';
 import type { DmaEvent } from '../../src/engine/events.js';
 import { TextParser } from '../../src/input/text-parser.js';
+import { type ReadFileOptions, TraceDatParser } from '../../src/input/tracedat.js';
 
 export const FIXTURES = resolve(process.cwd(), '../shared/fixtures/kernel-6.12');
 
@@ -123,4 +124,23 @@ export function readmeCounts(readme: string): Map<string, number> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/** What reading a trace.dat gave: every event serialized, and the error that stopped it (null: none). */
+export interface DatOutcome {
+  lines: string[];
+  error: unknown;
+}
+
+/** Reads a trace.dat file by position (readFile) with `opts`. */
+export async function readDatFile(path: string, opts: ReadFileOptions = {}): Promise<DatOutcome> {
+  const names = new Names();
+  const lines: string[] = [];
+  const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
+  try {
+    await parser.readFile(path, opts);
+    return { lines, error: null };
+  } catch (e) {
+    return { lines, error: e };
+  }
 }

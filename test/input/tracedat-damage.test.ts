@@ -14,15 +14,12 @@ import { InputError } from '../../src/input/errors.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
 import { prng } from '../helpers/prng.js';
 import { type WRecord, type WriterOptions, writeTraceDat } from '../helpers/tracedat-writer.js';
-import { FIXTURES, serialize } from './helpers.js';
+import { type DatOutcome, FIXTURES, readDatFile, serialize } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmadebug-damage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Outcome {
-  lines: string[];
-  error: unknown;
-}
+type Outcome = DatOutcome;
 
 function push(bytes: Uint8Array, chunk = 65536): Outcome {
   const names = new Names();
@@ -37,18 +34,10 @@ function push(bytes: Uint8Array, chunk = 65536): Outcome {
   }
 }
 
-async function readFile(bytes: Uint8Array, name: string, threads?: number): Promise<Outcome> {
+function readFile(bytes: Uint8Array, name: string, threads?: number): Promise<Outcome> {
   const path = join(dir, name);
   writeFileSync(path, bytes);
-  const names = new Names();
-  const lines: string[] = [];
-  const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
-  try {
-    await parser.readFile(path, threads === undefined ? {} : { threads });
-    return { lines, error: null };
-  } catch (e) {
-    return { lines, error: e };
-  }
+  return readDatFile(path, threads === undefined ? {} : { threads });
 }
 
 /** An InputError that names a byte offset. */

@@ -9,13 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Names } from '../../src/base/interner.js';
 import { InputError } from '../../src/input/errors.js';
 import { onPath } from '../../src/input/source.js';
-import { TraceDatParser } from '../../src/input/tracedat.js';
 import type { Job } from '../../src/input/tracedat-inflate.js';
 import { ZstdProcess } from '../../src/input/zstd-process.js';
-import { FIXTURES, serialize } from './helpers.js';
+import { type DatOutcome, FIXTURES, readDatFile } from './helpers.js';
 import { batch, chunkData } from './zstd-helpers.js';
 
 const HAVE_ZSTD = onPath('zstd');
@@ -90,21 +88,8 @@ describe('ZstdProcess', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
   });
 });
 
-interface Outcome {
-  lines: string[];
-  error: unknown;
-}
-
-async function read(path: string, zstdTool: boolean): Promise<Outcome> {
-  const names = new Names();
-  const lines: string[] = [];
-  const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
-  try {
-    await parser.readFile(path, { zstdTool });
-    return { lines, error: null };
-  } catch (e) {
-    return { lines, error: e };
-  }
+function read(path: string, zstdTool: boolean): Promise<DatOutcome> {
+  return readDatFile(path, { zstdTool });
 }
 
 describe('trace.dat through system zstd', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {

@@ -9,13 +9,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Names } from '../../src/base/interner.js';
 import { InputError } from '../../src/input/errors.js';
 import { onPath } from '../../src/input/source.js';
-import { TraceDatParser } from '../../src/input/tracedat.js';
 import { inflateBatch } from '../../src/input/tracedat-inflate.js';
 import { ZstdSync } from '../../src/input/zstd-sync.js';
-import { FIXTURES, serialize } from './helpers.js';
+import { type DatOutcome, FIXTURES, readDatFile } from './helpers.js';
 import { batch, chunkData } from './zstd-helpers.js';
 
 const HAVE_ZSTD = onPath('zstd');
@@ -74,21 +72,9 @@ describe('ZstdSync', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
   });
 });
 
-interface Outcome {
-  lines: string[];
-  error: unknown;
-}
-
-async function read(path: string, zstdTool: boolean | undefined): Promise<Outcome> {
-  const names = new Names();
-  const lines: string[] = [];
-  const parser = new TraceDatParser({ names, file: path, sink: (ev) => lines.push(serialize(ev, names)) });
-  try {
-    await parser.readFile(path, zstdTool === undefined ? {} : { zstdTool });
-    return { lines, error: null };
-  } catch (e) {
-    return { lines, error: e };
-  }
+/** Read with the default decompressors (undefined), or with the system zstd forbidden (false). */
+function read(path: string, zstdTool: false | undefined): Promise<DatOutcome> {
+  return readDatFile(path, zstdTool === undefined ? {} : { zstdTool });
 }
 
 /** Every fixture trace.dat (v7, zstd). */
