@@ -5,6 +5,16 @@
 // what does not depend on the key: growth and backward-shift deletion, both
 // driven by the stored hashes, so no tombstones are needed.
 
+/**
+ * Backward-shift deletion's test, shared by every open-addressing table here:
+ * may the member at slot j, whose home slot is `home`, move back into the hole
+ * at `hole`? Not when its home lies cyclically in (hole, j]: it would then sit
+ * before its home, where lookups never look.
+ */
+export function movesIntoHole(home: number, hole: number, j: number): boolean {
+  return hole <= j ? home <= hole || home > j : home <= hole && home > j;
+}
+
 export class HashSlots {
   /** Slot s: [2s] = value (-1 = free), [2s + 1] = hash of its key. */
   protected slots = new Int32Array(2048).fill(-1);
@@ -23,10 +33,7 @@ export class HashSlots {
       j = (j + 1) & mask;
       const vj = slots[j << 1]!;
       if (vj === -1) break;
-      const home = slots[(j << 1) + 1]! & mask;
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
+      if (movesIntoHole(slots[(j << 1) + 1]! & mask, hole, j)) {
         slots[hole << 1] = vj;
         slots[(hole << 1) + 1] = slots[(j << 1) + 1]!;
         hole = j;

@@ -6,6 +6,8 @@
 // coherent allocations). Linear probing with backward-shift deletion keeps
 // lookups short without tombstones.
 
+import { movesIntoHole } from './hash-slots.js';
+
 const EMPTY = -1;
 
 export class KeyTable {
@@ -90,10 +92,7 @@ export class KeyTable {
       j = (j + 1) & this.mask;
       const kj = this.a[j]!;
       if (kj === EMPTY) break;
-      const home = this.slotOf(kj, this.hi[j]!, this.lo[j]!);
-      // Move j into hole unless home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
+      if (movesIntoHole(this.slotOf(kj, this.hi[j]!, this.lo[j]!), hole, j)) {
         this.a[hole] = kj;
         this.hi[hole] = this.hi[j]!;
         this.lo[hole] = this.lo[j]!;
@@ -130,8 +129,8 @@ export class KeyTable {
 
 /**
  * A leaner table for u64 keys with non-negative int32 values (12 bytes a slot):
- * the value -1 marks an empty slot. Used for the active cachelines, where a
- * table slot exists for every live mapping the device may write to.
+ * the value -1 marks an empty slot. The cacheline tracker keeps in it the
+ * active cachelines whose first owner was released (its `spill`).
  */
 export class PairTable {
   private hi: Uint32Array;
@@ -204,9 +203,7 @@ export class PairTable {
     for (;;) {
       j = (j + 1) & this.mask;
       if (this.val[j] === EMPTY) break;
-      const home = this.slotOf(this.hi[j]!, this.lo[j]!);
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
+      if (movesIntoHole(this.slotOf(this.hi[j]!, this.lo[j]!), hole, j)) {
         this.hi[hole] = this.hi[j]!;
         this.lo[hole] = this.lo[j]!;
         this.val[hole] = this.val[j]!;
@@ -302,10 +299,7 @@ export class IdPairTable {
       j = (j + 1) & mask;
       const k = slots[j * 3]!;
       if (k === -1) break;
-      const home = this.home(k);
-      // Move j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
+      if (movesIntoHole(this.home(k), hole, j)) {
         slots[hole * 3] = k;
         slots[hole * 3 + 1] = slots[j * 3 + 1]!;
         slots[hole * 3 + 2] = slots[j * 3 + 2]!;

@@ -183,13 +183,6 @@ export class PhysIndex extends HashSlots {
     return this.scan(pfnLo >>> 0, (1 << order) - 1, a, a + 4096 * 2 ** order, null);
   }
 
-  /** A live registered entry intersecting [a, b) (byte addresses, b > a), or -1. */
-  find(a: number, b: number): number {
-    const p0 = Math.floor(a / 4096);
-    const span = Math.floor((b - 1) / 4096) - p0;
-    return this.scan(p0 >>> 0, span, a, b, null);
-  }
-
   /**
    * Collects into `out` every registered entry intersecting [a, b). An entry is
    * met once per unit of [a, b) it is registered in, so callers pass a range

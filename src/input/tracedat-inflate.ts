@@ -155,10 +155,6 @@ export class InflatePool implements ChunkDecompressor {
     }
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
   /** Two batches per worker and one more, so that every worker always has the next one. */
   get depth(): number {
     return 2 * this.workers.length + 1;

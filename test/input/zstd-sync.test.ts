@@ -92,7 +92,10 @@ describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD &
   const files = datFiles();
 
   test('every fixture trace.dat: the same events as fzstd alone', { timeout: 300_000 }, async (t) => {
-    if (files.length === 0) t.skip('no fixtures');
+    if (files.length === 0) {
+      t.skip('no fixtures');
+      return;
+    }
     let events = 0;
     for (const f of files) {
       const byDefault = await read(f, undefined);
@@ -103,7 +106,7 @@ describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD &
       assert.deepEqual(byDefault.lines, inProcess.lines, what);
       events += byDefault.lines.length;
     }
-    assert.ok(files.length === 0 || events > 100_000, `${events} events in ${files.length} files`);
+    assert.ok(events > 100_000, `${events} events in ${files.length} files`);
   });
 
   const direct = join(FIXTURES, 'real-devices-direct', 'trace.dat');
