@@ -37,8 +37,10 @@ COMMANDS
             the time of each peak, a log2 histogram of mapping lifetimes (unmap - map, from
             <1us to >=4.2s) and findings by check; then the totals. --json prints one
             {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read.
-    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, follow
-            per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they happen, with a status line on a TTY. On Ctrl-C (SIGINT),
+    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, empty the ring
+            buffer (events left from before have an unmarked gap), follow
+            per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they
+            happen, with a status line on a TTY. On Ctrl-C (SIGINT),
             SIGTERM or --duration it restores tracefs as it found it, prints the summary
             and exits with the findings code. Needs root.
     record  Turn on the events, clear the buffer, run the command, and save the trace (-o,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { InputError } from '../input/errors.js';
 import { collectSideInfo, driverBindings, sidecarPath, type UnbindRecord } from '../input/sidecar.js';
 import { UNBIND_MARKER } from '../input/text-parser.js';
-import { enableTracing, findTracefs, restoreTracing } from '../input/tracefs.js';
+import { clearBuffer, enableTracing, findTracefs, restoreTracing } from '../input/tracefs.js';
 import { UsageError, type Values } from './options.js';
 
 /** How often driver bindings are looked at while the command runs. */
@@ -31,10 +31,10 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
   };
   try {
     // Start from an empty ring buffer, so the trace is this run only.
-    writeFileSync(join(dir, 'trace'), '');
+    clearBuffer(dir);
   } catch (e) {
     restore();
-    throw new InputError(dir, '', `cannot clear the trace buffer: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw e;
   }
   if (!v.quiet)
     process.stderr.write(`dmadebug record: ${state.events.length} events on; running ${positionals.join(' ')}\n`);

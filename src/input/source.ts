@@ -71,7 +71,15 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/**
+ * 'tracedat' also for an input shorter than the magic that starts like it (a
+ * trace.dat cut short), so the trace.dat reader says where it ends.
+ */
 export function detectKind(head: Uint8Array): InputKind {
+  if (head.length > 0 && head.length < MAGIC_TRACEDAT.length) {
+    for (let i = 0; i < head.length; i++) if (head[i] !== MAGIC_TRACEDAT[i]) return 'text';
+    return 'tracedat';
+  }
   return hasMagic(head, MAGIC_TRACEDAT) ? 'tracedat' : 'text';
 }
 

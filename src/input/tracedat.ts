@@ -957,7 +957,7 @@ export class TraceDatParser {
     return new InputError(
       this.file,
       `byte ${Math.min(have, pos + len)}`,
-      `the file ends inside ${what} (${len} bytes at byte ${pos}; the file has ${have})`,
+      `the file ends inside ${what} (${len} byte${len === 1 ? '' : 's'} at byte ${pos}; the file has ${have})`,
     );
   }
 

@@ -52,15 +52,17 @@ async function waitFor(cond: () => boolean, ms = 10000): Promise<void> {
 }
 
 describe('dmadebug live', () => {
-  it('enables the events, streams findings, restores tracefs at the end of the stream', async () => {
+  it('enables the events, empties the ring buffer, streams findings, restores tracefs at the end of the stream', async () => {
     const dir = fakeTracefs();
+    writeFileSync(join(dir, 'trace'), 'events an earlier session left\n');
     const child = spawn(process.execPath, [BIN, 'live', '--json', '--stacktrace', dir], {
       env: { ...process.env, NO_COLOR: '1' },
     });
     const done = collect(child);
     const w = await open(join(dir, 'trace_pipe'), 'w');
-    // The reader is open, so the events are on by now.
+    // The reader is open, so the events are on and the ring buffer is empty by now.
     assert.deepEqual(values(dir), ['1', '1', '1', '1', '1', '1']);
+    assert.equal(readFileSync(join(dir, 'trace'), 'utf8'), '');
     await w.write(readFileSync(fixture('bug-unmap-size')));
     await w.close();
     const r = await done;

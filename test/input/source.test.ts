@@ -193,6 +193,18 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
       assert.equal(g.compression, 'gzip');
       await g.close();
     }
+    // a trace.dat cut inside its magic is still a trace.dat (its reader says where it ends); other short files are text
+    const kindOf = async (bytes: number[]) => {
+      const p = join(dir, 'short.bin');
+      writeFileSync(p, Uint8Array.from(bytes));
+      const s = await openInput(p);
+      await s.close();
+      return s.kind;
+    };
+    assert.equal(await kindOf([...readFileSync(dat).subarray(0, 3)]), 'tracedat');
+    assert.equal(await kindOf([0x17]), 'tracedat');
+    assert.equal(await kindOf([0x17, 0x08, 0x45]), 'text');
+    assert.equal(await kindOf([0x61, 0x62, 0x0a]), 'text');
     await assert.rejects(async () => {
       for await (const _ of parseTextEvents(dat)) {
         // nothing
