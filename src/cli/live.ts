@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import type { Finding } from '../engine/findings.js';
-import { clearBuffer, enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
+import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
 import { findingJson, summaryJson } from '../report/json.js';
@@ -76,14 +76,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     },
   });
 
-  const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true });
-  try {
-    // Start from an empty ring buffer: what an earlier session left comes with an unmarked gap.
-    clearBuffer(dir);
-  } catch (e) {
-    restoreTracing(state);
-    throw e;
-  }
+  // From an empty ring buffer: what an earlier session left comes with an unmarked gap.
+  const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
   if (!v.quiet) {
     const how = raw ? 'binary' : `text, ${rawProblem === '--text' ? 'as asked' : `no binary: ${rawProblem}`}`;
     process.stderr.write(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { InputError } from '../input/errors.js';
 import { collectSideInfo, driverBindings, sidecarPath, type UnbindRecord } from '../input/sidecar.js';
 import { UNBIND_MARKER } from '../input/text-parser.js';
-import { clearBuffer, enableTracing, findTracefs, restoreTracing } from '../input/tracefs.js';
+import { enableTracing, findTracefs, restoreTracing } from '../input/tracefs.js';
 import { UsageError, type Values } from './options.js';
 
 /** How often driver bindings are looked at while the command runs. */
@@ -25,17 +25,11 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
   const iomem = v.iomem ?? '/proc/iomem';
   const side = collectSideInfo(sysfs, iomem);
   side.source = sidecarPath(out);
-  const state = enableTracing(dir, { stacktrace: v.stacktrace === true });
+  // From an empty ring buffer, so the trace is this run only.
+  const state = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
   const restore = () => {
     for (const p of restoreTracing(state)) process.stderr.write(`dmadebug: could not restore ${p}\n`);
   };
-  try {
-    // Start from an empty ring buffer, so the trace is this run only.
-    clearBuffer(dir);
-  } catch (e) {
-    restore();
-    throw e;
-  }
   if (!v.quiet)
     process.stderr.write(`dmadebug record: ${state.events.length} events on; running ${positionals.join(' ')}\n`);
 

@@ -72,15 +72,15 @@ export function detectCompression(head: Uint8Array): Compression {
 }
 
 /**
- * 'tracedat' also for an input shorter than the magic that starts like it (a
- * trace.dat cut short), so the trace.dat reader says where it ends.
+ * 'tracedat' when the head starts with the magic, or is all of an input shorter
+ * than the magic and starts like it (a trace.dat cut short: its reader then
+ * says where it ends).
  */
 export function detectKind(head: Uint8Array): InputKind {
-  if (head.length > 0 && head.length < MAGIC_TRACEDAT.length) {
-    for (let i = 0; i < head.length; i++) if (head[i] !== MAGIC_TRACEDAT[i]) return 'text';
-    return 'tracedat';
-  }
-  return hasMagic(head, MAGIC_TRACEDAT) ? 'tracedat' : 'text';
+  const n = Math.min(head.length, MAGIC_TRACEDAT.length);
+  if (n === 0) return 'text';
+  for (let i = 0; i < n; i++) if (head[i] !== MAGIC_TRACEDAT[i]) return 'text';
+  return 'tracedat';
 }
 
 /**

@@ -30,6 +30,8 @@ export interface TracefsOptions {
   kmem?: boolean;
   /** Turn on options/stacktrace so "Mapped at" has stacks. */
   stacktrace?: boolean;
+  /** Then empty the ring buffer (see clearBuffer). */
+  clear?: boolean;
 }
 
 /** Files we changed and what they held before. */
@@ -56,7 +58,7 @@ function writeValue(dir: string, path: string, value: string): void {
   }
 }
 
-/** Enables the events; returns what to restore. On failure, restores what it already changed. */
+/** Enables the events (and empties the buffer with `clear`); returns what to restore. On failure, restores what it already changed. */
 export function enableTracing(dir: string, opts: TracefsOptions = {}): TracefsState {
   const dmaDir = join(dir, 'events', 'dma');
   if (!existsSync(dmaDir)) {
@@ -85,6 +87,7 @@ export function enableTracing(dir: string, opts: TracefsOptions = {}): TracefsSt
     }
     if (opts.stacktrace) set(join(dir, 'options', 'stacktrace'), '1');
     set(join(dir, 'tracing_on'), '1');
+    if (opts.clear) clearBuffer(dir);
   } catch (e) {
     restoreTracing(state);
     throw e;
@@ -99,7 +102,7 @@ export function enableTracing(dir: string, opts: TracefsOptions = {}): TracefsSt
  * could make findings the kernel never had. A directory without `trace` (a
  * test's fake tracefs) is left alone.
  */
-export function clearBuffer(dir: string): void {
+function clearBuffer(dir: string): void {
   const path = join(dir, 'trace');
   if (!existsSync(path)) return;
   try {
