@@ -1511,8 +1511,11 @@ export class TraceDatParser {
       );
     }
     this.prepareDecoding();
-    this.facts.sawBufferHeader = (chosen?.stats.length ?? 0) > 0;
-    for (const s of chosen?.stats ?? []) {
+    // a file with no ring-buffer data (trace-cmd convert drops the BUFFER option of an
+    // empty buffer) still keeps the top buffer's stats, whose overruns are the coverage
+    const stats = chosen?.stats ?? (this.instance === undefined ? (this.statsByName.get('') ?? []) : []);
+    this.facts.sawBufferHeader = stats.length > 0;
+    for (const s of stats) {
       const m = /^overrun:\s*(\d+)/m.exec(s);
       if (m && Number(m[1]) > 0) {
         this.facts.overwritten = true;

@@ -20,15 +20,16 @@ export function summaryText(s: SummaryData, paint: Paint): string {
     const scope = c.fromBoot ? 'from boot' : 'partial (started after boot)';
     lines.push(`  coverage: ${scope} (${c.decidedBy}); events ${c.firstTs}..${c.lastTs} s`);
   }
-  if (c.lossNotices > 0 || c.overwritten > 0) {
+  const lost: string[] = [];
+  if (c.lossNotices > 0) {
     const per = Object.entries(c.lostByCpu)
       .map(([cpu, n]) => `cpu${cpu}:${n}`)
       .join(' ');
-    lines.push(
-      `  lost: ${c.lostEvents} events in ${c.lossNotices} notices (${per})` +
-        (c.overwritten > 0 ? `; ${c.overwritten} overwritten before reading` : ''),
-    );
+    const notices = `${c.lossNotices} notice${c.lossNotices === 1 ? '' : 's'}`;
+    lost.push(`${c.lostEvents} events in ${notices}${per === '' ? '' : ` (${per})`}`);
   }
+  if (c.overwritten > 0) lost.push(`${c.overwritten} overwritten before reading`);
+  if (lost.length > 0) lines.push(`  lost: ${lost.join('; ')}`);
   if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
     lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);
   }
