@@ -10,6 +10,8 @@
 // the finding is `unconfirmed`, unless this trace itself shows the address being
 // unmapped with no map since (a proven double unmap). Losses are counted as
 // epochs; an entry made before the latest loss cannot prove a mismatch either.
+// A CPU cut short by damaged input (CpuCutShort) is a loss that never ends:
+// from then on nothing that depends on earlier events is proven.
 
 import type { Names } from '../base/interner.js';
 import { IdPairTable } from '../base/key-table.js';
@@ -111,6 +113,8 @@ export interface Coverage {
   truncatedSgCalls: number;
   /** Coherent/noncoherent entries whose physical address the trace cannot tell. */
   unknownPhysEntries: number;
+  /** CPUs whose events stop early because the input is damaged there, and from when (s; null: from the start). */
+  cutShort: Array<{ cpu: number; from: string | null }>;
 }
 
 export interface PoolState {
@@ -193,6 +197,9 @@ export class DmaDebugEngine {
   private lossNotices = 0;
   private lostEvents = 0;
   private readonly lostByCpu = new Map<number, number>();
+  /** CPUs whose later events are missing (damaged input), and from when. */
+  private readonly cutShort: Array<{ cpu: number; from: string | null }> = [];
+  private lossOngoing = false;
   private unknownUnmaps = 0;
   private unknownSyncs = 0;
   private truncatedSgCalls = 0;
@@ -260,7 +267,7 @@ export class DmaDebugEngine {
   handle(ev: DmaEvent): void {
     this.cur = ev;
     if (!this.started) this.start(ev);
-    if (ev.kind !== EventKind.Lost) {
+    if (ev.kind !== EventKind.Lost && ev.kind !== EventKind.CpuCutShort) {
       if (this.firstTs === null) this.firstTs = tsString(ev.tsSec, ev.tsNs, ev.tsDigits);
       this.lastTsSec = ev.tsSec;
       this.lastTsNs = ev.tsNs;
@@ -363,6 +370,10 @@ export class DmaDebugEngine {
       case EventKind.Lost:
         this.noteLoss(ev.cpu, ev.lost);
         break;
+      case EventKind.CpuCutShort:
+        // before any event was read, none of this CPU's events were
+        this.noteCutShort(ev.cpu, this.firstTs === null ? null : tsString(ev.tsSec, ev.tsNs, ev.tsDigits));
+        break;
       case EventKind.Stack:
         this.onStack(ev.cpu, ev.stack);
         break;
@@ -386,6 +397,9 @@ export class DmaDebugEngine {
     } else if (f?.overwritten) {
       this.fromBoot = false;
       this.decidedBy = `the ring buffer overwrote ${f.overwrittenCount} events before it was read`;
+    } else if (ev.kind === EventKind.CpuCutShort) {
+      this.fromBoot = false;
+      this.decidedBy = `the input is damaged before CPU ${ev.cpu}'s first event`;
     } else if (ev.tsSec + ev.tsNs / 1e9 > this.config.earlyBootSeconds) {
       this.fromBoot = false;
       this.decidedBy = `the first event is at ${tsString(ev.tsSec, ev.tsNs, ev.tsDigits)} s, after early boot (> ${this.config.earlyBootSeconds} s)`;
@@ -404,6 +418,26 @@ export class DmaDebugEngine {
     this.started = true;
     this.fromBoot = this.config.fromBoot ?? true;
     this.decidedBy = this.config.fromBoot === null ? 'library calls (the caller sees every call)' : 'set by the user';
+  }
+
+  /** Why a finding is unconfirmed: once a CPU was cut short, that is the reason that always holds. */
+  private unprovenNote(why: string | null): string | null {
+    if (!this.lossOngoing) return why;
+    const c = this.cutShort[0]!;
+    const missing =
+      c.from === null
+        ? `none of CPU ${c.cpu}'s events could be read`
+        : `CPU ${c.cpu}'s events after ${c.from} s are missing`;
+    return `${missing} (damaged input), and this may depend on them`;
+  }
+
+  /** Every later event of `cpu` is missing: an epoch that never ends. */
+  private noteCutShort(cpu: number, from: string | null): void {
+    this.epoch++;
+    this.entries.noteLoss();
+    this.entries.noteOngoingLoss();
+    this.lossOngoing = true;
+    this.cutShort.push({ cpu, from });
   }
 
   private noteLoss(cpu: number, count: number): void {
@@ -668,7 +702,7 @@ export class DmaDebugEngine {
     const proven = t.freshMeta(m);
     const note = proven
       ? 'the page was freed while this mapping, which the device may write to, was live'
-      : 'events were lost after this mapping was made (its unmap may be among them)';
+      : this.unprovenNote('events were lost after this mapping was made (its unmap may be among them)');
     this.emit(
       'page-freed-while-mapped',
       proven ? 'error' : 'unconfirmed',
@@ -834,7 +868,7 @@ export class DmaDebugEngine {
     // live entry starts here: a map at it that was released since would have
     // recorded a later unmap, as every release is an unmap (maps do not forget
     // the record: this, the rare path, checks instead).
-    if (slot >= 0 && r.epoch(slot) === this.epoch && !this.entries.anyAt(dev, hi, lo)) {
+    if (slot >= 0 && r.epoch(slot) === this.epoch && !this.lossOngoing && !this.entries.anyAt(dev, hi, lo)) {
       const where = r.line(slot) > 0 ? ` at line ${r.line(slot)}` : '';
       const note = `unmapped earlier in this trace${where}, with no map since`;
       if (sync) this.err('sync-not-mapped', text, dev, -1, true, null, note);
@@ -947,7 +981,7 @@ export class DmaDebugEngine {
     const s = r.find(dev | SG_KEY, pHi, pLo);
     if (s >= 0) {
       const a = addr(r.dmaHi(s), r.dmaLo(s));
-      if (r.epoch(s) === this.epoch) {
+      if (r.epoch(s) === this.epoch && !this.lossOngoing) {
         const where = r.line(s) > 0 ? ` at line ${r.line(s)}` : '';
         this.unknownUnmaps++;
         this.err(
@@ -1295,7 +1329,7 @@ export class DmaDebugEngine {
     proof: string | null = null,
     driverName: string | null = null,
   ): void {
-    const note = proven ? proof : whyUnproven;
+    const note = proven ? proof : this.unprovenNote(whyUnproven);
     this.emit(check, proven ? 'error' : 'unconfirmed', text, dev, entry, false, note, driverName);
   }
 
@@ -1427,17 +1461,22 @@ export class DmaDebugEngine {
 
   /** dma_debug_device_change(BUS_NOTIFY_UNBOUND_DRIVER): count the device's entries, report one. */
   private unbindDevice(dev: number, bus: string): void {
+    const t = this.entries;
     let count = 0;
     let last = -1;
-    for (const e of this.entries.inDumpOrder(dev)) {
+    let fresh = false;
+    for (const e of t.inDumpOrder(dev)) {
       count++;
       last = e;
+      if (t.fresh(e)) fresh = true;
     }
     if (count === 0) return;
-    const t = this.entries;
     const text = msg.leakAtUnbind(count, addr(t.dmaHi(last), t.dmaLo(last)), t.size(last), t.dir(last), t.type(last));
     // The driver is already detached when the kernel prints this: it names the bus.
-    this.err('leak-at-unbind', text, dev, last, true, null, null, bus);
+    // One entry made since the latest loss is certainly still mapped; older ones
+    // may have had their unmaps among the lost events.
+    const why = 'events were lost after these mappings were made (their unmaps may be among them)';
+    this.err('leak-at-unbind', text, dev, last, fresh, why, null, bus);
   }
 
   /**
@@ -1606,6 +1645,7 @@ export class DmaDebugEngine {
       unknownSyncs: this.unknownSyncs,
       truncatedSgCalls: this.truncatedSgCalls,
       unknownPhysEntries: unknownPhys,
+      cutShort: this.cutShort.map((c) => ({ ...c })),
     };
   }
 

@@ -105,6 +105,8 @@ export class EntryTable {
   readonly pages: Int32Array[] = [];
   /** The current loss epoch's tag (1..127). */
   private tag = 1;
+  /** Some CPU's later events are all missing: nothing can be fresh again. */
+  private lossOngoing = false;
 
   /** Sizes that do not fit a u32 word. */
   private readonly sizeEsc = new Map<number, number>();
@@ -352,13 +354,13 @@ export class EntryTable {
   physKnown(e: number): boolean {
     return metaPhysKnown(this.meta(e));
   }
-  /** Made since the latest loss notice (or no loss at all)? */
+  /** Made since the latest loss notice (or no loss at all), and no loss is ongoing? */
   fresh(e: number): boolean {
-    return this.meta(e) >>> 25 === this.tag;
+    return this.meta(e) >>> 25 === this.tag && !this.lossOngoing;
   }
   /** fresh(), from the entry's meta(). */
   freshMeta(m: number): boolean {
-    return m >>> 25 === this.tag;
+    return m >>> 25 === this.tag && !this.lossOngoing;
   }
 
   /** Word w of the entry's sg record. */
@@ -465,6 +467,11 @@ export class EntryTable {
       this.setCold(e, 3, -1);
       this.originEsc.set(e, task, v);
     }
+  }
+
+  /** A CPU's events stopped for good (damaged input): from now on no entry is fresh. */
+  noteOngoingLoss(): void {
+    this.lossOngoing = true;
   }
 
   /** A loss notice: every entry made so far stops being fresh. */

@@ -45,6 +45,11 @@ export const EventKind = {
   Marker: 22,
   /** The driver of `device` was unbound (side information: a recorder's marker); `text` holds the bus. */
   Unbind: 23,
+  /**
+   * The input is damaged in `cpu`'s events: none of that CPU's later events
+   * can be read (an ongoing loss, unlike Lost's gap), while other CPUs go on.
+   */
+  CpuCutShort: 24,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -148,6 +148,20 @@ export class RingRecords {
     this.opts.sink(ev);
   }
 
+  /** Emits CpuCutShort on `cpu` at time hi:lo: the input is damaged there, and that CPU's later events are missing. */
+  emitCutShort(cpu: number, hi: number, lo: number): void {
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.CpuCutShort;
+    stampEvent(ev, hi, lo);
+    ev.cpu = cpu;
+    ev.pid = 0;
+    ev.comm = -1;
+    this.events++;
+    ev.line = this.events;
+    this.opts.sink(ev);
+  }
+
   private commId(pid: number): number {
     if (pid === this.lastPid) return this.lastComm;
     let id = this.comms.get(pid);

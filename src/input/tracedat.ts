@@ -367,6 +367,7 @@ class CpuStream {
   readonly pendingLost: number[] = [];
   /** Next file byte to read, and the end of this CPU's data. */
   pos: number;
+  readonly start: number;
   readonly end: number;
   /** Where the current sub-buffer came from (file offset; the chunk's for compressed data). */
   pageAt = 0;
@@ -393,6 +394,7 @@ class CpuStream {
     private readonly pool: ChunkDecompressor | null = null,
   ) {
     this.pos = data.offset;
+    this.start = data.offset;
     // trace-cmd's size of compressed CPU data leaves out the leading u32 chunk count
     this.end = data.offset + data.size + (compressed ? 4 : 0);
     this.reader = new PageReader(le, header.longSize, header.dataOffset);
@@ -808,6 +810,11 @@ export class TraceDatParser {
   private done = false;
   /** The stream the merge waits for (readFile mode: its chunks are being decompressed). */
   private blocked: CpuStream | null = null;
+  /** The first damage that cut a CPU's stream short (thrown when the merge ends). */
+  private damage: InputError | null = null;
+  /** Time stamp of the record the merge emitted last. */
+  private nowHi = 0;
+  private nowLo = 0;
   private pool: ChunkDecompressor | null = null;
   private threads: number | undefined;
   private zstdTool: boolean | undefined;
@@ -954,10 +961,17 @@ export class TraceDatParser {
 
   truncated(pos: number, len: number, what: string): InputError {
     const have = this.src?.length ?? 0;
+    const bytes = `${len} byte${len === 1 ? '' : 's'} at byte ${pos}`;
+    if (pos >= have && this.merging) {
+      // the wanted bytes start past the end: say whose data the end cuts, too
+      const cut = this.streams.find((s) => s.start < have && have < s.end);
+      const inside = cut ? `, inside CPU ${cut.cpu}'s data (${cut.end - cut.start} bytes at byte ${cut.start})` : '';
+      return new InputError(this.file, `byte ${have}`, `the file ends before ${what} (${bytes})${inside}`);
+    }
     return new InputError(
       this.file,
       `byte ${Math.min(have, pos + len)}`,
-      `the file ends inside ${what} (${len} byte${len === 1 ? '' : 's'} at byte ${pos}; the file has ${have})`,
+      `the file ends inside ${what} (${bytes}; the file has ${have})`,
     );
   }
 
@@ -1608,7 +1622,7 @@ export class TraceDatParser {
         const st = streams[i]!;
         if (st.state !== HEAD) {
           if (st.state === DONE) continue;
-          st.advance();
+          this.advance(st);
           if (st.state === STARVED) {
             this.blocked = st;
             return STARVED;
@@ -1620,20 +1634,53 @@ export class TraceDatParser {
         }
         lead.offer(i, st.reader.tsHi, st.reader.tsLo);
       }
-      if (lead.best < 0) return DONE;
+      if (lead.best < 0) {
+        // every stream ended; one cut short by damage makes the file's error the result
+        if (this.damage) throw this.damage;
+        return DONE;
+      }
       const st = streams[lead.best]!;
       const r = st.reader;
       for (;;) {
         if (st.pendingLost.length > 0) this.flushLost(st);
-        this.record(st);
+        this.nowHi = r.tsHi;
+        this.nowLo = r.tsLo;
+        try {
+          this.record(st);
+        } catch (e) {
+          this.cutShort(st, e);
+          break;
+        }
         emitted++;
-        st.advance();
+        this.advance(st);
         if (st.state !== HEAD) break;
         if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
         if (emitted >= budget) return HEAD;
       }
       if (emitted >= budget) return HEAD;
     }
+  }
+
+  /** st.advance(), except that damage in the stream ends that stream only (cutShort). */
+  private advance(st: CpuStream): void {
+    try {
+      st.advance();
+    } catch (e) {
+      this.cutShort(st, e);
+    }
+  }
+
+  /**
+   * Damage in one CPU's data: the other CPUs are read on, with a CpuCutShort
+   * event telling the checks that this CPU's later events are missing, and the
+   * first such error is thrown once every stream has ended.
+   */
+  private cutShort(st: CpuStream, e: unknown): void {
+    if (!(e instanceof InputError)) throw e;
+    this.damage ??= e;
+    if (st.pendingLost.length > 0) this.flushLost(st);
+    st.state = DONE;
+    this.out.emitCutShort(st.cpu, this.nowHi, this.nowLo);
   }
 
   /** Lost events of a stream, stamped with its current time. */

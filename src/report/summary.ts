@@ -30,6 +30,15 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   }
   if (c.overwritten > 0) lost.push(`${c.overwritten} overwritten before reading`);
   if (lost.length > 0) lines.push(`  lost: ${lost.join('; ')}`);
+  for (const cut of c.cutShort) {
+    const which =
+      cut.from === null
+        ? `none of CPU ${cut.cpu}'s events could be read`
+        : `CPU ${cut.cpu}'s events stop at ${cut.from} s`;
+    lines.push(
+      `  cut short: ${which} (damaged input); findings that rest on earlier events are unconfirmed from then on`,
+    );
+  }
   if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
     lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);
   }

@@ -131,6 +131,60 @@ describe('unmap checks', () => {
     assert.equal(engine.coverage().lostEvents, 10);
   });
 
+  it('a CPU cut short (damaged input) is a loss that never ends: nothing history-based is proven after it', () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    const cutShort = (cpu: number) => {
+      const ev = new DmaEvent();
+      ev.kind = EventKind.CpuCutShort;
+      ev.cpu = cpu;
+      ev.tsSec = 3;
+      engine.handle(ev);
+    };
+    engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    cutShort(1);
+    // made after the cut, yet its unmap could come from the missing CPU: a size mismatch is unproven
+    engine.mapPage(DEV, 0x5000n, 4096, Dir.FromDevice, 0x5000n);
+    engine.unmapPage(DEV, 0x5000n, 512, Dir.FromDevice);
+    // unmapped twice with no map seen between: the missing CPU may have mapped it again
+    engine.mapPage(DEV, 0x6000n, 4096, Dir.FromDevice, 0x6000n);
+    engine.unmapPage(DEV, 0x6000n, 4096, Dir.FromDevice);
+    engine.unmapPage(DEV, 0x6000n, 4096, Dir.FromDevice);
+    // the page under a mapping freed: its unmap may be missing
+    engine.mapPage(DEV, 0x7000n, 4096, Dir.FromDevice, 0x7000n);
+    engine.pageFree(0x7n);
+    // still live at unbind: the unmaps may be missing
+    engine.unbind(DEV);
+    // a proven error that needs no history stays one
+    engine.unmapPage(DEV, 0xffffffffffffffffn, 1024, Dir.FromDevice);
+    assert.deepEqual(
+      findings.map((f) => `${f.severity}:${f.check}`),
+      [
+        'unconfirmed:unmap-size-mismatch',
+        'unconfirmed:unmap-not-mapped',
+        'unconfirmed:page-freed-while-mapped',
+        'unconfirmed:leak-at-unbind',
+        'error:unmap-invalid-address',
+      ],
+    );
+    const c = engine.coverage();
+    assert.deepEqual(c.cutShort, [{ cpu: 1, from: '3.000000' }]);
+    assert.equal(c.lossNotices, 0);
+  });
+
+  it('leak-at-unbind is proven by a mapping made after the latest loss', () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    const ev = new DmaEvent();
+    ev.kind = EventKind.Lost;
+    ev.cpu = 0;
+    engine.handle(ev);
+    engine.mapPage(DEV, 0x1000n, 4096, Dir.FromDevice, 0x1000n);
+    engine.unbind(DEV);
+    assert.deepEqual(
+      findings.map((f) => `${f.severity}:${f.check}`),
+      ['error:leak-at-unbind'],
+    );
+  });
+
   it('best fit: two mappings at one address with no perfect fit find nothing', () => {
     const { engine, findings } = setup({ fromBoot: true });
     engine.mapPage(DEV, 0x3000n, 100, Dir.ToDevice, 0x3000n);

@@ -2,7 +2,8 @@
 // version, corrupt compressed data, a sub-buffer whose commit runs past it, a
 // record of an event with no format, and seeded random byte flips. The reader
 // must throw nothing but InputError (naming a byte offset), never hang, and
-// deliver only a prefix of the undamaged file's events before the error.
+// deliver the undamaged file's events up to the damage: all of them before it,
+// and after damage in one CPU's data, the other CPUs' (assertDamaged).
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Names } from '../../src/base/interner.js';
+import { EventKind } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
 import { prng } from '../helpers/prng.js';
@@ -46,12 +48,39 @@ function assertInputError(e: unknown, what: string): void {
   assert.match((e as InputError).where, /^byte \d+$|^$/, what);
 }
 
-function assertPrefix(got: string[], full: string[], what: string): void {
-  assert.ok(got.length <= full.length, `${what}: ${got.length} events, more than the ${full.length} of the whole file`);
-  for (let i = 0; i < got.length; i++) {
-    if (got[i] !== full[i]) assert.fail(`${what}: event ${i + 1} is not the whole file's:\n  ${got[i]}\n  ${full[i]}`);
+const CUT_SHORT = `k=${EventKind.CpuCutShort} `;
+const cpuOf = (line: string) => / cpu=(\d+) /.exec(line)![1]!;
+const unnumbered = (line: string) => line.replace(/ l=\d+ /, ' ');
+
+/**
+ * What a damaged file may deliver: the whole file's events in order, except
+ * that a CPU whose data is damaged stops (a CpuCutShort event for it, after
+ * which none of its events come) while the other CPUs go on; an error outside
+ * the CPU data ends everything (a prefix).
+ */
+function assertDamaged(got: string[], full: string[], what: string): void {
+  const cut = new Set<string>();
+  let i = 0;
+  for (const g of got) {
+    if (g.startsWith(CUT_SHORT)) {
+      cut.add(cpuOf(g));
+      continue;
+    }
+    const want = unnumbered(g);
+    while (i < full.length && unnumbered(full[i]!) !== want) {
+      if (!cut.has(cpuOf(full[i]!))) {
+        assert.fail(`${what}: event ${unnumbered(full[i]!)} of a CPU not cut short is missing before ${want}`);
+      }
+      i++;
+    }
+    if (i === full.length) assert.fail(`${what}: ${want} is not among the whole file's events (or out of order)`);
+    assert.ok(!cut.has(cpuOf(g)), `${what}: an event of CPU ${cpuOf(g)} after it was cut short`);
+    i++;
   }
 }
+
+const events = (lines: string[]) => lines.filter((l) => !l.startsWith(CUT_SHORT));
+const full = (bytes: Uint8Array) => push(bytes).lines;
 
 /** 200 offsets across the file, plus the first and last bytes. */
 function offsets(len: number, r: () => number): number[] {
@@ -78,15 +107,16 @@ async function truncations(bytes: Uint8Array, name: string, seed: number): Promi
       assert.deepEqual(out.lines, full.lines, what);
     } else {
       assertInputError(out.error, what);
-      assertPrefix(out.lines, full.lines, what);
-      if (out.lines.length > 0 && out.lines.length < full.lines.length) partial++;
+      assertDamaged(out.lines, full.lines, what);
+      const n = events(out.lines).length;
+      if (n > 0 && n < full.lines.length) partial++;
     }
     if (k++ % 5 === 0) {
       // every other one with worker-thread decompression
       const f = await readFile(cut, 'cut.dat', k % 2 === 0 ? 2 : undefined);
       if (f.error !== null) {
         assertInputError(f.error, `readFile: ${what}`);
-        assertPrefix(f.lines, full.lines, `readFile: ${what}`);
+        assertDamaged(f.lines, full.lines, `readFile: ${what}`);
       } else {
         assert.deepEqual(f.lines, full.lines, `readFile: ${what}`);
       }
@@ -141,6 +171,19 @@ describe('truncated trace.dat files', () => {
     assertInputError(cut.error, 'mid-data cut');
     assert.ok(cut.lines.length > 0, 'some events before the cut');
     assert.match((cut.error as Error).message, /ends inside a sub-buffer of CPU 2/);
+    // a cut in CPU 0's data, before CPUs 1 and 2 begin: CPU 0's events up to it still come,
+    // and the error says whose data the end of the file cuts
+    const early = w.dataAt[0]! + 4096 * 3 + 100;
+    const first = push(w.bytes.subarray(0, early));
+    assertInputError(first.error, 'cut in CPU 0');
+    assert.equal(
+      (first.error as Error).message,
+      `x.dat: byte ${early}: the file ends before a sub-buffer of CPU 1 (4096 bytes at byte ${w.dataAt[1]}), inside CPU 0's data (${w.dataAt[1]! - w.dataAt[0]!} bytes at byte ${w.dataAt[0]})`,
+    );
+    const got = events(first.lines);
+    assert.ok(got.length > 0 && got.every((l) => cpuOf(l) === '0'), 'CPU 0 events only');
+    assert.deepEqual(first.lines.filter((l) => l.startsWith(CUT_SHORT)).map(cpuOf), ['1', '2', '0']);
+    assertDamaged(first.lines, full(w.bytes), 'cut in CPU 0');
   });
 
   test('a v7 zlib file cut at 200+ offsets', { timeout: 600_000 }, async () => {
@@ -196,7 +239,7 @@ describe('damaged trace.dat files', () => {
     for (let i = mid; i < mid + 16; i++) b[i] = b[i]! ^ 0xff;
     const out = push(b);
     assertInputError(out.error, 'zlib data');
-    assertPrefix(out.lines, full.lines, 'zlib data');
+    assertDamaged(out.lines, full.lines, 'zlib data');
     // the same through worker threads
     const viaPool = await readFile(b, 'zlib-bad.dat', 2);
     assertInputError(viaPool.error, 'zlib data (threads)');
@@ -213,7 +256,7 @@ describe('damaged trace.dat files', () => {
     const out = push(b);
     assertInputError(out.error, 'commit');
     assert.match((out.error as Error).message, new RegExp(`byte ${at - 8}: CPU 1: the sub-buffer commits \\d+ bytes`));
-    assertPrefix(out.lines, full.lines, 'commit');
+    assertDamaged(out.lines, full.lines, 'commit');
     assert.ok(out.lines.length > 0);
   });
 
@@ -223,7 +266,7 @@ describe('damaged trace.dat files', () => {
     assertInputError(out.error, 'format');
     assert.match((out.error as Error).message, /event id \d+, which has no format/);
     // the mm_page_free events before the first dma_map_page were delivered
-    assert.ok(out.lines.every((l) => l.startsWith('k=19 ')));
+    assert.ok(events(out.lines).every((l) => l.startsWith('k=19 ')));
   });
 
   test('seeded random byte flips: only InputErrors, never a hang', { timeout: 600_000 }, async () => {

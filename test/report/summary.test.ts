@@ -32,6 +32,7 @@ function summary(coverage: Partial<Coverage>): SummaryData {
       unknownSyncs: 0,
       truncatedSgCalls: 0,
       unknownPhysEntries: 0,
+      cutShort: [],
       ...coverage,
     },
     pool: {
