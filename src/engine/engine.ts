@@ -273,7 +273,7 @@ export class DmaDebugEngine {
       this.lastTsNs = ev.tsNs;
       this.lastTsDigits = ev.tsDigits;
     }
-    this.eventCount++;
+    if (ev.kind !== EventKind.CpuCutShort) this.eventCount++; // a reader's mark, not a traced event
     switch (ev.kind) {
       case EventKind.MapPage:
         this.onMapSingle(ev, (ev.attrs & ATTR_MMIO) !== 0 ? EntryType.Resource : EntryType.Single);

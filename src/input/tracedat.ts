@@ -109,6 +109,7 @@ const MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 const OPT_DONE = 0;
 const OPT_CPUSTAT = 2;
 const OPT_BUFFER = 3;
+const OPT_CPUCOUNT = 8;
 const OPT_TSC2NSEC = 14;
 const OPT_BUFFER_TEXT = 22;
 const SEC_STRINGS = 15;
@@ -576,7 +577,9 @@ class ChunkFeed {
         );
         return;
       }
-      let buf = this.src.get(this.pos, Math.min(this.pool.batchBytes, this.end - this.pos));
+      // up to the end of the file: a cut file still gives the chunks before the cut
+      const avail = Math.min(this.pool.batchBytes, this.end - this.pos, this.src.length - this.pos);
+      let buf = avail >= 8 ? this.src.get(this.pos, avail) : null;
       if (!buf) {
         this.failBatch(this.owner.truncated(this.pos, 8, `a chunk header of CPU ${this.cpu}`));
         return;
@@ -792,6 +795,8 @@ export class TraceDatParser {
   private statsFor = '';
   private readonly statsByName = new Map<string, string[]>();
   private v6Cpus = 0;
+  /** v7: the CPUCOUNT option (0: not seen). */
+  private cpuCount = 0;
   /** v6 instance buffers: name -> offset of their `flyrecord` table. */
   private readonly v6Instances: Array<{ name: string; at: number }> = [];
 
@@ -810,6 +815,8 @@ export class TraceDatParser {
   private done = false;
   /** The stream the merge waits for (readFile mode: its chunks are being decompressed). */
   private blocked: CpuStream | null = null;
+  /** The error of the latest truncation found (recoverV7 tells it from other damage). */
+  private lastTruncation: InputError | null = null;
   /** The first damage that cut a CPU's stream short (thrown when the merge ends). */
   private damage: InputError | null = null;
   /** Time stamp of the record the merge emitted last. */
@@ -960,6 +967,11 @@ export class TraceDatParser {
   }
 
   truncated(pos: number, len: number, what: string): InputError {
+    this.lastTruncation = this.truncation(pos, len, what);
+    return this.lastTruncation;
+  }
+
+  private truncation(pos: number, len: number, what: string): InputError {
     const have = this.src?.length ?? 0;
     const bytes = `${len} byte${len === 1 ? '' : 's'} at byte ${pos}`;
     if (pos >= have && this.merging) {
@@ -1075,8 +1087,13 @@ export class TraceDatParser {
       this.optionsWanted.add(first);
       pos = p3 + 8;
       this.planPos = pos;
-      yield* this.walkSections(pos);
-      this.finishV7();
+      try {
+        yield* this.walkSections(pos);
+        this.finishV7(false);
+      } catch (e) {
+        // a file cut short after its ring-buffer data began: read what the data still holds
+        if (e !== this.lastTruncation || !this.recoverV7(e as InputError)) throw e;
+      }
     } else {
       yield* this.readV6(pos);
     }
@@ -1271,6 +1288,9 @@ export class TraceDatParser {
         this.bufferOpts.push({ at, info });
         return;
       }
+      case OPT_CPUCOUNT:
+        if (data.length >= 4) this.cpuCount = c.u32();
+        return;
       case OPT_TSC2NSEC:
         if (!this.tscNoted) {
           this.tscNoted = true;
@@ -1330,18 +1350,9 @@ export class TraceDatParser {
     this.formatText.clear();
   }
 
-  private finishV7(): void {
-    for (const want of this.optionsWanted) {
-      if (!this.optionsAt.has(want)) {
-        throw this.corrupt(
-          this.src!.length,
-          `the options section at byte ${want} is missing${want >= this.src!.length ? ' (the file ends early)' : ''}`,
-        );
-      }
-    }
-    if (this.maxDesc >= 0 && this.stringsSize === 0) {
-      throw this.corrupt(this.src!.length, 'the strings section is missing (the file ends early)');
-    }
+  /** Checks the v7 layout and makes the buffers; `recovering`: the file ends early, skip what is missing. */
+  private finishV7(recovering: boolean): void {
+    if (!recovering) this.checkV7Complete();
     for (const { at, info } of this.bufferOpts) {
       const sec = this.dataSections.get(at);
       if (!sec)
@@ -1361,6 +1372,83 @@ export class TraceDatParser {
       }
       this.buffers.push(info);
     }
+  }
+
+  private checkV7Complete(): void {
+    for (const want of this.optionsWanted) {
+      if (!this.optionsAt.has(want)) {
+        throw this.corrupt(
+          this.src!.length,
+          `the options section at byte ${want} is missing${want >= this.src!.length ? ' (the file ends early)' : ''}`,
+        );
+      }
+    }
+    if (this.maxDesc >= 0 && this.stringsSize === 0) {
+      throw this.corrupt(this.src!.length, 'the strings section is missing (the file ends early)');
+    }
+  }
+
+  /**
+   * A v7 file cut short after its ring-buffer data began. trace-cmd writes the
+   * BUFFER options (which say where each CPU's data lies) after the data, so
+   * when they are missing the layout is rebuilt from compressed data itself:
+   * each CPU's data starts page-aligned with a chunk count, then its chunks.
+   * CPUs are numbered in the order of their data. The truncation is thrown
+   * once everything readable was delivered. False: nothing can be recovered.
+   */
+  private recoverV7(damage: InputError): boolean {
+    if (!this.header || this.formats.length === 0) return false;
+    if (this.bufferOpts.length > 0) {
+      this.finishV7(true);
+    } else {
+      const src = this.src!;
+      const sections = [...this.dataSections.values()].filter((d) => d.end > d.body && d.body < src.length);
+      if (sections.length !== 1 || this.instance !== undefined) return false;
+      const sec = sections[0]!;
+      if ((sec.flags & 1) === 0) {
+        this.note('the file ends before the options that place each CPU in its uncompressed data: none can be read');
+        this.damage = damage;
+        return true;
+      }
+      const info: BufferInfo = { name: '', cpus: [], compressed: true, latency: false, stats: [] };
+      const align = (x: number) => Math.ceil(x / this.pageSize) * this.pageSize;
+      const u32 = (at: number) => {
+        const b = src.get(at, 4);
+        return b ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, this.le) : -1;
+      };
+      let p = align(sec.body);
+      let whole = true;
+      while (p + 4 <= Math.min(sec.end, src.length)) {
+        const count = u32(p);
+        if (count < 0 || count > sec.end - p) break; // not a chunk count: the data ends here
+        let q = p + 4;
+        for (let i = 0; i < count && q + 8 <= src.length; i++) q += 8 + u32(q);
+        whole = q <= src.length && q <= sec.end;
+        info.cpus.push({ cpu: info.cpus.length, offset: p, size: (whole ? q : sec.end) - p - 4 });
+        if (!whole) break;
+        p = align(q);
+      }
+      const found = info.cpus.length;
+      // CPUs whose data lies past the end: CPUCOUNT says how many; without it, at least one
+      // more when the data section goes on past the end (each is cut short from the start)
+      const more = whole && sec.end > src.length ? 1 : 0;
+      for (let cpu = found; cpu < Math.max(this.cpuCount, found + more); cpu++) {
+        info.cpus.push({ cpu, offset: src.length, size: 1 });
+      }
+      this.note(
+        `the file ends before the options that place each CPU's data; found the data of ${found} CPU${found === 1 ? '' : 's'} by walking it (numbered in file order)`,
+      );
+      this.buffers.push(info);
+      const have = src.length;
+      this.damage = new InputError(
+        this.file,
+        `byte ${have}`,
+        `the file ends inside the ring-buffer data (${sec.end - sec.body} bytes at byte ${sec.body}), before the options that place each CPU's data`,
+      );
+      return true;
+    }
+    this.damage = damage;
+    return true;
   }
 
   // ---- v6

@@ -642,7 +642,7 @@ function buildPages(
 
 export interface Written {
   bytes: Uint8Array;
-  /** File offset of each CPU's data (of the buffer holding the data; v6 and uncompressed v7 only). */
+  /** File offset of each CPU's data (of the buffer holding the data; compressed v7: of its chunk count). */
   dataAt: number[];
   /** Sub-buffers in file order per CPU, with their first record and lost flags. */
   pages: PageInfo[];
@@ -814,6 +814,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
       }
       const chunk = (o.chunkPages ?? 4) * pageSize;
       const n = Math.ceil(data.length / chunk);
+      if (!empty) where.push(off);
       b.u32(n);
       for (let i = 0; i < n; i++) {
         const part = data.subarray(i * chunk, Math.min(data.length, (i + 1) * chunk));

@@ -192,6 +192,82 @@ describe('truncated trace.dat files', () => {
   });
 });
 
+describe('v7 files cut before their closing options (where trace-cmd writes the CPU layout)', () => {
+  const w = writeTraceDat(records(3000, 2, 12), { ...BASE, version: 7, compression: 'zlib', cpus: 2, chunkPages: 2 });
+  const whole = full(w.bytes);
+  const noted = (bytes: Uint8Array) => {
+    const names = new Names();
+    const lines: string[] = [];
+    const p = new TraceDatParser({ names, file: 'x.dat', sink: (ev) => lines.push(serialize(ev, names)) });
+    let error: unknown = null;
+    try {
+      p.push(bytes);
+      p.end();
+    } catch (e) {
+      error = e;
+    }
+    return { lines, error, notes: p.notes };
+  };
+
+  test("a cut in CPU 1's data: CPU 0's events and CPU 1's up to the cut, found by walking the data", async () => {
+    const at = w.dataAt[1]! + Math.floor((w.bytes.length - w.dataAt[1]!) / 2);
+    const out = noted(w.bytes.subarray(0, at));
+    assertInputError(out.error, 'cut in CPU 1');
+    assert.match(
+      (out.error as Error).message,
+      new RegExp(
+        `byte ${at}: the file ends inside the ring-buffer data \\(\\d+ bytes at byte \\d+\\), before the options`,
+      ),
+    );
+    assert.deepEqual(out.notes, [
+      "the file ends before the options that place each CPU's data; found the data of 2 CPUs by walking it (numbered in file order)",
+    ]);
+    assertDamaged(out.lines, whole, 'cut in CPU 1');
+    const got = events(out.lines);
+    const cpu0 = whole.filter((l) => cpuOf(l) === '0').length;
+    assert.equal(got.filter((l) => cpuOf(l) === '0').length, cpu0, "all of CPU 0's events");
+    assert.ok(
+      got.some((l) => cpuOf(l) === '1'),
+      "some of CPU 1's",
+    );
+    // through readFile and its worker pool too
+    const f = await readFile(w.bytes.subarray(0, at), 'v7-cut.dat', 2);
+    assertInputError(f.error, 'readFile');
+    assert.deepEqual(f.lines, out.lines);
+  });
+
+  test("a cut in CPU 0's data: CPU 1 (known from CPUCOUNT) is cut short from the start", () => {
+    const at = w.dataAt[0]! + Math.floor((w.dataAt[1]! - w.dataAt[0]!) / 2);
+    const out = noted(w.bytes.subarray(0, at));
+    assertInputError(out.error, 'cut in CPU 0');
+    assertDamaged(out.lines, whole, 'cut in CPU 0');
+    assert.ok(out.lines[0]!.startsWith(`${CUT_SHORT}`) && cpuOf(out.lines[0]!) === '1', out.lines[0]);
+    assert.ok(events(out.lines).length > 0);
+  });
+
+  test('an uncompressed v7 file cut in its data: no events (nothing places the CPUs), a note and the error', () => {
+    const u = writeTraceDat(records(2000, 2, 13), { ...BASE, version: 7, compression: 'none', cpus: 2 });
+    const out = noted(u.bytes.subarray(0, u.dataAt[1]! + 100));
+    assertInputError(out.error, 'uncompressed');
+    assert.deepEqual(events(out.lines), []);
+    assert.match(out.notes.join('\n'), /uncompressed data: none can be read/);
+  });
+
+  const fx = join(FIXTURES, 'bug-unmap-size', 'trace.dat');
+  test('a fixture (v7 zstd) cut in CPU 1: the findings of CPU 0 and of CPU 1 up to the cut', {
+    skip: !existsSync(fx),
+  }, () => {
+    const b = readFileSync(fx);
+    const out = noted(b.subarray(0, b.length - 700));
+    assertInputError(out.error, 'fixture');
+    assertDamaged(out.lines, full(b), 'fixture');
+    const got = events(out.lines);
+    const all = full(b);
+    assert.equal(got.filter((l) => cpuOf(l) === '0').length, all.filter((l) => cpuOf(l) === '0').length);
+    assert.ok(got.some((l) => cpuOf(l) === '1'));
+  });
+});
+
 describe('damaged trace.dat files', () => {
   const good = writeTraceDat(records(500, 2, 4), { ...BASE, cpus: 2 }).bytes;
 
