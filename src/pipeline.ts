@@ -147,16 +147,30 @@ export class Pipeline {
           return this;
         }
       }
+      if (opts.instance !== undefined && !opts.follow) {
+        throw new InputError(
+          label,
+          '',
+          `--instance selects a buffer of a trace.dat, and this input is text (trace-cmd report starts each line with its buffer's name: grep '^${opts.instance}: ')`,
+        );
+      }
+      let bytes = 0;
       for await (const chunk of src.chunks) {
+        bytes += chunk.length;
         parser.push(chunk);
         if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
       }
       parser.end();
+      // nothing at all is no trace (an upstream command that failed), not a clean one
+      if (!opts.follow && bytes === 0) {
+        throw new InputError(label, 'byte 0', 'the input is empty (expected an ftrace text trace or a trace.dat)');
+      }
       if (
         parser instanceof TextParser &&
         parser.lines > 0 &&
         parser.eventLines === 0 &&
-        !parser.facts.sawBufferHeader
+        !parser.facts.sawBufferHeader &&
+        !parser.sawReportHeader
       ) {
         throw new InputError(
           label,

@@ -335,6 +335,7 @@ const L_ARRAY = bytesOf('ARRAY[');
 const L_STACK = bytesOf('<stack trace');
 const L_USER_STACK = bytesOf('<user stack trace');
 const L_CPU = bytesOf('CPU:');
+const L_CPUS = bytesOf('cpus=');
 const L_LOST = bytesOf('LOST ');
 const L_EVENTS_DROPPED = bytesOf('EVENTS DROPPED]');
 const L_EVENTS = bytesOf(' EVENTS');
@@ -403,6 +404,8 @@ export class TextParser {
   events = 0;
   /** Comment, blank, unknown-event and non-trace lines. */
   skipped = 0;
+  /** The input began with `trace-cmd report`'s `cpus=N` line. */
+  sawReportHeader = false;
   /** Malformed dma lines (not emitted). */
   warnings = 0;
   /** The first MAX_WARNINGS_KEPT warnings. */
@@ -599,6 +602,12 @@ export class TextParser {
     }
     if (c0 === 0x43 /* C */ && startsWith(b, p, e, L_CPU)) {
       this.lostLine(b, p + L_CPU.length, e);
+      return;
+    }
+    if (c0 === 0x63 /* c */ && this.lines === 1 && startsWith(b, p, e, L_CPUS)) {
+      // `trace-cmd report`'s first line: a text trace, even with no events after it
+      this.sawReportHeader = true;
+      this.skipped++;
       return;
     }
     this.eventLine(b, s, p, e);

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { runDmadebug } from '../helpers/child.js';
 import { fixture } from '../helpers/fixtures.js';
 
@@ -83,6 +84,42 @@ describe('bad input', () => {
     assert.equal(r.code, 2);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
     assert.match(r.err, /dmesg\.txt: not an ftrace text trace/);
+  });
+
+  it('empty input is no trace: exit 2, one line (check, dump, stats; a file, stdin, an empty .gz)', () => {
+    const empty = join(tmp, 'empty.txt');
+    writeFileSync(empty, '');
+    const gz = join(tmp, 'empty.gz');
+    writeFileSync(gz, gzipSync(Buffer.alloc(0)));
+    for (const [args, input] of [
+      [['check', empty], undefined],
+      [['dump', empty], undefined],
+      [['stats', empty], undefined],
+      [['check', '-'], ''],
+      [['check', gz], undefined],
+    ] as Array<[string[], string | undefined]>) {
+      const r = dmadebug(args, input);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(
+        r.err,
+        /^dmadebug: .*: byte 0: the input is empty \(expected an ftrace text trace or a trace\.dat\)\n$/,
+      );
+    }
+  });
+
+  it("trace-cmd report of a trace with no events (only 'cpus=N') is a clean, empty trace", () => {
+    const p = join(tmp, 'no-events.txt');
+    writeFileSync(p, 'cpus=2\n');
+    const r = dmadebug(['check', p]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /coverage: no events were read/);
+  });
+
+  it('--instance on text input: exit 2, one line saying it applies to trace.dat', () => {
+    const r = dmadebug(['check', '--instance', 'oracle', fixture('bug-clean')]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /--instance selects a buffer of a trace\.dat, and this input is text/);
   });
 
   it('binary garbage: exit 2, one line, no stack trace', () => {
