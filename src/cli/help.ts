@@ -1,18 +1,170 @@
-// Man-style help text, written by hand (parseArgs has none).
+// Man-style help text, written by hand (parseArgs has none). One table of
+// commands and one of options, each option tagged with the commands it
+// applies to: `dmadebug --help` prints everything, `dmadebug CMD --help` the
+// page of that command alone.
 
-const MAIN = `NAME
-    dmadebug - the kernel's DMA-API debug checks (CONFIG_DMA_API_DEBUG), replayed from dma:* trace events
+type Command = 'check' | 'dump' | 'stats' | 'live' | 'record' | 'report';
 
-SYNOPSIS
-    dmadebug check [options] <trace|-> ...
-    dmadebug dump  [options] <trace|->
-    dmadebug stats [options] <trace|->
-    dmadebug live  [options] [tracefs dir]
-    dmadebug record [options] -- <command ...>
-    dmadebug report [options] <trace|-> -o report.html
+interface CommandHelp {
+  /** The NAME line's words. */
+  name: string;
+  synopsis: string;
+  /** The COMMANDS paragraph (continuation lines indented by 12). */
+  text: string;
+  exit: string;
+}
 
-DESCRIPTION
-    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
+const EXIT_FINDINGS = `    0  the run finished and found no error
+    1  errors were found
+    2  usage error, or input that cannot be read`;
+
+const COMMANDS: Record<Command, CommandHelp> = {
+  check: {
+    name: 'replay traces through the DMA-API debug checks',
+    synopsis: 'dmadebug check [options] <trace|-> ...',
+    text: `Replay each trace and print findings on stdout, a summary on stderr.`,
+    exit: EXIT_FINDINGS,
+  },
+  dump: {
+    name: 'the mappings live at the end of a trace, as debugfs dma-api/dump prints them',
+    synopsis: 'dmadebug dump  [options] <trace|->',
+    text: `Print the mappings still live at the end, in the debugfs dma-api/dump format.`,
+    exit: `    0  the dump was printed
+    2  usage error, or input that cannot be read`,
+  },
+  stats: {
+    name: 'per-device DMA-API statistics of a trace',
+    synopsis: 'dmadebug stats [options] <trace|->',
+    text: `Per device: map/unmap/free calls by type (single, sg, coherent, resource,
+            noncoherent), syncs by kind, failed maps, live and peak mappings and bytes with
+            the time of each peak, a log2 histogram of mapping lifetimes (unmap - map, from
+            <1us to >=4.2s) and findings by check; then the totals. --json prints one
+            {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read.`,
+    exit: `    0  the statistics were printed
+    2  usage error, or input that cannot be read`,
+  },
+  live: {
+    name: "check the running kernel's dma events as they happen",
+    synopsis: 'dmadebug live  [options] [tracefs dir]',
+    text: `Turn on the dma events (and kmem:mm_page_free) in tracefs, empty the ring
+            buffer (events left from before have an unmarked gap), follow
+            per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they
+            happen, with a status line on a TTY. On Ctrl-C (SIGINT),
+            SIGTERM or --duration it restores tracefs as it found it, prints the summary
+            and exits with the findings code. Needs root.`,
+    exit: `${EXIT_FINDINGS} (no tracefs, not root)`,
+  },
+  record: {
+    name: 'trace a command, with the side information the checks can use',
+    synopsis: 'dmadebug record [options] -- <command ...>',
+    text: `Turn on the events, clear the buffer, run the command, and save the trace (-o,
+            default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
+            text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
+            run (also marked in the trace). Exits with the command's status. Needs root.
+            'check', 'dump', 'stats' and 'report' read FILE.side.json by themselves (--no-side ignores it).`,
+    exit: `    N  the command's exit status
+    2  usage error, or tracefs cannot be set up (no tracefs, not root)`,
+  },
+  report: {
+    name: 'one self-contained HTML report of a trace',
+    synopsis: 'dmadebug report [options] <trace|-> -o report.html',
+    text: `Write one self-contained HTML file (-o FILE, or -o - for stdout) that works offline:
+            a timeline of live mappings and mapped bytes per device (drag to zoom) with
+            finding markers, the findings table (click one for its message, mapping and
+            stack; the first 5000 are listed, all are counted on the chart), and the
+            per-device stats. The timeline is down-sampled while reading (at most 4096 time
+            buckets, each keeping its peaks), so the file stays small for any trace length.
+            Takes the options of 'check'. Exits 0 when written, 2 on usage or input errors.`,
+    exit: `    0  the report was written
+    2  usage error, or input that cannot be read`,
+  },
+};
+
+const ALL: Command[] = ['check', 'dump', 'stats', 'live', 'record', 'report'];
+const REPLAY: Command[] = ['check', 'dump', 'stats', 'report'];
+const ENGINE: Command[] = ['check', 'dump', 'stats', 'live', 'report'];
+
+/** [flags and text as printed, the commands it applies to]. */
+const OPTIONS: Array<[string, Command[]]> = [
+  [
+    `    --json                 JSON Lines on stdout: one object per finding, then a summary object
+                           (stats: one stats object).`,
+    ['check', 'dump', 'stats', 'live'],
+  ],
+  [
+    `    -o, --output FILE      Write the output (findings, dump, stats; record: the trace) to FILE
+                           instead of stdout (report: required).`,
+    ALL,
+  ],
+  [
+    `    --driver NAME          Only show errors of this driver (the kernel's dma_debug_driver=).
+                           Without driver names (see --device-driver), NAME may be a device name.`,
+    ENGINE,
+  ],
+  [
+    `    --num-errors N         Show only the first N errors, like debugfs num_errors
+                           (default: all; --num-errors 1 behaves like a fresh debug kernel).`,
+    ENGINE,
+  ],
+  [
+    `    --entries N            Model a kernel booted with dma_debug_entries=N (default 65536):
+                           report 'dma_debug_entry pool grown to ...' lines as the kernel would.`,
+    ENGINE,
+  ],
+  [
+    `    --fixed-pool           With --entries: model an old kernel whose pool cannot grow, which
+                           prints 'debugging out of memory - disabling' and stops checking.`,
+    ENGINE,
+  ],
+  [`    --from-boot            Trust that the trace covers every DMA-API call since boot.`, ENGINE],
+  [
+    `    --not-from-boot        Treat the trace as starting after boot.
+                           By default dmadebug decides: a trace whose first event falls in
+                           early boot (<= 2 s) and whose buffer overwrote nothing is from boot.
+                           Only then can an unmap or sync of an unknown address be an error;
+                           otherwise it is reported as [unconfirmed].`,
+    ENGINE,
+  ],
+  [
+    `    --device-driver DEV=DRIVER
+                           Side information: the driver bound to DEV (repeatable). Messages
+                           then carry the real driver name, as the kernel's do.`,
+    ENGINE,
+  ],
+  [`    --max-seg-size DEV=N   Side information: DEV's max segment size (enables sg-segment-too-long).`, ENGINE],
+  [
+    `    --seg-boundary DEV=MASK
+                           Side information: DEV's segment boundary mask, e.g. 0xfff
+                           (enables sg-segment-boundary).`,
+    ENGINE,
+  ],
+  [
+    `    --iomem FILE           Side information: a copy of /proc/iomem read as root; mappings of
+                           kernel code or rodata are reported (map-kernel-image).`,
+    ENGINE,
+  ],
+  [`    --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).`, ['check', 'live']],
+  [`    --tracefs DIR          live, record: the tracefs mount (default /sys/kernel/tracing).`, ['live', 'record']],
+  [
+    `    --stacktrace           live, record: also turn on options/stacktrace ("Mapped at" stacks).`,
+    ['live', 'record'],
+  ],
+  [`    --duration SECONDS     live: stop after this long.`, ['live']],
+  [`    --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.`, ['live']],
+  [`    --sysfs DIR            record: where sysfs is (default /sys).`, ['record']],
+  [`    --no-side              check, dump, stats, report: ignore the TRACE.side.json sidecar.`, REPLAY],
+  [
+    `    --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
+                           the one instance that has dma events, as 'trace-cmd record -B' makes).`,
+    REPLAY,
+  ],
+  [`    -q, --quiet            No summary and no progress on stderr.`, ALL],
+  [`    -v, --verbose          List malformed lines that were skipped.`, ['check', 'stats', 'report']],
+  [`    -h, --help             This help.`, ALL],
+  [`    --version              Print the version.`, ALL],
+];
+
+const DESCRIPTION = `    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
     /sys/kernel/tracing/trace, trace_pipe or 'trace-cmd report', and runs them through the
     same checks as kernel/dma/debug.c. It prints the same 'DMA-API: <driver> <device>: ...'
     warnings a kernel with CONFIG_DMA_API_DEBUG=y would have printed, without rebuilding or
@@ -20,84 +172,17 @@ DESCRIPTION
 
     Inputs may be ftrace text or trace-cmd's trace.dat (versions 6 and 7), plain or gzip, zstd or
     xz compressed; the kind is detected from the first bytes, never from the name.
-    '-' reads standard input.
+    '-' reads standard input. A damaged or cut input gives every finding up to the damage,
+    then a one-line error naming the byte (exit 2); empty input is an error.`;
 
-    Record a trace with, for example:
+const RECORDING = `    Record a trace with, for example:
         echo 1 > /sys/kernel/tracing/events/dma/enable
         echo 1 > /sys/kernel/tracing/events/kmem/mm_page_free/enable
         ... run the workload ...
         cat /sys/kernel/tracing/trace > trace.txt
-    or boot with trace_event=dma:*,kmem:mm_page_free to cover everything since boot.
+    or boot with trace_event=dma:*,kmem:mm_page_free to cover everything since boot.`;
 
-COMMANDS
-    check   Replay each trace and print findings on stdout, a summary on stderr.
-    dump    Print the mappings still live at the end, in the debugfs dma-api/dump format.
-    stats   Per device: map/unmap/free calls by type (single, sg, coherent, resource,
-            noncoherent), syncs by kind, failed maps, live and peak mappings and bytes with
-            the time of each peak, a log2 histogram of mapping lifetimes (unmap - map, from
-            <1us to >=4.2s) and findings by check; then the totals. --json prints one
-            {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read.
-    live    Turn on the dma events (and kmem:mm_page_free) in tracefs, empty the ring
-            buffer (events left from before have an unmarked gap), follow
-            per_cpu/cpuN/trace_pipe_raw (or the text trace_pipe) and print findings as they
-            happen, with a status line on a TTY. On Ctrl-C (SIGINT),
-            SIGTERM or --duration it restores tracefs as it found it, prints the summary
-            and exits with the findings code. Needs root.
-    record  Turn on the events, clear the buffer, run the command, and save the trace (-o,
-            default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
-            text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
-            run (also marked in the trace). Exits with the command's status. Needs root.
-            'check', 'dump', 'stats' and 'report' read FILE.side.json by themselves (--no-side ignores it).
-    report  Write one self-contained HTML file (-o FILE, or -o - for stdout) that works offline:
-            a timeline of live mappings and mapped bytes per device (drag to zoom) with
-            finding markers, the findings table (click one for its message, mapping and
-            stack; the first 5000 are listed, all are counted on the chart), and the
-            per-device stats. The timeline is down-sampled while reading (at most 4096 time
-            buckets, each keeping its peaks), so the file stays small for any trace length.
-            Takes the options of 'check'. Exits 0 when written, 2 on usage or input errors.
-
-OPTIONS
-    --json                 JSON Lines on stdout: one object per finding, then a summary object
-                           (stats: one stats object).
-    -o, --output FILE      Write findings (or the dump) to FILE instead of stdout (report: required).
-    --driver NAME          Only show errors of this driver (the kernel's dma_debug_driver=).
-                           Without driver names (see --device-driver), NAME may be a device name.
-    --num-errors N         Show only the first N errors, like debugfs num_errors
-                           (default: all; --num-errors 1 behaves like a fresh debug kernel).
-    --entries N            Model a kernel booted with dma_debug_entries=N (default 65536):
-                           report 'dma_debug_entry pool grown to ...' lines as the kernel would.
-    --fixed-pool           With --entries: model an old kernel whose pool cannot grow, which
-                           prints 'debugging out of memory - disabling' and stops checking.
-    --from-boot            Trust that the trace covers every DMA-API call since boot.
-    --not-from-boot        Treat the trace as starting after boot.
-                           By default dmadebug decides: a trace whose first event falls in
-                           early boot (<= 2 s) and whose buffer overwrote nothing is from boot.
-                           Only then can an unmap or sync of an unknown address be an error;
-                           otherwise it is reported as [unconfirmed].
-    --device-driver DEV=DRIVER
-                           Side information: the driver bound to DEV (repeatable). Messages
-                           then carry the real driver name, as the kernel's do.
-    --max-seg-size DEV=N   Side information: DEV's max segment size (enables sg-segment-too-long).
-    --seg-boundary DEV=MASK
-                           Side information: DEV's segment boundary mask, e.g. 0xfff
-                           (enables sg-segment-boundary).
-    --iomem FILE           Side information: a copy of /proc/iomem read as root; mappings of
-                           kernel code or rodata are reported (map-kernel-image).
-    --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).
-    --tracefs DIR          live: the tracefs mount (default /sys/kernel/tracing).
-    --stacktrace           live: also turn on options/stacktrace ("Mapped at" stacks).
-    --duration SECONDS     live: stop after this long.
-    --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.
-    --sysfs DIR            record: where sysfs is (default /sys).
-    --no-side              check, dump, stats, report: ignore the TRACE.side.json sidecar.
-    --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
-                           the one instance that has dma events, as 'trace-cmd record -B' makes).
-    -q, --quiet            No summary and no progress on stderr.
-    -v, --verbose          List malformed lines that were skipped.
-    -h, --help             This help.
-    --version              Print the version.
-
-OUTPUT
+const OUTPUT = `OUTPUT
     Each finding is printed like the kernel's warning, then where it happened and where the
     entry was mapped:
         DMA-API: <driver> <device>: <message>
@@ -106,24 +191,83 @@ OUTPUT
            => stack frames, when the trace has them
     Findings the trace cannot prove are prefixed with [unconfirmed] and say why.
     When no driver name is known, <driver> is the device's bus name (pci) or '?'.
-
-EXIT STATUS
-    0  the run finished and found no error
-    1  errors were found
-    2  usage error, or input that cannot be read
-
-EXAMPLES
-    dmadebug check trace.txt
-    zstd -dc trace.txt.zst | dmadebug check -
-    dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'
-    dmadebug dump trace.txt
-    dmadebug stats trace.dat
-    dmadebug stats --json trace.txt | jq '.devices[] | {device, peak_live}'
-    sudo dmadebug live --stacktrace
-    sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt
-    dmadebug report trace.dat -o report.html
 `;
 
-export function helpText(_command?: string): string {
-  return MAIN;
+const EXAMPLES: Array<[string, Command]> = [
+  ['dmadebug check trace.txt', 'check'],
+  ['zstd -dc trace.txt.zst | dmadebug check -', 'check'],
+  [`dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'`, 'check'],
+  ['dmadebug dump trace.txt', 'dump'],
+  ['dmadebug stats trace.dat', 'stats'],
+  [`dmadebug stats --json trace.txt | jq '.devices[] | {device, peak_live}'`, 'stats'],
+  ['sudo dmadebug live --stacktrace', 'live'],
+  ['sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt', 'record'],
+  ['dmadebug report trace.dat -o report.html', 'report'],
+];
+
+const NAME = `NAME
+    dmadebug - the kernel's DMA-API debug checks (CONFIG_DMA_API_DEBUG), replayed from dma:* trace events
+`;
+
+const pad = (name: string) => `    ${name.padEnd(8)}`;
+
+function mainHelp(): string {
+  return `${NAME}
+SYNOPSIS
+${ALL.map((c) => `    ${COMMANDS[c].synopsis}`).join('\n')}
+
+DESCRIPTION
+${DESCRIPTION}
+
+${RECORDING}
+
+COMMANDS
+${ALL.map((c) => `${pad(c)}${COMMANDS[c].text}`).join('\n')}
+
+OPTIONS
+${OPTIONS.map(([t]) => t).join('\n')}
+
+${OUTPUT}
+EXIT STATUS
+${EXIT_FINDINGS}
+
+EXAMPLES
+${EXAMPLES.map(([e]) => `    ${e}`).join('\n')}
+`;
+}
+
+function commandHelp(c: Command): string {
+  const h = COMMANDS[c];
+  const paragraph = h.text.replace(/\n {12}/g, '\n    ');
+  const inputs = c === 'record' || c === 'live' ? '' : `\n\n${DESCRIPTION.split('\n').slice(6).join('\n')}`;
+  return `NAME
+    dmadebug ${c} - ${h.name}
+
+SYNOPSIS
+    ${h.synopsis}
+
+DESCRIPTION
+    ${paragraph}${inputs}
+
+OPTIONS
+${OPTIONS.filter(([, cs]) => cs.includes(c))
+  .map(([t]) => t)
+  .join('\n')}
+${c === 'check' || c === 'live' ? `\n${OUTPUT}` : ''}
+EXIT STATUS
+${h.exit}
+
+EXAMPLES
+${EXAMPLES.filter(([, ec]) => ec === c)
+  .map(([e]) => `    ${e}`)
+  .join('\n')}
+
+    dmadebug --help lists every command.
+`;
+}
+
+/** The help page: of one command (`dmadebug CMD --help`), or of all. */
+export function helpText(command?: string): string {
+  if (command !== undefined && (ALL as string[]).includes(command)) return commandHelp(command as Command);
+  return mainHelp();
 }

@@ -23,3 +23,15 @@ export class InputError extends Error {
     this.detail = message;
   }
 }
+
+/** Text from the input, fit for a one-line message: quoted, control and non-ASCII bytes as \xNN. */
+export function quoted(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
+    else if (c < 0x20 || c > 0x7e) out += `\\x${(c & 0xff).toString(16).padStart(2, '0')}`;
+    else out += s[i];
+  }
+  return `${out}"`;
+}

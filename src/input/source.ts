@@ -453,6 +453,32 @@ function decompress(
 }
 
 /**
+ * A decompressor's "corrupt data" error gets a place: the compressed bytes
+ * read when it was found (the damage is at or before it), and how much came
+ * out before it (the findings up to there were delivered).
+ */
+function placeErrors(out: AsyncIterable<Uint8Array>, fed: () => number): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    let produced = 0;
+    try {
+      for await (const chunk of out) {
+        produced += chunk.length;
+        yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof InputError && e.where === '' && e.detail.startsWith('corrupt ')) {
+        throw new InputError(
+          e.file,
+          `compressed byte ${fed()}`,
+          `${e.detail}, found by this byte; ${produced} bytes decompressed before it`,
+        );
+      }
+      throw e;
+    }
+  })();
+}
+
+/**
  * Opens a trace: a path, or '-' for stdin. Detects gzip/zstd/xz and trace.dat
  * by their magic bytes. Throws InputError when the input cannot be opened.
  */
@@ -480,7 +506,7 @@ export async function openInput(path: string, opts: OpenOptions = {}): Promise<O
   let data: Peekable = rawPeek;
   if (compression !== 'none') {
     fresh?.();
-    data = new Peekable(decompress(rawPeek, compression, label, mode));
+    data = new Peekable(placeErrors(decompress(rawPeek, compression, label, mode), raw.bytesRead));
   }
   let kind: InputKind;
   try {

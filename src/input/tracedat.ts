@@ -41,7 +41,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Names } from '../base/interner.js';
 import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
-import { InputError } from './errors.js';
+import { InputError, quoted } from './errors.js';
 import { buildPlans, commonFields, MergeLead, RingRecords } from './ring-records.js';
 import { onPath } from './source.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
@@ -1063,7 +1063,7 @@ export class TraceDatParser {
     }
     const [ver, p1] = yield* this.cstring(10, 16, 'the file version');
     if (ver !== '6' && ver !== '7') {
-      throw this.corrupt(10, `unsupported trace.dat version "${ver}" (this reader knows versions 6 and 7)`);
+      throw this.corrupt(10, `unsupported trace.dat version ${quoted(ver)} (this reader knows versions 6 and 7)`);
     }
     this.version = Number(ver);
     const fixed = yield* this.need(p1, 6, 'the file header');
@@ -1079,7 +1079,7 @@ export class TraceDatParser {
       const [zname, p2] = yield* this.cstring(pos, 64, 'the compression name');
       const [, p3] = yield* this.cstring(p2, 64, 'the compression version');
       if (zname !== 'none' && zname !== 'zstd' && zname !== 'zlib') {
-        throw this.corrupt(pos, `unsupported compression "${zname}" (this reader knows zstd and zlib)`);
+        throw this.corrupt(pos, `unsupported compression ${quoted(zname)} (this reader knows zstd and zlib)`);
       }
       this.compression = zname;
       const off = yield* this.need(p3, 8, 'the offset of the first options section');
@@ -1356,17 +1356,20 @@ export class TraceDatParser {
     for (const { at, info } of this.bufferOpts) {
       const sec = this.dataSections.get(at);
       if (!sec)
-        throw this.corrupt(at, `the BUFFER option of "${info.name}" points to byte ${at}, where no buffer section is`);
+        throw this.corrupt(
+          at,
+          `the BUFFER option of ${quoted(info.name)} points to byte ${at}, where no buffer section is`,
+        );
       info.compressed = (sec.flags & 1) !== 0;
       if (info.compressed && this.compression === 'none') {
-        throw this.corrupt(at, `buffer "${info.name}" is marked compressed in a file without compression`);
+        throw this.corrupt(at, `buffer ${quoted(info.name)} is marked compressed in a file without compression`);
       }
       for (const c of info.cpus) {
         const extent = c.size + (info.compressed ? 4 : 0);
         if (c.size > 0 && (c.offset < sec.body || c.offset + extent > sec.end)) {
           throw this.corrupt(
             at,
-            `buffer "${info.name}": CPU ${c.cpu}'s data (${c.size} bytes at byte ${c.offset}) lies outside its section`,
+            `buffer ${quoted(info.name)}: CPU ${c.cpu}'s data (${c.size} bytes at byte ${c.offset}) lies outside its section`,
           );
         }
       }

@@ -57,6 +57,23 @@ describe('exit codes and streams', () => {
     }
   });
 
+  it('CMD --help is the page of that command; --help lists them all', () => {
+    const all = dmadebug(['--help']);
+    for (const c of ['check', 'dump', 'stats', 'live', 'record', 'report']) {
+      assert.match(all.out, new RegExp(`^    dmadebug ${c} `, 'm'));
+      const page = dmadebug([c, '--help']);
+      assert.equal(page.code, 0);
+      assert.match(page.out, new RegExp(`^NAME\n    dmadebug ${c} - `));
+      assert.match(page.out, /\nEXIT STATUS\n/);
+    }
+    const check = dmadebug(['check', '--help']).out;
+    assert.match(check, /--num-errors N/);
+    assert.doesNotMatch(check, /--duration|--sysfs/);
+    const live = dmadebug(['live', '--help']).out;
+    assert.match(live, /--duration SECONDS/);
+    assert.doesNotMatch(live, /--no-side|--instance/);
+  });
+
   it('-h prints man-style help', () => {
     const r = dmadebug(['check', '-h']);
     assert.equal(r.code, 0);

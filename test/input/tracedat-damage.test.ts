@@ -287,6 +287,14 @@ describe('damaged trace.dat files', () => {
     const out = push(b);
     assertInputError(out.error, 'version');
     assert.match((out.error as Error).message, /unsupported trace\.dat version "8"/);
+    // bytes from the file are shown escaped, never raw
+    const ctl = good.slice();
+    ctl[11] = 0x01;
+    ctl[12] = 0x08;
+    const bad = push(ctl);
+    assertInputError(bad.error, 'control bytes');
+    assert.match((bad.error as Error).message, /unsupported trace\.dat version "6\\x01\\x08[^"]*"/);
+    assert.doesNotMatch((bad.error as Error).message, /[\x00-\x1f]/);
   });
 
   test('corrupt compressed section (fixture, zstd)', {
