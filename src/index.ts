@@ -31,6 +31,7 @@ export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engin
 export { InputError } from './input/errors.js';
 export { openInput, parseTextEvents } from './input/source.js';
 export { TextParser } from './input/text-parser.js';
+export { TraceDatParser } from './input/tracedat.js';
 export { type ReplayOptions, type ReplayResult, replay, summarize } from './pipeline.js';
 export { ReportCollector } from './report/collect.js';
 export { dumpLine } from './report/dump.js';

@@ -543,7 +543,7 @@ export async function* parseTextEvents(path: string, opts: ParseTextOptions = {}
   const src = await openInput(path, opts);
   if (src.kind === 'tracedat') {
     await src.close();
-    throw new InputError(label, 'byte 0', 'trace.dat input is not supported yet; convert it with `trace-cmd report`');
+    throw new InputError(label, 'byte 0', 'this is a trace.dat, not text: read it with TraceDatParser or replay()');
   }
   for await (const chunk of src.chunks) {
     parser.push(chunk);

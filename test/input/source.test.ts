@@ -209,7 +209,7 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
       for await (const _ of parseTextEvents(dat)) {
         // nothing
       }
-    }, /not supported yet/);
+    }, /this is a trace\.dat, not text: read it with TraceDatParser or replay\(\)/);
   });
 
   test('close() without reading, and stopping early, release file and tools', async () => {
