@@ -147,7 +147,7 @@ export class Pipeline {
           return this;
         }
       }
-      if (opts.instance !== undefined && !opts.follow) {
+      if (opts.instance !== undefined && !opts.follow && src.kind !== 'tracedat') {
         throw new InputError(
           label,
           '',

@@ -137,6 +137,11 @@ describe('bad input', () => {
     assert.equal(r.code, 2);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
     assert.match(r.err, /--instance selects a buffer of a trace\.dat, and this input is text/);
+    // a compressed trace.dat is still a trace.dat
+    const gz = join(tmp, 'record.dat.gz');
+    writeFileSync(gz, gzipSync(readFileSync(fixture('real-devices-direct', 'trace-record.dat'))));
+    const ok = dmadebug(['check', '-q', '--instance', 'oracle', gz]);
+    assert.equal(ok.code, 0, ok.err);
   });
 
   it('binary garbage: exit 2, one line, no stack trace', () => {
