@@ -122,6 +122,9 @@ const SEC_CMDLINES = 21;
 
 type Compression = 'none' | 'zstd' | 'zlib';
 
+/** The name given to a buffer whose name the file lost (it is in the strings section at the end). */
+const UNNAMED = '(unnamed: the file ends before its name)';
+
 // ---------------------------------------------------------------- byte access
 
 /** Where the container parse reads from. */
@@ -1392,65 +1395,69 @@ export class TraceDatParser {
   }
 
   /**
-   * A v7 file cut short after its ring-buffer data began. trace-cmd writes the
-   * BUFFER options (which say where each CPU's data lies) after the data, so
-   * when they are missing the layout is rebuilt from compressed data itself:
-   * each CPU's data starts page-aligned with a chunk count, then its chunks.
-   * CPUs are numbered in the order of their data. The truncation is thrown
-   * once everything readable was delivered. False: nothing can be recovered.
+   * A v7 file cut short after its ring-buffer data began. trace-cmd writes a
+   * buffer's BUFFER option (which says where each CPU's data lies) after its
+   * data, so the buffer whose data the cut falls in has none: its layout is
+   * rebuilt from its compressed data (each CPU's data starts page-aligned with
+   * a chunk count, then its chunks; CPUs are numbered in file order). Its name
+   * is in the strings section at the very end, so it is taken as --instance
+   * when given. The truncation is thrown once everything readable was
+   * delivered. False: nothing can be recovered.
    */
   private recoverV7(damage: InputError): boolean {
     if (!this.header || this.formats.length === 0) return false;
-    if (this.bufferOpts.length > 0) {
-      this.finishV7(true);
-    } else {
-      const src = this.src!;
-      const sections = [...this.dataSections.values()].filter((d) => d.end > d.body && d.body < src.length);
-      if (sections.length !== 1 || this.instance !== undefined) return false;
-      const sec = sections[0]!;
-      if ((sec.flags & 1) === 0) {
-        this.note('the file ends before the options that place each CPU in its uncompressed data: none can be read');
-        this.damage = damage;
-        return true;
-      }
-      const info: BufferInfo = { name: '', cpus: [], compressed: true, latency: false, stats: [] };
-      const align = (x: number) => Math.ceil(x / this.pageSize) * this.pageSize;
-      const u32 = (at: number) => {
-        const b = src.get(at, 4);
-        return b ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, this.le) : -1;
-      };
-      let p = align(sec.body);
-      let whole = true;
-      while (p + 4 <= Math.min(sec.end, src.length)) {
-        const count = u32(p);
-        if (count < 0 || count > sec.end - p) break; // not a chunk count: the data ends here
-        let q = p + 4;
-        for (let i = 0; i < count && q + 8 <= src.length; i++) q += 8 + u32(q);
-        whole = q <= src.length && q <= sec.end;
-        info.cpus.push({ cpu: info.cpus.length, offset: p, size: (whole ? q : sec.end) - p - 4 });
-        if (!whole) break;
-        p = align(q);
-      }
-      const found = info.cpus.length;
-      // CPUs whose data lies past the end: CPUCOUNT says how many; without it, at least one
-      // more when the data section goes on past the end (each is cut short from the start)
-      const more = whole && sec.end > src.length ? 1 : 0;
-      for (let cpu = found; cpu < Math.max(this.cpuCount, found + more); cpu++) {
-        info.cpus.push({ cpu, offset: src.length, size: 1 });
-      }
-      this.note(
-        `the file ends before the options that place each CPU's data; found the data of ${found} CPU${found === 1 ? '' : 's'} by walking it (numbered in file order)`,
-      );
-      this.buffers.push(info);
-      const have = src.length;
-      this.damage = new InputError(
-        this.file,
-        `byte ${have}`,
-        `the file ends inside the ring-buffer data (${sec.end - sec.body} bytes at byte ${sec.body}), before the options that place each CPU's data`,
-      );
+    this.finishV7(true);
+    const src = this.src!;
+    const described = new Set(this.bufferOpts.map((b) => b.at));
+    const orphans = [...this.dataSections].filter(
+      ([at, d]) => !described.has(at) && d.end > d.body && d.body < src.length,
+    );
+    this.damage = damage;
+    if (orphans.length > 1) {
+      this.note(`the file ends before the options that place ${orphans.length} buffers' data: they cannot be read`);
+    }
+    if (orphans.length !== 1) return true;
+    const sec = orphans[0]![1];
+    if ((sec.flags & 1) === 0) {
+      this.note('the file ends before the options that place each CPU in its uncompressed data: none can be read');
       return true;
     }
-    this.damage = damage;
+    const name = this.instance ?? (this.buffers.some((b) => b.name === '') ? UNNAMED : '');
+    const info: BufferInfo = { name, cpus: [], compressed: true, latency: false, stats: [] };
+    const align = (x: number) => Math.ceil(x / this.pageSize) * this.pageSize;
+    const u32 = (at: number) => {
+      const b = src.get(at, 4);
+      return b ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, this.le) : -1;
+    };
+    let p = align(sec.body);
+    let whole = true;
+    while (p + 4 <= Math.min(sec.end, src.length)) {
+      const count = u32(p);
+      if (count < 0 || count > sec.end - p) break; // not a chunk count: the data ends here
+      let q = p + 4;
+      for (let i = 0; i < count && q + 8 <= src.length; i++) q += 8 + u32(q);
+      whole = q <= src.length && q <= sec.end;
+      info.cpus.push({ cpu: info.cpus.length, offset: p, size: (whole ? q : sec.end) - p - 4 });
+      if (!whole) break;
+      p = align(q);
+    }
+    const found = info.cpus.length;
+    // CPUs whose data lies past the end: CPUCOUNT says how many; without it, at least one
+    // more when the data section goes on past the end (each is cut short from the start)
+    const more = whole && sec.end > src.length ? 1 : 0;
+    for (let cpu = found; cpu < Math.max(this.cpuCount, found + more); cpu++) {
+      info.cpus.push({ cpu, offset: src.length, size: 1 });
+    }
+    const which = this.instance !== undefined ? ` (taken to be buffer ${quoted(name)})` : '';
+    this.note(
+      `the file ends before the options that place each CPU's data${which}; found the data of ${found} CPU${found === 1 ? '' : 's'} by walking it (numbered in file order)`,
+    );
+    this.buffers.push(info);
+    this.damage = new InputError(
+      this.file,
+      `byte ${src.length}`,
+      `the file ends inside the ring-buffer data (${sec.end - sec.body} bytes at byte ${sec.body}), before the options that place each CPU's data`,
+    );
     return true;
   }
 
@@ -1664,7 +1671,12 @@ export class TraceDatParser {
     const { typeOff: off, typeSize: size } = commonFields(this.formats);
     for (const s of this.makeStreams(b)) {
       for (;;) {
-        s.advance();
+        try {
+          s.advance();
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          break; // damaged data: the merge will meet it again and cut this CPU short
+        }
         if (s.state === STARVED) {
           yield;
           continue;

@@ -253,6 +253,36 @@ describe('v7 files cut before their closing options (where trace-cmd writes the 
     assert.match(out.notes.join('\n'), /uncompressed data: none can be read/);
   });
 
+  const rec = join(FIXTURES, 'real-devices-pipe-lost', 'trace-record.dat');
+  test('trace-cmd record -B (an empty top buffer, then an instance) cut in the instance data', {
+    skip: !existsSync(rec),
+  }, async () => {
+    const b = readFileSync(rec);
+    const cut = b.subarray(0, b.length - 40_000);
+    const out = noted(cut);
+    assertInputError(out.error, 'record cut');
+    assert.match((out.error as Error).message, /the file ends inside the ring-buffer data/);
+    assert.match(out.notes.join('\n'), /reading buffer instance "\(unnamed: the file ends before its name\)"/);
+    const whole = await readDatFile(rec, {});
+    assertDamaged(out.lines, whole.lines, 'record cut');
+    assert.ok(events(out.lines).length > 0.8 * whole.lines.length);
+    // named by --instance, the same events
+    const names = new Names();
+    const lines: string[] = [];
+    const p = new TraceDatParser({
+      names,
+      file: 'x.dat',
+      instance: 'oracle',
+      sink: (ev) => lines.push(serialize(ev, names)),
+    });
+    assert.throws(() => {
+      p.push(cut);
+      p.end();
+    }, InputError);
+    assert.deepEqual(lines, out.lines);
+    assert.match(p.notes.join('\n'), /taken to be buffer "oracle"/);
+  });
+
   const fx = join(FIXTURES, 'bug-unmap-size', 'trace.dat');
   test('a fixture (v7 zstd) cut in CPU 1: the findings of CPU 0 and of CPU 1 up to the cut', {
     skip: !existsSync(fx),
