@@ -49,7 +49,15 @@ import {
 } from './events.js';
 import type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
 import { addr, msg, pa } from './messages.js';
-import { DEFAULT_PREALLOC_ENTRIES, DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
+import {
+  DEFAULT_PREALLOC_ENTRIES,
+  DIR_NAMES,
+  EntryType,
+  MAP_ERR_NAMES,
+  MAX_OVERLAP,
+  MapErr,
+  TYPE_NAMES,
+} from './model.js';
 import { PhysIndex } from './phys-index.js';
 import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
 import { RecentUnmaps } from './recent-unmaps.js';
@@ -208,6 +216,8 @@ export class DmaDebugEngine {
   errorCount = 0;
   private showNumErrors: number;
   private overlapWarned = false;
+  private overlapLimitUnproven = false;
+  private poolUnproven = false;
   readonly findingCounts = new Map<CheckId, number>();
   readonly severityCounts = { error: 0, unconfirmed: 0, info: 0 };
   eventCount = 0;
@@ -592,10 +602,16 @@ export class DmaDebugEngine {
     if (this.poolDisabled) return -1;
     if (this.fromBoot) {
       const rc = this.pool.take();
-      if (rc === POOL_EXHAUSTED) {
+      if (rc === POOL_EXHAUSTED && this.epoch === 0) {
         this.poolDisabled = true;
         this.emit('pool-exhausted', 'error', msg.outOfMemory(), -1, -1, true, null);
         return -1;
+      }
+      if (rc === POOL_EXHAUSTED && !this.poolUnproven) {
+        // after a loss the pool may hold entries whose unmaps were lost: say so once, check on
+        this.poolUnproven = true;
+        const why = 'events were lost, so the pool may hold entries whose unmaps are missing; checking goes on';
+        this.emit('pool-exhausted', 'unconfirmed', msg.outOfMemory(), -1, -1, true, this.unprovenNote(why));
       }
       if (rc === POOL_GREW) this.emit('pool-grown', 'info', this.pool.grewMessage(), -1, -1, true, null);
     }
@@ -724,20 +740,9 @@ export class DmaDebugEngine {
    */
   private overlapExact(e: number): void {
     const t = this.entries;
-    const pHi = t.physHi(e);
-    const pLo = t.physLo(e);
-    const cHi = clnHiOf(pHi);
-    const cLo = clnLoOf(pHi, pLo);
-    const start = (cHi * 4294967296 + cLo) * 64;
-    const list = this.overlapList;
-    list.length = 0;
-    this.physIndex.collect(start, start + 64, list);
-    let n = 0;
-    for (const x of list) {
-      if (x === e || (clnHiOf(t.physHi(x)) === cHi && clnLoOf(t.physHi(x), t.physLo(x)) === cLo)) list[n++] = x;
-    }
-    list.length = n;
-    if (list.indexOf(e) < 0) list.push(e); // a size-0 mapping is not in the range index
+    const list = this.onFirstCacheline(e);
+    const cHi = clnHiOf(t.physHi(e));
+    const cLo = clnLoOf(t.physHi(e), t.physLo(e));
     list.sort((x, y) => t.line(x) - t.line(y) || x - y);
     const own = t.dev(e);
     const shown = list.slice(0, 32).map((x) => {
@@ -761,16 +766,64 @@ export class DmaDebugEngine {
   }
   private readonly overlapList: number[] = [];
 
+  /** The live mappings whose first cacheline is e's, e included (in overlapList, reused). */
+  private onFirstCacheline(e: number): number[] {
+    const t = this.entries;
+    const pHi = t.physHi(e);
+    const pLo = t.physLo(e);
+    const cHi = clnHiOf(pHi);
+    const cLo = clnLoOf(pHi, pLo);
+    const start = (cHi * 4294967296 + cLo) * 64;
+    const list = this.overlapList;
+    list.length = 0;
+    this.physIndex.collect(start, start + 64, list);
+    let n = 0;
+    for (const x of list) {
+      if (x === e || (clnHiOf(t.physHi(x)) === cHi && clnLoOf(t.physHi(x), t.physLo(x)) === cLo)) list[n++] = x;
+    }
+    list.length = n;
+    if (list.indexOf(e) < 0) list.push(e); // a size-0 mapping is not in the range index
+    return list;
+  }
+
+  /**
+   * Past the overlap limit with events lost, the count may hold mappings whose
+   * unmaps were lost: proven only by enough mappings made since the latest loss.
+   */
+  private overlapLimitProven(e: number): boolean {
+    if (this.epoch === 0) return true;
+    const t = this.entries;
+    let fresh = 0;
+    for (const x of this.onFirstCacheline(e)) if (t.fresh(x)) fresh++;
+    return fresh > MAX_OVERLAP + 1; // the owner, MAX_OVERLAP overlaps, and this one
+  }
+
   private insertCacheline(e: number, attrs: number): void {
     const t = this.entries;
     const rc = this.cachelines.insert(e);
     if (rc === INSERTED) return;
     let warned = false;
     if (rc === OVERFLOW && !this.overlapWarned) {
-      this.overlapWarned = true; // WARN_ONCE: not an err_printk, no device prefix
-      warned = true;
+      // WARN_ONCE: not an err_printk, no device prefix; once unconfirmed, and once proven
       const cln = pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e)));
-      this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(cln), t.dev(e), e, true, null);
+      if (this.overlapLimitProven(e)) {
+        this.overlapWarned = true;
+        warned = true;
+        this.emit('cacheline-overlap-limit', 'error', msg.overlapLimit(cln), t.dev(e), e, true, null);
+      } else if (!this.overlapLimitUnproven) {
+        this.overlapLimitUnproven = true;
+        warned = true;
+        const why = 'events were lost since some of these mappings were made (their unmaps may be among them)';
+        this.emit(
+          'cacheline-overlap-limit',
+          'unconfirmed',
+          msg.overlapLimit(cln),
+          t.dev(e),
+          e,
+          true,
+          this.unprovenNote(why),
+        );
+      }
     }
     // EEXIST (or past the limit): an overlap.
     if ((attrs & (ATTR_SKIP_CPU_SYNC | ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT)) !== 0) {
@@ -1491,8 +1544,11 @@ export class DmaDebugEngine {
       const [cHi, cLo] = split(c);
       const owner = this.cachelines.owner(cHi, cLo);
       if (owner < 0) continue;
-      const dev = owner < this.entries.cap ? this.entries.dev(owner) : -1;
-      this.err('cpu-touching-active-mapping', msg.cpuTouching(pa(cHi, cLo)), dev, owner, true, null);
+      const known = owner < this.entries.cap;
+      const dev = known ? this.entries.dev(owner) : -1;
+      const proven = known ? this.entries.fresh(owner) : this.epoch === 0;
+      const why = 'events were lost since the mapping was made (its unmap may be among them)';
+      this.err('cpu-touching-active-mapping', msg.cpuTouching(pa(cHi, cLo)), dev, owner, proven, why);
       return false;
     }
     return true;

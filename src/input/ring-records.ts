@@ -135,28 +135,30 @@ export class RingRecords {
 
   /** Emits a Lost event on `cpu` at time hi:lo (`lost` = count, 0 = unknown). */
   emitLost(cpu: number, hi: number, lo: number, lost: number): void {
+    this.emitMark(K.Lost, cpu, hi, lo, lost);
+  }
+
+  /** Emits CpuCutShort on `cpu` at time hi:lo: the input is damaged there, and that CPU's later events are missing. */
+  emitCutShort(cpu: number, hi: number, lo: number): void {
+    this.emitMark(K.CpuCutShort, cpu, hi, lo, 0);
+  }
+
+  /** A reader's mark about the stream, not a traced event. */
+  private emitMark(
+    kind: typeof K.Lost | typeof K.CpuCutShort,
+    cpu: number,
+    hi: number,
+    lo: number,
+    lost: number,
+  ): void {
     const ev = this.ev;
     ev.resetPayload();
-    ev.kind = K.Lost;
+    ev.kind = kind;
     stampEvent(ev, hi, lo);
     ev.cpu = cpu;
     ev.pid = 0;
     ev.comm = -1;
     ev.lost = lost;
-    this.events++;
-    ev.line = this.events;
-    this.opts.sink(ev);
-  }
-
-  /** Emits CpuCutShort on `cpu` at time hi:lo: the input is damaged there, and that CPU's later events are missing. */
-  emitCutShort(cpu: number, hi: number, lo: number): void {
-    const ev = this.ev;
-    ev.resetPayload();
-    ev.kind = K.CpuCutShort;
-    stampEvent(ev, hi, lo);
-    ev.cpu = cpu;
-    ev.pid = 0;
-    ev.comm = -1;
     this.events++;
     ev.line = this.events;
     this.opts.sink(ev);

@@ -360,6 +360,38 @@ describe('active cachelines', () => {
     assert.equal(findings[0]!.bare, true);
   });
 
+  it('after lost events the overlap limit is proven only by nine mappings made since', () => {
+    const lost = (engine: DmaDebugEngine) => {
+      const ev = new DmaEvent();
+      ev.kind = EventKind.Lost;
+      engine.handle(ev);
+    };
+    // eight made before the loss (their unmaps may be lost), two after: unconfirmed, once
+    const a = setup();
+    for (let i = 0; i < 8; i++) a.engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
+    lost(a.engine);
+    for (let i = 0; i < 3; i++) a.engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
+    assert.deepEqual(
+      a.findings.map((f) => `${f.severity}:${f.check}`),
+      ['unconfirmed:cacheline-overlap-limit', 'info:overlap-exact'],
+    );
+    assert.equal(a.engine.severityCounts.error, 0);
+    // one before the loss, then nine after: the ninth in all is unconfirmed (eight fresh), the tenth proves it
+    const b = setup();
+    b.engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
+    lost(b.engine);
+    for (let i = 0; i < 10; i++) b.engine.mapPage(DEV, 0xaac6e00n, 256, Dir.FromDevice, 0xaac6e00n, 1 << 5);
+    assert.deepEqual(
+      b.findings.map((f) => `${f.severity}:${f.check}`),
+      [
+        'unconfirmed:cacheline-overlap-limit',
+        'info:overlap-exact',
+        'error:cacheline-overlap-limit',
+        'info:overlap-exact',
+      ],
+    );
+  });
+
   it('the idle assertion finds an active cacheline', () => {
     const { engine, findings } = setup();
     engine.mapPage(DEV, 0x40000n, 4096, Dir.FromDevice, 0x40000n);
@@ -402,6 +434,18 @@ describe('unbind, pool and error policy', () => {
     assert.deepEqual(msgs(findings), ['error:pool-exhausted:debugging out of memory - disabling']);
     engine.unmapPage(DEV, 0x1n, 1, Dir.ToDevice); // checking stopped
     assert.equal(findings.length, 1);
+  });
+
+  it('a fixed pool that runs dry after lost events: unconfirmed once, and checking goes on', () => {
+    const { engine, findings } = setup({ entries: 32, fromBoot: true, poolGrows: false });
+    const ev = new DmaEvent();
+    ev.kind = EventKind.Lost;
+    engine.handle(ev);
+    for (let i = 0; i < 40; i++)
+      engine.mapPage(DEV, BigInt(0x100000 + i * 64), 64, Dir.ToDevice, BigInt(0x100000 + i * 64));
+    assert.deepEqual(msgs(findings), ['unconfirmed:pool-exhausted:debugging out of memory - disabling']);
+    engine.unmapPage(DEV, 0x100000n, 32, Dir.ToDevice); // still checked
+    assert.equal(findings[1]?.check, 'unmap-size-mismatch');
   });
 
   it('num_errors shows only the first N errors but counts all', () => {
