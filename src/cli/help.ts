@@ -164,13 +164,13 @@ const OPTIONS: Array<[string, Command[]]> = [
   [`    --version              Print the version.`, ALL],
 ];
 
-const DESCRIPTION = `    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
+const ABOUT = `    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
     /sys/kernel/tracing/trace, trace_pipe or 'trace-cmd report', and runs them through the
     same checks as kernel/dma/debug.c. It prints the same 'DMA-API: <driver> <device>: ...'
     warnings a kernel with CONFIG_DMA_API_DEBUG=y would have printed, without rebuilding or
-    slowing the traced kernel.
+    slowing the traced kernel.`;
 
-    Inputs may be ftrace text or trace-cmd's trace.dat (versions 6 and 7), plain or gzip, zstd or
+const INPUTS = `    Inputs may be ftrace text or trace-cmd's trace.dat (versions 6 and 7), plain or gzip, zstd or
     xz compressed; the kind is detected from the first bytes, never from the name.
     '-' reads standard input. A damaged or cut input gives every finding up to the damage,
     then a one-line error naming the byte (exit 2); empty input is an error.`;
@@ -217,7 +217,9 @@ SYNOPSIS
 ${ALL.map((c) => `    ${COMMANDS[c].synopsis}`).join('\n')}
 
 DESCRIPTION
-${DESCRIPTION}
+${ABOUT}
+
+${INPUTS}
 
 ${RECORDING}
 
@@ -239,7 +241,7 @@ ${EXAMPLES.map(([e]) => `    ${e}`).join('\n')}
 function commandHelp(c: Command): string {
   const h = COMMANDS[c];
   const paragraph = h.text.replace(/\n {12}/g, '\n    ');
-  const inputs = c === 'record' || c === 'live' ? '' : `\n\n${DESCRIPTION.split('\n').slice(6).join('\n')}`;
+  const inputs = c === 'record' || c === 'live' ? '' : `\n\n${INPUTS}`;
   return `NAME
     dmadebug ${c} - ${h.name}
 

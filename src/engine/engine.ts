@@ -207,7 +207,6 @@ export class DmaDebugEngine {
   private readonly lostByCpu = new Map<number, number>();
   /** CPUs whose later events are missing (damaged input), and from when. */
   private readonly cutShort: Array<{ cpu: number; from: string | null }> = [];
-  private lossOngoing = false;
   private unknownUnmaps = 0;
   private unknownSyncs = 0;
   private truncatedSgCalls = 0;
@@ -446,8 +445,12 @@ export class DmaDebugEngine {
     this.epoch++;
     this.entries.noteLoss();
     this.entries.noteOngoingLoss();
-    this.lossOngoing = true;
     this.cutShort.push({ cpu, from });
+  }
+
+  /** A CPU was cut short: its later events are all missing. */
+  private get lossOngoing(): boolean {
+    return this.cutShort.length > 0;
   }
 
   private noteLoss(cpu: number, count: number): void {

@@ -287,6 +287,13 @@ export function onPath(tool: string): boolean {
   return found;
 }
 
+/** A decompressor's complaint; placeErrors() gives it its place in the file. */
+class CorruptData extends InputError {
+  constructor(label: string, what: string, why: string) {
+    super(label, '', `corrupt ${what} data (${why})`);
+  }
+}
+
 function gunzip(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
   return (async function* () {
     const z = createGunzip();
@@ -305,7 +312,7 @@ function gunzip(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Ui
       for await (const out of z) yield out as Buffer;
     } catch (e) {
       if (e instanceof InputError) throw e;
-      throw new InputError(label, '', `corrupt gzip data (${(e as Error).message})`);
+      throw new CorruptData(label, 'gzip', (e as Error).message);
     } finally {
       z.destroy();
       await feed;
@@ -355,7 +362,7 @@ function viaTool(raw: AsyncIterable<Uint8Array>, label: string, tool: string, wh
       }
       if (code !== 0) {
         const why = stderr.split('\n').find((l) => l.trim() !== '') ?? `exit status ${code}`;
-        throw new InputError(label, '', `corrupt ${what} data (${tool}: ${why.replace(/^[^:]*: /, '').trim()})`);
+        throw new CorruptData(label, what, `${tool}: ${why.replace(/^[^:]*: /, '').trim()}`);
       }
       finished = true;
     } finally {
@@ -375,8 +382,7 @@ function zstdBuiltin(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterab
     const d = new Decompress((chunk) => {
       if (chunk.length > 0) out.push(chunk);
     });
-    const fail = (e: unknown): InputError =>
-      new InputError(label, '', `corrupt zstd data (${(e as Error).message ?? String(e)})`);
+    const fail = (e: unknown): InputError => new CorruptData(label, 'zstd', (e as Error).message ?? String(e));
     for await (const c of raw) {
       try {
         d.push(c);
@@ -421,7 +427,7 @@ function xzBuiltin(raw: AsyncIterable<Uint8Array>, label: string): AsyncIterable
           r = await reader.read();
         } catch (e) {
           if (e instanceof InputError) throw e;
-          throw new InputError(label, '', `corrupt xz data (${(e as Error).message ?? String(e)})`);
+          throw new CorruptData(label, 'xz', (e as Error).message ?? String(e));
         }
         if (r.done) return;
         yield r.value;
@@ -453,9 +459,9 @@ function decompress(
 }
 
 /**
- * A decompressor's "corrupt data" error gets a place: the compressed bytes
- * read when it was found (the damage is at or before it), and how much came
- * out before it (the findings up to there were delivered).
+ * A decompressor's CorruptData error gets a place: the compressed bytes read
+ * when it was found (the damage is at or before it), and how much came out
+ * before it (the findings up to there were delivered).
  */
 function placeErrors(out: AsyncIterable<Uint8Array>, fed: () => number): AsyncIterable<Uint8Array> {
   return (async function* () {
@@ -466,7 +472,7 @@ function placeErrors(out: AsyncIterable<Uint8Array>, fed: () => number): AsyncIt
         yield chunk;
       }
     } catch (e) {
-      if (e instanceof InputError && e.where === '' && e.detail.startsWith('corrupt ')) {
+      if (e instanceof CorruptData) {
         throw new InputError(
           e.file,
           `compressed byte ${fed()}`,
