@@ -15,10 +15,6 @@ export {
 } from './engine/engine.js';
 export {
   AddrList,
-  ATTR_CACHELINES_OVERLAP,
-  ATTR_MMIO,
-  ATTR_REQUIRE_COHERENT,
-  ATTR_SKIP_CPU_SYNC,
   Dir,
   DmaEvent,
   EventKind,
@@ -28,6 +24,18 @@ export {
 } from './engine/events.js';
 export type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './engine/findings.js';
 export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engine/model.js';
+export {
+  ARCH_NAMES,
+  ARCH_PROFILES,
+  type ArchName,
+  type ArchProfile,
+  KERNEL_NAMES,
+  KERNEL_PROFILES,
+  type KernelName,
+  type KernelProfile,
+  type ProfileChoice,
+} from './engine/profiles.js';
+export * from './events/vocabulary.js';
 export { InputError } from './input/errors.js';
 export { openInput, parseTextEvents } from './input/source.js';
 export { TextParser } from './input/text-parser.js';

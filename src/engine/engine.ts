@@ -60,6 +60,16 @@ import {
 } from './model.js';
 import { PhysIndex } from './phys-index.js';
 import { EntryPool, POOL_EXHAUSTED, POOL_GREW } from './pool.js';
+import {
+  ARCH_PROFILES,
+  type ArchName,
+  type ArchProfile,
+  KERNEL_PROFILES,
+  type KernelName,
+  type KernelProfile,
+  type ProfileChoice,
+  resolveProfile,
+} from './profiles.js';
 import { RecentUnmaps } from './recent-unmaps.js';
 import { SgIndex } from './sg-index.js';
 
@@ -85,6 +95,15 @@ export interface EngineConfig {
   segmentLimits: ReadonlyMap<string, { maxSegmentSize: number; segmentBoundary: bigint }> | null;
   /** The caller reports dma_mapping_error() calls (library use). Traces cannot. */
   tracksMappingErrors: boolean;
+  /** The kernel line whose dma-debug to reproduce; null = decide from the input (profiles.ts). */
+  kernel: KernelName | null;
+  /** The traced machine's architecture; null = decide from the input. */
+  arch: ArchName | null;
+  /**
+   * Side information: RAM that is not reserved ("System RAM" of /proc/iomem),
+   * [start, end) as bigint, for 7.x's check of MMIO maps of RAM.
+   */
+  systemRam: ReadonlyArray<{ start: bigint; end: bigint }> | null;
 }
 
 export function defaultConfig(): EngineConfig {
@@ -99,6 +118,9 @@ export function defaultConfig(): EngineConfig {
     kernelImage: null,
     segmentLimits: null,
     tracksMappingErrors: false,
+    kernel: null,
+    arch: null,
+    systemRam: null,
   };
 }
 
@@ -262,6 +284,36 @@ export class DmaDebugEngine {
     this.sink = sink;
     this.showNumErrors = this.config.numErrors;
     this.pool = new EntryPool(Math.max(1, this.config.entries), this.config.poolGrows);
+  }
+
+  private choice: ProfileChoice | null = null;
+  private kp: KernelProfile = KERNEL_PROFILES['7.3'];
+  private ap: ArchProfile = ARCH_PROFILES.x86_64;
+
+  /**
+   * The kernel profile in force, and why. Decided at the first event that
+   * depends on it, from the user's --kernel/--arch, then the input's facts
+   * (uname, formats, the first single-mapping event's name), else assumed.
+   */
+  profile(): ProfileChoice {
+    if (this.choice === null) this.resolveProfile();
+    return this.choice!;
+  }
+
+  private resolveProfile(): void {
+    const f = this.facts;
+    const c = resolveProfile({
+      kernel: this.config.kernel,
+      arch: this.config.arch,
+      kernelRelease: f?.kernelRelease ?? null,
+      machine: f?.machine ?? null,
+      kernelSource: f?.kernelSource ?? null,
+      mapEvents: f?.mapEvents ?? null,
+      mapEventsSource: f?.mapEventsSource ?? null,
+    });
+    this.choice = c;
+    this.kp = KERNEL_PROFILES[c.kernel];
+    this.ap = ARCH_PROFILES[c.arch];
   }
 
   /** Header facts from the parser (read when the first event arrives). */

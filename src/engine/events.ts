@@ -15,7 +15,7 @@ export const EventKind = {
   /** dma_map_resource: one `resource` entry. */
   MapResource: 3,
   UnmapResource: 4,
-  /** dma_map_sg: one `scather-gather` entry per mapped segment. */
+  /** dma_map_sg: one `scatter-gather` entry per mapped segment. */
   MapSg: 5,
   /** dma_unmap_sg: only the physical addresses of the list are known. */
   UnmapSg: 6,
@@ -62,14 +62,12 @@ export const Dir = {
 } as const;
 export type Dir = (typeof Dir)[keyof typeof Dir];
 
-/** DMA_ATTR_* bits the checks care about (include/linux/dma-mapping.h). */
-export const ATTR_SKIP_CPU_SYNC = 1 << 5;
-/** 6.18+: the physical address is MMIO (a resource mapping). */
-export const ATTR_MMIO = 1 << 10;
-/** 2026 kernels: the driver declares cacheline overlap safe. */
-export const ATTR_CACHELINES_OVERLAP = 1 << 11;
-/** 2026 kernels: coherent-only mapping. */
-export const ATTR_REQUIRE_COHERENT = 1 << 12;
+export {
+  ATTR_CACHELINES_OVERLAP,
+  ATTR_MMIO,
+  ATTR_REQUIRE_COHERENT,
+  ATTR_SKIP_CPU_SYNC,
+} from '../events/vocabulary.js';
 
 /**
  * Growable parallel arrays for sg lists. `count` items are valid.
@@ -261,9 +259,36 @@ export interface InputFacts {
   sawBufferHeader: boolean;
   /** Events written minus entries in buffer, when known. */
   overwrittenCount: number;
+  /**
+   * Kernel evidence for choosing a kernel profile (engine/profiles.ts).
+   * `uname -r` of the traced kernel (trace.dat's uname option, a record sidecar), or null.
+   */
+  kernelRelease: string | null;
+  /** `uname -m` of the traced machine (x86_64, aarch64, ...), or null. */
+  machine: string | null;
+  /** Where kernelRelease/machine came from, for the summary ("trace.dat uname option", ...). */
+  kernelSource: string | null;
+  /**
+   * Which single-mapping events the kernel has: 'phys' (dma_map_phys, 6.18+),
+   * 'page' (dma_map_page/dma_map_resource, up to 6.17), or null while unknown.
+   * trace.dat sets it from its formats before any event; a text parser sets it
+   * when it reads the first such event, before handing that event on.
+   */
+  mapEvents: 'phys' | 'page' | null;
+  /** Where mapEvents was learned ("formats of trace.dat", "line 1234: dma_map_phys"). */
+  mapEventsSource: string | null;
 }
 
 /** Facts before the input said anything. */
 export function noInputFacts(): InputFacts {
-  return { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+  return {
+    overwritten: false,
+    sawBufferHeader: false,
+    overwrittenCount: 0,
+    kernelRelease: null,
+    machine: null,
+    kernelSource: null,
+    mapEvents: null,
+    mapEventsSource: null,
+  };
 }

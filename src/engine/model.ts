@@ -1,17 +1,19 @@
 // Names and numbers of the kernel's dma-debug model: entry types, directions,
 // map-error states, exactly as kernel/dma/debug.c prints them.
 
-/** Entry types. `scather-gather` is the kernel's own spelling. */
+/** Entry types, as type2name[] prints them. */
 export const EntryType = {
   Single: 0,
   Sg: 1,
   Coherent: 2,
   Resource: 3,
   Noncoherent: 4,
+  /** 7.x: dma_map_phys (map_page, map_single and resource maps alike). */
+  Phy: 5,
 } as const;
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
 
-export const TYPE_NAMES: readonly string[] = ['single', 'scather-gather', 'coherent', 'resource', 'noncoherent'];
+export const TYPE_NAMES: readonly string[] = ['single', 'scatter-gather', 'coherent', 'resource', 'noncoherent', 'phy'];
 
 export const DIR_NAMES: readonly string[] = ['DMA_BIDIRECTIONAL', 'DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_NONE'];
 

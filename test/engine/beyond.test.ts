@@ -47,7 +47,7 @@ describe('page-freed-while-mapped', () => {
     );
     assert.equal(f[0]!.device, DEV);
     assert.equal(f[0]!.mapping?.dmaAddr, '0x0000000000200000');
-    assert.equal(f[0]!.mapping?.type, 'scather-gather');
+    assert.equal(f[0]!.mapping?.type, 'scatter-gather');
     assert.equal(engine.errorCount, 0, "not the kernel's error_count");
     engine.pageFree(0x101n); // the page after segment 0
     engine.pageFree(0x204n); // the page after segment 1

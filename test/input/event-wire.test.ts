@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Names } from '../../src/base/interner.js';
-import { type Dir, DmaEvent, type EventKind, type InputFacts } from '../../src/engine/events.js';
+import { type Dir, DmaEvent, type EventKind, type InputFacts, noInputFacts } from '../../src/engine/events.js';
 import { WireReader, WireWriter } from '../../src/input/event-wire.js';
 import { prng } from '../helpers/prng.js';
 import { serialize } from './helpers.js';
@@ -78,7 +78,7 @@ describe('event wire', () => {
     // the reader's tables start with other names, so ids must be mapped, not assumed equal
     rNames.devices.intern('side-info-device');
     rNames.comms.intern('someone');
-    const facts: InputFacts = { overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
+    const facts: InputFacts = { ...noInputFacts(), overwritten: false, sawBufferHeader: false, overwrittenCount: 0 };
     const reader = new WireReader(rNames, facts);
     const expected: string[] = [];
     const got: string[] = [];
@@ -92,7 +92,7 @@ describe('event wire', () => {
       },
       () => new Int32Array(1 << 12), // small buffers: many batches, some records bigger than one
     );
-    writer.facts({ overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
+    writer.facts({ ...noInputFacts(), overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
     const ev = new DmaEvent();
     for (let i = 0; i < 3000; i++) {
       randomEvent(ev, wNames, r, i);
@@ -103,7 +103,7 @@ describe('event wire', () => {
     assert.ok(batches > 100, `${batches} batches`);
     assert.equal(got.length, expected.length);
     assert.deepEqual(got, expected);
-    assert.deepEqual(facts, { overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
+    assert.deepEqual(facts, { ...noInputFacts(), overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
   });
 
   it('sends nothing for an empty batch', () => {

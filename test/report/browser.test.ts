@@ -150,7 +150,7 @@ describe('HTML report in Chromium', { skip }, () => {
     const mapping = await details.locator('dl.mapping').textContent();
     assert.ok(mapping?.includes(`device address${want[1]!.mapping!.dma_addr}`), mapping ?? '');
     assert.ok(mapping?.includes(`direction${want[1]!.mapping!.direction}`), mapping ?? '');
-    assert.match(mapping ?? '', /typescather-gather/);
+    assert.match(mapping ?? '', /typescatter-gather/);
     await page.screenshot({ path: join(OUTPUT, 'report-bug-sync-sg-nents.png') });
 
     // Mapped bytes instead of live mappings; reset zoom; the selection stays.
