@@ -104,6 +104,8 @@ export interface EngineConfig {
    * [start, end) as bigint, for 7.x's check of MMIO maps of RAM.
    */
   systemRam: ReadonlyArray<{ start: bigint; end: bigint }> | null;
+  /** Side information: the traced kernel as a recorder saw it (`uname -r`, `uname -m`), and where from. */
+  sideKernel: { release: string | null; machine: string | null; source: string } | null;
 }
 
 export function defaultConfig(): EngineConfig {
@@ -121,6 +123,7 @@ export function defaultConfig(): EngineConfig {
     kernel: null,
     arch: null,
     systemRam: null,
+    sideKernel: null,
   };
 }
 
@@ -305,9 +308,9 @@ export class DmaDebugEngine {
     const c = resolveProfile({
       kernel: this.config.kernel,
       arch: this.config.arch,
-      kernelRelease: f?.kernelRelease ?? null,
-      machine: f?.machine ?? null,
-      kernelSource: f?.kernelSource ?? null,
+      kernelRelease: f?.kernelRelease ?? this.config.sideKernel?.release ?? null,
+      machine: f?.machine ?? this.config.sideKernel?.machine ?? null,
+      kernelSource: f?.kernelRelease || f?.machine ? f.kernelSource : (this.config.sideKernel?.source ?? null),
       mapEvents: f?.mapEvents ?? null,
       mapEventsSource: f?.mapEventsSource ?? null,
     });
@@ -1483,6 +1486,7 @@ export class DmaDebugEngine {
       mapping: entry >= 0 ? this.mappingInfo(entry) : null,
       note,
       shown,
+      kernelFalsePositive: null,
     };
     this.sink(f);
   }

@@ -88,6 +88,12 @@ export interface Finding {
   note: string | null;
   /** False when the kernel's error policy (driver filter, num_errors) would not have printed it. */
   shown: boolean;
+  /**
+   * The kernel prints this line on correct code (its own false positive): why.
+   * Such a finding has the kernel's text, so it matches dmesg, but severity
+   * info, and it never counts toward the exit status. null otherwise.
+   */
+  kernelFalsePositive: string | null;
 }
 
 export type FindingSink = (f: Finding) => void;
