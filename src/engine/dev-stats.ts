@@ -5,10 +5,19 @@
 // arrays made once per device), so counting costs no allocation per event;
 // `DmaDebugEngine.stats()` turns them into the plain objects below.
 
-import type { DeviceCounts } from './engine.js';
+/** A device's call counts, as check's summary reports them. */
+export interface DeviceCounts {
+  maps: number;
+  unmaps: number;
+  syncs: number;
+  allocs: number;
+  frees: number;
+  mapFailures: number;
+  live: number;
+}
 
 /** Short names of the entry types, indexed by EntryType. */
-export const STAT_TYPES = ['single', 'sg', 'coherent', 'resource', 'noncoherent'] as const;
+export const STAT_TYPES = ['single', 'sg', 'coherent', 'resource', 'noncoherent', 'phy'] as const;
 export type StatType = (typeof STAT_TYPES)[number];
 
 /**
@@ -72,11 +81,11 @@ export class DevState implements DeviceCounts {
   peakBytesSec = 0;
   peakBytesNs = 0;
   /** Map and alloc calls by entry type (STAT_TYPES order). */
-  readonly mapsByType = new Float64Array(5);
+  readonly mapsByType = new Float64Array(STAT_TYPES.length);
   /** Unmap and free calls by the type the call names. */
-  readonly unmapsByType = new Float64Array(5);
+  readonly unmapsByType = new Float64Array(STAT_TYPES.length);
   /** Failed maps and allocs by type. */
-  readonly failuresByType = new Float64Array(5);
+  readonly failuresByType = new Float64Array(STAT_TYPES.length);
   syncSingleForCpu = 0;
   syncSingleForDevice = 0;
   syncSgForCpu = 0;
@@ -146,9 +155,9 @@ export interface EngineStats {
 }
 
 export function byType(a: ArrayLike<number>): ByType {
-  return { single: a[0]!, sg: a[1]!, coherent: a[2]!, resource: a[3]!, noncoherent: a[4]! };
+  return { single: a[0]!, sg: a[1]!, coherent: a[2]!, resource: a[3]!, noncoherent: a[4]!, phy: a[5]! };
 }
 
 export function sumByType(x: ByType): number {
-  return x.single + x.sg + x.coherent + x.resource + x.noncoherent;
+  return x.single + x.sg + x.coherent + x.resource + x.noncoherent + x.phy;
 }

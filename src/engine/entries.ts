@@ -3,7 +3,7 @@
 // lookups and the dump reproduce the kernel's answers and order exactly.
 //
 // Storage: fixed pages of 65536 entries, never copied or freed; growing adds a
-// page. So memory is 56 bytes per entry up to the high-water mark of live
+// page. So memory is 60 bytes per entry up to the high-water mark of live
 // entries (plus at most one partly used page), whatever the trace length, and
 // there is no copy-on-grow peak. Small fields are packed into one word (meta),
 // the mapping task (pid, comm, cpu) is interned and shares a word with the
@@ -27,6 +27,7 @@
 //   word 0xa0000 + 4i + w the sg record: w = 0 sg counts (sgCall | sgMapped
 //                         << 16, -1: in sgEsc), 1 sg call id, 2 next segment,
 //                         3 task | (stack + 1) << 16 (-1: in originEsc)
+//   word 0xe0000 + i      attrs: the DMA_ATTR_* bits of the map (profiles that keep them)
 //
 // The offsets are written as literals: V8 loads a module-level constant from
 // its context on every use, which measured ~10% slower on these paths. The
@@ -56,10 +57,18 @@ export function bucketOf(hi: number, lo: number): number {
   return ((lo >>> 13) | (hi << 19)) & 16383;
 }
 
+/**
+ * A bit of the attrs word that is no DMA_ATTR_*: the entry was made by
+ * dma_alloc_noncontiguous() (dma_alloc_sgt), whose free unmaps with attrs 0.
+ */
+export const ENTRY_FROM_ALLOC_SGT = 1 << 30;
+/** The DMA_ATTR_* bits of an attrs word (what the kernel's entry->attrs holds). */
+export const ENTRY_ATTRS_MASK = ENTRY_FROM_ALLOC_SGT - 1;
+
 /** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
 export const PAGE_ENTRIES = 65536;
 /** Bytes per entry. */
-export const ENTRY_BYTES = 56;
+export const ENTRY_BYTES = 60;
 
 /** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
 export function metaDev(m: number): number {
@@ -208,6 +217,7 @@ export class EntryTable {
       p[o + 3] = -1;
       this.originEsc.set(id, task, -1);
     }
+    p[0xe0000 + i] = 0;
     if (this.alt.size !== 0) this.alt.delete(id);
     return id;
   }
@@ -309,6 +319,33 @@ export class EntryTable {
   // ------------------------------------------------------------------
   // Fields
   // ------------------------------------------------------------------
+
+  /** The DMA_ATTR_* bits the entry keeps (0 unless set). */
+  attrs(e: number): number {
+    return this.pages[e >>> 16]![0xe0000 + (e & 0xffff)]!;
+  }
+  setAttrs(e: number, attrs: number): void {
+    this.pages[e >>> 16]![0xe0000 + (e & 0xffff)] = attrs;
+  }
+
+  /**
+   * Another live entry that check_unmap()'s exact lookup could equally have
+   * taken for e (same device, address, size, type, direction and sg count) whose
+   * attrs agree with `attrs` on `mask`; -1 when there is none.
+   */
+  findTwin(e: number, attrs: number, mask: number): number {
+    const hi = this.dmaHi(e);
+    const lo = this.dmaLo(e);
+    const m = this.meta(e) & 0x1fffff; // dev, type, dir
+    const size = this.size(e);
+    const call = this.sgCall(e);
+    for (let x = this.head[bucketOf(hi, lo)]!; x >= 0; x = this.next(x)) {
+      if (x === e || this.dmaHi(x) !== hi || this.dmaLo(x) !== lo || (this.meta(x) & 0x1fffff) !== m) continue;
+      if (this.size(x) !== size || this.sgCall(x) !== call) continue;
+      if (((this.attrs(x) ^ attrs) & mask) === 0) return x;
+    }
+    return -1;
+  }
 
   /** Next entry in the same bucket (-1 = last). */
   next(e: number): number {

@@ -248,6 +248,21 @@ export class DmaEvent {
   }
 }
 
+/** A single map that returned DMA_MAPPING_ERROR (all ones): the kernel makes no entry. */
+export function isMappingError(ev: DmaEvent): boolean {
+  return ev.addrHi === 0xffffffff && ev.addrLo === 0xffffffff;
+}
+
+/**
+ * A failed dma_alloc/dma_alloc_pages: a NULL CPU address, or (7.x, and text
+ * traces that print no pointer) dma_addr 0 with nothing else to show for it.
+ */
+export function isFailedAlloc(ev: DmaEvent): boolean {
+  const virtNull = ev.hasVirt && ev.virtHi === 0 && ev.virtLo === 0;
+  const noAddr = !ev.hasVirt && ev.addrHi === 0 && ev.addrLo === 0 && !(ev.hasPhys && ev.physLo !== 0);
+  return virtNull || noAddr;
+}
+
 /** Where parsers deliver events. Called synchronously with a reused record. */
 export type EventSink = (ev: DmaEvent) => void;
 

@@ -5,44 +5,9 @@
 
 export type Severity = 'error' | 'unconfirmed' | 'info';
 
-export type CheckId =
-  | 'unmap-not-mapped'
-  | 'unmap-invalid-address'
-  | 'unmap-size-mismatch'
-  | 'unmap-wrong-function'
-  | 'free-cpu-address-mismatch'
-  | 'unmap-sg-count-mismatch'
-  | 'unmap-direction-mismatch'
-  | 'map-error-not-checked'
-  | 'sync-not-mapped'
-  | 'sync-out-of-range'
-  | 'sync-direction-mismatch'
-  | 'sync-read-only-for-cpu'
-  | 'sync-write-only-for-device'
-  | 'sync-sg-count-mismatch'
-  | 'cacheline-overlap'
-  | 'cacheline-overlap-limit'
-  | 'leak-at-unbind'
-  | 'map-kernel-image'
-  | 'sg-segment-too-long'
-  | 'sg-segment-boundary'
-  | 'pool-grown'
-  | 'pool-exhausted'
-  | 'cpu-touching-active-mapping'
-  | 'double-unmap'
-  | 'page-freed-while-mapped'
-  | 'overlap-exact'
-  | 'map-failed';
+import type { CheckId } from './catalogue.js';
 
-/**
- * Our checks that the kernel has no message for (checks.md "Beyond the
- * kernel"; double-unmap is left out: it prints the kernel's unmap text).
- */
-export const NOT_IN_KERNEL: ReadonlySet<CheckId> = new Set<CheckId>([
-  'page-freed-while-mapped',
-  'overlap-exact',
-  'map-failed',
-]);
+export { type CheckId, NOT_IN_KERNEL } from './catalogue.js';
 
 /** Where an event happened in the input. */
 export interface EventRef {

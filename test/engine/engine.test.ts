@@ -13,7 +13,8 @@ const DEV = '0000:00:02.0';
 function setup(cfg: Partial<EngineConfig> = {}) {
   const findings: Finding[] = [];
   const names = new Names();
-  const engine = new DmaDebugEngine(names, (f) => findings.push(f), cfg);
+  // these checks are pinned to the 6.12 profile; test/engine/profiles.test.ts covers what 7.3 changes
+  const engine = new DmaDebugEngine(names, (f) => findings.push(f), { kernel: '6.12', ...cfg });
   return { engine, findings, names };
 }
 

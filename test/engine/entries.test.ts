@@ -273,7 +273,7 @@ describe('engine over the paged table', () => {
   function setup() {
     const findings: Finding[] = [];
     const names = new Names();
-    const engine = new DmaDebugEngine(names, (f) => findings.push(f), { fromBoot: true });
+    const engine = new DmaDebugEngine(names, (f) => findings.push(f), { fromBoot: true, kernel: '6.12' });
     return { engine, findings };
   }
   const DEV = '0000:00:03.0';

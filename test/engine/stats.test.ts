@@ -14,7 +14,7 @@ const B = '0000:00:03.0';
 
 function setup() {
   const names = new Names();
-  const engine = new DmaDebugEngine(names, () => {}, { fromBoot: true });
+  const engine = new DmaDebugEngine(names, () => {}, { fromBoot: true, kernel: '6.12' });
   const ev = new DmaEvent();
   ev.tsDigits = 6;
   let line = 0;
@@ -79,8 +79,8 @@ describe('engine.stats()', () => {
       [A, B],
     );
     const [a, b] = s.devices;
-    assert.deepEqual(a!.maps, { single: 2, sg: 0, coherent: 0, resource: 0, noncoherent: 0 });
-    assert.deepEqual(a!.unmaps, { single: 1, sg: 0, coherent: 0, resource: 0, noncoherent: 0 });
+    assert.deepEqual(a!.maps, { single: 2, sg: 0, coherent: 0, resource: 0, noncoherent: 0, phy: 0 });
+    assert.deepEqual(a!.unmaps, { single: 1, sg: 0, coherent: 0, resource: 0, noncoherent: 0, phy: 0 });
     assert.deepEqual(a!.syncs, { singleForCpu: 1, singleForDevice: 0, sgForCpu: 0, sgForDevice: 0 });
     assert.equal(a!.live, 1);
     assert.equal(a!.liveBytes, 512);

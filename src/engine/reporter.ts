@@ -1,0 +1,140 @@
+// The error policy: turns a check that fired into a Finding, the way
+// err_printk() decides what the kernel prints. It owns the kernel's error_count
+// and num_errors budget, the driver filter, the severity from the catalogue's
+// rule and the coverage verdict, the kernel-false-positive flag, and the
+// snapshot of the entry a finding is about. Checks call fire()/err(); nothing
+// else makes findings.
+
+import { addr, CHECKS, type CheckDef, type CheckId, pa } from './catalogue.js';
+import { tsString } from './coverage.js';
+import type { EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
+import { DIR_NAMES, TYPE_NAMES } from './model.js';
+import type { EngineState } from './state.js';
+
+export class Reporter {
+  errorCount = 0;
+  private showNumErrors: number;
+  readonly findingCounts = new Map<CheckId, number>();
+  readonly severityCounts = { error: 0, unconfirmed: 0, info: 0 };
+
+  constructor(
+    private readonly s: EngineState,
+    private readonly sink: FindingSink,
+  ) {
+    this.showNumErrors = s.config.numErrors;
+  }
+
+  /**
+   * err_printk(): an error when `proven`, with an optional `proof` note;
+   * otherwise unconfirmed, with the reason `whyUnproven` (coverage's wording).
+   */
+  err(
+    check: CheckId,
+    text: string,
+    dev: number,
+    entry: number,
+    proven: boolean,
+    whyUnproven: string | null,
+    proof: string | null = null,
+    driverName: string | null = null,
+  ): void {
+    const note = proven ? proof : this.s.cov.unprovenNote(whyUnproven);
+    this.fire(check, proven ? 'error' : 'unconfirmed', text, dev, entry, note, driverName);
+  }
+
+  /**
+   * The kernel prints this check's text here, but on correct code: report its
+   * line, so it matches dmesg, as info flagged with why.
+   */
+  kernelFalsePositive(check: CheckId, text: string, dev: number, entry: number, why: string): void {
+    this.fire(check, 'info', text, dev, entry, null, null, why);
+  }
+
+  /** A finding of `check` with the given severity (info rows, and what err() decided). */
+  fire(
+    check: CheckId,
+    severity: Severity,
+    text: string,
+    dev: number,
+    entry: number,
+    note: string | null,
+    driverName: string | null = null,
+    falsePositive: string | null = null,
+  ): void {
+    const def: CheckDef = CHECKS[check];
+    const bare = def.bare === true;
+    const device = dev >= 0 ? this.s.names.devices.name(dev) : null;
+    const driver = driverName ?? (device !== null ? (this.s.config.drivers?.get(device) ?? null) : null);
+    let shown = true;
+    if ((def.origin === 'ours' && def.kernelText !== true) || falsePositive !== null) {
+      // not the kernel's error_count nor its num_errors budget; the driver filter applies
+      shown = this.passesDriverFilter(device, driver);
+    } else if (severity === 'error' && !bare) {
+      this.errorCount++;
+      shown = this.passesDriverFilter(device, driver) && this.showNumErrors > 0;
+      if (this.showNumErrors !== Number.POSITIVE_INFINITY && this.showNumErrors > 0) this.showNumErrors--;
+    } else if (severity === 'unconfirmed') {
+      shown = this.passesDriverFilter(device, driver);
+    }
+    this.severityCounts[severity]++;
+    this.findingCounts.set(check, (this.findingCounts.get(check) ?? 0) + 1);
+    this.s.stats.finding(dev, check);
+    const f: Finding = {
+      check,
+      severity,
+      message: text,
+      device,
+      driver,
+      bare,
+      at: this.eventRef(),
+      mapping: entry >= 0 ? this.mappingInfo(entry) : null,
+      note,
+      shown,
+      kernelFalsePositive: falsePositive,
+    };
+    this.sink(f);
+  }
+
+  private passesDriverFilter(device: string | null, driver: string | null): boolean {
+    const want = this.s.config.driverFilter;
+    if (!want) return true;
+    if (driver !== null) return driver === want;
+    return device === want;
+  }
+
+  private eventRef(): EventRef {
+    const ev = this.s.cur;
+    if (!ev) return { line: 0, ts: '', cpu: 0, pid: 0, comm: '' };
+    return {
+      line: ev.line,
+      ts: tsString(ev.tsSec, ev.tsNs, ev.tsDigits),
+      cpu: ev.cpu,
+      pid: ev.pid,
+      comm: ev.comm >= 0 ? this.s.names.comms.name(ev.comm) : '',
+    };
+  }
+
+  /** A snapshot of entry e, for a finding or a dump line. */
+  mappingInfo(e: number): MappingInfo {
+    const { entries: t, names } = this.s;
+    const known = t.physKnown(e);
+    const st = t.stack(e);
+    return {
+      type: TYPE_NAMES[t.type(e)] ?? '?',
+      direction: DIR_NAMES[t.dir(e)] ?? '?',
+      dmaAddr: addr(t.dmaHi(e), t.dmaLo(e)),
+      size: t.size(e),
+      physAddr: known ? pa(t.physHi(e), t.physLo(e)) : null,
+      sgCallEnts: t.sgCall(e),
+      sgMappedEnts: t.sgMapped(e),
+      mappedAt: {
+        line: t.line(e),
+        ts: t.line(e) > 0 || t.tsSec(e) > 0 ? tsString(t.tsSec(e), t.tsNs(e), this.s.cov.lastTsDigits) : '',
+        cpu: t.cpu(e),
+        pid: t.pid(e),
+        comm: t.comm(e) >= 0 ? names.comms.name(t.comm(e)) : '',
+      },
+      stack: st >= 0 ? names.stacks.name(st).split('\n') : null,
+    };
+  }
+}
