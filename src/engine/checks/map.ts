@@ -2,8 +2,8 @@
 // resource maps), debug_dma_map_sg(), debug_dma_alloc_coherent(),
 // debug_dma_alloc_pages(), dma_alloc_noncontiguous(); dma_entry_alloc() with
 // the entry pool; add_dma_entry(); and map-failed (ours) for calls that
-// returned an error. The kernel profile decides each entry's type and whether
-// it keeps its attrs.
+// returned an error. The kernel profile decides each entry's type; every entry
+// records its attrs (the profile decides whether the kernel keeps and shows them).
 
 import { ATTR_MMIO } from '../../events/vocabulary.js';
 import { addr, CHECKS, mapSgFailedMessage } from '../catalogue.js';
@@ -45,7 +45,7 @@ export class MapChecks {
     if (e < 0) return;
     const t = s.entries;
     if (ev.hasPhys) t.setPhys(e, ev.physHi, ev.physLo);
-    if (k.keepsAttrs) t.setAttrs(e, ev.attrs);
+    t.setAttrs(e, ev.attrs);
     if (mmio) {
       if (k.checksMmioOfRam) this.side.mmioOfRam(e);
     } else {
@@ -58,7 +58,6 @@ export class MapChecks {
   /** debug_dma_map_sg(): one entry per mapped segment. */
   sg(ev: DmaEvent): void {
     const s = this.s;
-    const k = s.kernel();
     const known = Math.min(ev.ents, ev.sgDma.count, ev.sgLen.count);
     const truncated = known < ev.ents || ev.truncated;
     if (truncated) s.cov.truncatedSgCalls++;
@@ -79,7 +78,7 @@ export class MapChecks {
       if (truncated) t.setFlag(e, F_SG_TRUNCATED);
       t.setSg(e, ev.nents, ev.ents);
       t.setCallId(e, call);
-      if (k.keepsAttrs) t.setAttrs(e, ev.attrs);
+      t.setAttrs(e, ev.attrs);
       if (prev >= 0) t.setSgNext(prev, e);
       else head = e;
       prev = e;
@@ -102,7 +101,7 @@ export class MapChecks {
     if (ev.sgPhys.count > 0) t.setPhys(e, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!);
     t.setSg(e, ev.sgPhys.count, 1);
     t.setCallId(e, s.nextCall());
-    if (s.kernel().keepsAttrs) t.setAttrs(e, ev.attrs | ENTRY_FROM_ALLOC_SGT);
+    t.setAttrs(e, ev.attrs | ENTRY_FROM_ALLOC_SGT);
     this.add(e, ev.attrs);
     this.stacks.mapped(e, false);
   }
@@ -124,7 +123,7 @@ export class MapChecks {
     else if (s.hasIdentity(ev.device)) t.setPhys(e, ev.addrHi, ev.addrLo);
     // debug_dma_alloc_pages() keeps no attrs
     const attrs = type === EntryType.Coherent ? ev.attrs : 0;
-    if (s.kernel().keepsAttrs) t.setAttrs(e, attrs);
+    t.setAttrs(e, attrs);
     this.add(e, attrs);
     this.stacks.mapped(e, false);
   }
