@@ -84,17 +84,22 @@ export class SyncChecks {
       );
     }
     if (edir === Dir.Bidirectional) return;
-    const a = addr(hi, lo);
     if (dir !== edir)
       this.err(
         'sync-direction-mismatch',
         dev,
         e,
         proven,
-        CHECKS['sync-direction-mismatch'].message(a, esize, edir, dir),
+        CHECKS['sync-direction-mismatch'].message(addr(hi, lo), esize, edir, dir),
       );
     if (toCpu && edir !== Dir.FromDevice && dir !== Dir.ToDevice) {
-      this.err('sync-read-only-for-cpu', dev, e, proven, CHECKS['sync-read-only-for-cpu'].message(a, esize, edir, dir));
+      this.err(
+        'sync-read-only-for-cpu',
+        dev,
+        e,
+        proven,
+        CHECKS['sync-read-only-for-cpu'].message(addr(hi, lo), esize, edir, dir),
+      );
     }
     if (!toCpu && edir !== Dir.ToDevice && dir !== Dir.FromDevice) {
       this.err(
@@ -102,7 +107,7 @@ export class SyncChecks {
         dev,
         e,
         proven,
-        CHECKS['sync-write-only-for-device'].message(a, esize, edir, dir),
+        CHECKS['sync-write-only-for-device'].message(addr(hi, lo), esize, edir, dir),
       );
     }
     if (sgCall !== 0 && type === EntryType.Sg && sgCall !== t.sgCall(e)) {

@@ -118,15 +118,20 @@ export class UnmapChecks {
     }
     const m = t.meta(e);
     const proven = t.freshMeta(m);
-    const a = addr(r.hi, r.lo);
     const esize = t.size(e);
     const etype = metaType(m);
     const edir = metaDir(m);
     if (r.size !== esize) {
-      this.err('unmap-size-mismatch', CHECKS['unmap-size-mismatch'].message(a, esize, r.size), r, e, proven);
+      this.err(
+        'unmap-size-mismatch',
+        CHECKS['unmap-size-mismatch'].message(addr(r.hi, r.lo), esize, r.size),
+        r,
+        e,
+        proven,
+      );
     }
     if (r.type !== etype) {
-      const text = CHECKS['unmap-wrong-function'].message(a, r.size, etype, r.type);
+      const text = CHECKS['unmap-wrong-function'].message(addr(r.hi, r.lo), r.size, etype, r.type);
       this.err('unmap-wrong-function', text, r, e, proven);
     } else if ((r.type === EntryType.Coherent || r.type === EntryType.Noncoherent) && r.freeEv?.hasVirt) {
       const fe = r.freeEv;
@@ -134,7 +139,7 @@ export class UnmapChecks {
       if (v >= 0 && (s.virt.hiAt(v) !== fe.virtHi || s.virt.loAt(v) !== fe.virtLo)) {
         const allocPa = pa(t.physHi(e), t.physLo(e), t.physKnown(e));
         const freePa = s.cpuPhys(fe) ? pa(s.cpHi, s.cpLo) : pa(0, 0, false);
-        const text = CHECKS['free-cpu-address-mismatch'].message(a, r.size, allocPa, freePa);
+        const text = CHECKS['free-cpu-address-mismatch'].message(addr(r.hi, r.lo), r.size, allocPa, freePa);
         this.err('free-cpu-address-mismatch', text, r, e, proven);
       }
     }
@@ -145,14 +150,20 @@ export class UnmapChecks {
     if (r.dir !== edir) {
       this.err(
         'unmap-direction-mismatch',
-        CHECKS['unmap-direction-mismatch'].message(a, r.size, edir, r.dir),
+        CHECKS['unmap-direction-mismatch'].message(addr(r.hi, r.lo), r.size, edir, r.dir),
         r,
         e,
         proven,
       );
     }
     if (metaMapErr(m) === MapErr.NotChecked) {
-      this.err('map-error-not-checked', CHECKS['map-error-not-checked'].message(a, r.size, etype), r, e, proven);
+      this.err(
+        'map-error-not-checked',
+        CHECKS['map-error-not-checked'].message(addr(r.hi, r.lo), r.size, etype),
+        r,
+        e,
+        proven,
+      );
     }
     const mask = s.kernel().unmapAttrsMustMatch;
     if (mask !== 0) this.checkAttrs(r, e, mask, proven);
