@@ -49,11 +49,13 @@ import { decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js
 import {
   type EventFormat,
   Kallsyms,
+  mapEventsOf,
   type PageHeader,
   parseCmdlines,
   parseEventFormat,
   parseHeaderPage,
   parsePrintkFormats,
+  parseUname,
 } from './tracedat-format.js';
 import { type BatchResult, type ChunkDecompressor, InflatePool, inflateBlock, type Job } from './tracedat-inflate.js';
 import { PageReader } from './tracedat-kbuffer.js';
@@ -348,6 +350,7 @@ const DONE = 2;
 interface CpuData {
   cpu: number;
   offset: number;
+  /** Bytes from offset (compressed data: its chunk count included, whichever way the file counts it). */
   size: number;
 }
 
@@ -399,8 +402,7 @@ class CpuStream {
   ) {
     this.pos = data.offset;
     this.start = data.offset;
-    // trace-cmd's size of compressed CPU data leaves out the leading u32 chunk count
-    this.end = data.offset + data.size + (compressed ? 4 : 0);
+    this.end = data.offset + data.size;
     this.reader = new PageReader(le, header.longSize, header.dataOffset);
     this.reader.pos = 0;
     this.reader.end = 0;
@@ -1130,7 +1132,8 @@ export class TraceDatParser {
       if (desc > this.maxDesc) this.maxDesc = desc;
       const body = pos + 16;
       const compressed = (flags & 1) !== 0;
-      if (compressed && this.compression === 'none' && id !== OPT_BUFFER && id !== OPT_BUFFER_TEXT) {
+      const known = id === OPT_DONE || (id >= SEC_STRINGS && id <= SEC_CMDLINES);
+      if (compressed && this.compression === 'none' && known) {
         throw this.corrupt(pos, `section ${id} is marked compressed in a file without compression`);
       }
       switch (id) {
@@ -1191,7 +1194,8 @@ export class TraceDatParser {
           break;
         }
         default:
-          // a section this reader does not need: skip it (its bytes are not kept)
+          // a section this reader does not need (trace-cmd 3.4's BTF and modules files, anything
+          // newer): skip it unread, whatever its flags (its bytes are not kept)
           break;
       }
       pos = body + size;
@@ -1294,13 +1298,9 @@ export class TraceDatParser {
       case OPT_CPUCOUNT:
         if (data.length >= 4) this.cpuCount = c.u32();
         return;
-      case OPT_TSC2NSEC:
-        if (!this.tscNoted) {
-          this.tscNoted = true;
-          this.note('time stamps are x86-tsc counts: the TSC2NSEC conversion is not applied (times are not seconds)');
-        }
-        return;
       default:
+        // anything else (trace-cmd 3.4's LAST_BOOT_INFO, pointers to sections, ids not yet
+        // invented) says nothing this reader needs: skipped by its size
         return;
     }
   }
@@ -1367,17 +1367,37 @@ export class TraceDatParser {
       if (info.compressed && this.compression === 'none') {
         throw this.corrupt(at, `buffer ${quoted(info.name)} is marked compressed in a file without compression`);
       }
+      const counted = info.compressed && this.chunkCountInSize(info.cpus, sec.end);
       for (const c of info.cpus) {
-        const extent = c.size + (info.compressed ? 4 : 0);
+        const extent = c.size + (info.compressed && !counted ? 4 : 0);
         if (c.size > 0 && (c.offset < sec.body || c.offset + extent > sec.end)) {
           throw this.corrupt(
             at,
             `buffer ${quoted(info.name)}: CPU ${c.cpu}'s data (${c.size} bytes at byte ${c.offset}) lies outside its section`,
           );
         }
+        if (c.size > 0) c.size = extent;
       }
       this.buffers.push(info);
     }
+  }
+
+  /**
+   * Does the file's size of each CPU's compressed data count the leading u32
+   * chunk count? trace-cmd up to 3.1 left it out, 3.2 and later (commit
+   * "libtracecmd: Fix tracecmd_compress_copy_from() write size return") count
+   * it; trace-cmd's own reader goes by the chunk count and never looks. The
+   * section ends where the last CPU's data does, which tells the two apart;
+   * when it does not (not trace-cmd's layout), the old count if every CPU fits.
+   */
+  private chunkCountInSize(cpus: CpuData[], secEnd: number): boolean {
+    let last: CpuData | null = null;
+    for (const c of cpus) if (c.size > 0 && (!last || c.offset > last.offset)) last = c;
+    if (!last) return false;
+    const end = last.offset + last.size;
+    if (end === secEnd) return true;
+    if (end + 4 === secEnd) return false;
+    return cpus.some((c) => c.size > 0 && c.offset + c.size + 4 > secEnd);
   }
 
   private checkV7Complete(): void {
@@ -1437,7 +1457,7 @@ export class TraceDatParser {
       let q = p + 4;
       for (let i = 0; i < count && q + 8 <= src.length; i++) q += 8 + u32(q);
       whole = q <= src.length && q <= sec.end;
-      info.cpus.push({ cpu: info.cpus.length, offset: p, size: (whole ? q : sec.end) - p - 4 });
+      info.cpus.push({ cpu: info.cpus.length, offset: p, size: (whole ? q : sec.end) - p });
       if (!whole) break;
       p = align(q);
     }
@@ -1446,7 +1466,7 @@ export class TraceDatParser {
     // more when the data section goes on past the end (each is cut short from the start)
     const more = whole && sec.end > src.length ? 1 : 0;
     for (let cpu = found; cpu < Math.max(this.cpuCount, found + more); cpu++) {
-      info.cpus.push({ cpu, offset: src.length, size: 1 });
+      info.cpus.push({ cpu, offset: src.length, size: 5 }); // a chunk count and more, all past the end
     }
     const which = this.instance !== undefined ? ` (taken to be buffer ${quoted(name)})` : '';
     this.note(
