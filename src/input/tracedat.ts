@@ -111,6 +111,7 @@ const MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 const OPT_DONE = 0;
 const OPT_CPUSTAT = 2;
 const OPT_BUFFER = 3;
+const OPT_UNAME = 5;
 const OPT_CPUCOUNT = 8;
 const OPT_TSC2NSEC = 14;
 const OPT_BUFFER_TEXT = 22;
@@ -1298,6 +1299,22 @@ export class TraceDatParser {
       case OPT_CPUCOUNT:
         if (data.length >= 4) this.cpuCount = c.u32();
         return;
+      case OPT_UNAME: {
+        // the recording machine's uname: kernel evidence for the checks (engine/profiles.ts)
+        const u = parseUname(latin1(data));
+        if (u && this.facts.kernelRelease === null) {
+          this.facts.kernelRelease = u.release;
+          this.facts.machine = u.machine;
+          this.facts.kernelSource = 'trace.dat uname option';
+        }
+        return;
+      }
+      case OPT_TSC2NSEC:
+        if (!this.tscNoted) {
+          this.tscNoted = true;
+          this.note('time stamps are x86-tsc counts: the TSC2NSEC conversion is not applied (times are not seconds)');
+        }
+        return;
       default:
         // anything else (trace-cmd 3.4's LAST_BOOT_INFO, pointers to sections, ids not yet
         // invented) says nothing this reader needs: skipped by its size
@@ -1342,8 +1359,13 @@ export class TraceDatParser {
     this.formats.push({ id: Number(id), system, name, fields: [] });
   }
 
-  /** Fields of the formats kept as text (decoded events, and one for the common fields). */
+  /** Fields of the formats kept as text (decoded events, and one for the common fields); which map events the kernel has. */
   private parseFormats(): void {
+    const map = mapEventsOf(this.formats);
+    if (map !== null) {
+      this.facts.mapEvents = map;
+      this.facts.mapEventsSource = 'trace.dat formats';
+    }
     const longSize = this.header!.longSize;
     for (const [i, text] of this.formatText) {
       const f = this.formats[i]!;
