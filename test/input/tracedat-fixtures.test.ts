@@ -202,6 +202,24 @@ for (const [kernel, root] of [
   });
 }
 
+describe('trace-cmd record files (trace-record.dat) of both kernels read whole', () => {
+  for (const root of [FIXTURES, FIXTURES_73]) {
+    const files = existsSync(root)
+      ? readdirSync(root)
+          .map((d) => join(root, d, 'trace-record.dat'))
+          .filter((f) => existsSync(f))
+      : [];
+    for (const path of files) {
+      test(path.split('/').slice(-3).join('/'), async () => {
+        const { prints, parser } = await datPrints(path);
+        assert.equal(parser.bufferName, 'oracle');
+        assert.equal(parser.warnings, 0, JSON.stringify(parser.warningList.slice(0, 3)));
+        assert.ok(prints.n > 0);
+      });
+    }
+  }
+});
+
 describe('trace.dat details on the fixtures', () => {
   const stack = join(FIXTURES, 'real-devices-stack', 'trace.dat');
   test('kernel stacks start at the DMA API (machinery frames dropped)', { skip: !existsSync(stack) }, async () => {
