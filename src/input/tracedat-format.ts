@@ -1,7 +1,7 @@
 // The text metadata inside a trace.dat: event format files
 // (events/<system>/<event>/format), the ring buffer's header_page, saved
-// command lines, /proc/kallsyms and printk_formats. It owns turning that text
-// into small tables; nothing here touches ring-buffer pages.
+// command lines, /proc/kallsyms, printk_formats and the uname option. It owns
+// turning that text into small tables; nothing here touches ring-buffer pages.
 //
 // Why: trace.dat records are raw kernel structs. Their layout is only known
 // from the format files stored in the same file (offsets, sizes, signedness,
@@ -192,6 +192,42 @@ export function parseCmdlines(text: string, into: Map<number, string>): void {
     const comm = line.slice(sp + 1).replace(/\s+$/, '');
     if (comm !== '') into.set(pid, comm);
   }
+}
+
+/** A kernel release as `uname -r` prints it (6.12.117, 7.3.4-amd64, 6.1.0-rc3+). */
+const RELEASE = /^\d+\.\d+/;
+
+/**
+ * trace-cmd's UNAME option: `sysname nodename release machine` (trace-record.c
+ * add_uname(): "%s %s %s %s", NUL-terminated), e.g. `Linux (none) 7.3.4
+ * x86_64`. A nodename that is empty or has spaces moves the fields, so the
+ * release is the second-to-last word when it reads like one, else the first
+ * word after the sysname that does (the machine then follows it). Null when
+ * no word reads like a release.
+ */
+export function parseUname(text: string): { release: string; machine: string | null } | null {
+  const nul = text.indexOf('\0');
+  const words = (nul >= 0 ? text.slice(0, nul) : text).trim().split(/\s+/);
+  const n = words.length;
+  let r = n >= 3 && RELEASE.test(words[n - 2]!) ? n - 2 : -1;
+  if (r < 0) r = words.findIndex((w, i) => i > 0 && RELEASE.test(w));
+  if (r < 0) return null;
+  return { release: words[r]!, machine: words[r + 1] ?? null };
+}
+
+/**
+ * Which single-mapping events a kernel's formats show: 'phys' when it has
+ * dma:dma_map_phys (6.18 and later), 'page' when it has dma_map_page or
+ * dma_map_resource (up to 6.17), null when neither.
+ */
+export function mapEventsOf(formats: ReadonlyArray<{ system: string; name: string }>): 'phys' | 'page' | null {
+  let page = false;
+  for (const f of formats) {
+    if (f.system !== 'dma') continue;
+    if (f.name === 'dma_map_phys') return 'phys';
+    if (f.name === 'dma_map_page' || f.name === 'dma_map_resource') page = true;
+  }
+  return page ? 'page' : null;
 }
 
 /** printk_formats: `0xffffffffa000202a : "text\n"` per line: address -> format string. */

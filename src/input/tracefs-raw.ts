@@ -33,6 +33,7 @@ import {
   readFileSync,
   readSync,
 } from 'node:fs';
+import { machine, release } from 'node:os';
 import { join } from 'node:path';
 import type { Names } from '../base/interner.js';
 import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
@@ -43,6 +44,7 @@ import { type Plan, RecordDecoder } from './tracedat-decode.js';
 import {
   type EventFormat,
   Kallsyms,
+  mapEventsOf,
   type PageHeader,
   parseCmdlines,
   parseEventFormat,
@@ -224,6 +226,15 @@ export class RawLiveSource {
     this.idleMs = opts.idleMs ?? 100;
     this.onBatch = opts.onBatch;
     const meta = readTracefsMeta(dir);
+    // live: the kernel traced is the one running here; its formats say which map events it has
+    this.facts.kernelRelease = release();
+    this.facts.machine = machine();
+    this.facts.kernelSource = 'this machine (live)';
+    const map = mapEventsOf(meta.formats);
+    if (map !== null) {
+      this.facts.mapEvents = map;
+      this.facts.mapEventsSource = 'tracefs formats';
+    }
     this.le = opts.littleEndian ?? meta.littleEndian;
     this.pageSize = meta.pageSize;
     const h = meta.header;

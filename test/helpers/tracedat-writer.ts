@@ -85,6 +85,15 @@ export interface WriterOptions {
   omitFormats?: string[];
   /** Dynamic fields as __rel_loc (offset from the end of the field) instead of __data_loc. */
   relLoc?: boolean;
+  /**
+   * v7 compressed: each CPU's recorded size counts the leading u32 chunk count,
+   * as trace-cmd 3.2 and later write it (3.1 and earlier leave it out: the default).
+   */
+  sizeCountsChunkCount?: boolean;
+  /** More options, written after the others of the first options block (v6: of the options). */
+  extraOptions?: Array<{ id: number; data: Uint8Array }>;
+  /** v7: more sections, written after the metadata (flags bit 0: marked compressed; the body is written as is). */
+  extraSections?: Array<{ id: number; body: Uint8Array; flags?: number }>;
 }
 
 // ---------------------------------------------------------------- event formats
@@ -729,6 +738,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
       b.u16(2).u32(t.length).str(t);
     }
     cpustat(b, 2);
+    for (const x of opts.extraOptions ?? []) b.u16(x.id).u32(x.data.length).bytes(x.data);
     if (opts.instance !== undefined) {
       b.u16(3).u32(8 + opts.instance.length + 1);
       instAt = b.len;
@@ -768,6 +778,13 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const firstOptAt = b.len;
   b.u64(0);
   const sectionOffsets = writeMetaV7(b, meta, strings, le, compress);
+  for (const x of opts.extraSections ?? []) {
+    b.u16(x.id)
+      .u16(x.flags ?? 0)
+      .u32(strings.add(`section ${x.id}`))
+      .u64(x.body.length)
+      .bytes(x.body);
+  }
 
   // options #1: pointers to the sections, CPU count, stats; DONE -> options #2 (after the data)
   b.setU64(firstOptAt, b.len);
@@ -779,6 +796,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
     opt1.u16(2).u32(t.length).str(t);
   }
   cpustat(opt1, 2);
+  for (const x of opts.extraOptions ?? []) opt1.u16(x.id).u32(x.data.length).bytes(x.data);
   opt1.u16(0).u32(8);
   const doneAt = opt1.len;
   opt1.u64(0);
@@ -821,8 +839,8 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
         const z = deflateSync(part);
         b.u32(z.length).u32(part.length).bytes(z);
       }
-      // trace-cmd's recorded size leaves out the chunk count
-      cpus.push({ off, size: b.len - off - 4 });
+      // trace-cmd up to 3.1 recorded the size without the chunk count, 3.2 and later with it
+      cpus.push({ off, size: b.len - off - (opts.sizeCountsChunkCount ? 0 : 4) });
     }
     b.setU64(sizeAt, b.len - bodyStart);
     buffers.push({ name, at, cpus });

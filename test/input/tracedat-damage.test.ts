@@ -14,6 +14,7 @@ import { Names } from '../../src/base/interner.js';
 import { EventKind } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
 import { TraceDatParser } from '../../src/input/tracedat.js';
+import { fixturesOf } from '../helpers/fixtures.js';
 import { prng } from '../helpers/prng.js';
 import { type WRecord, type WriterOptions, writeTraceDat } from '../helpers/tracedat-writer.js';
 import { type DatOutcome, FIXTURES, readDatFile, serialize } from './helpers.js';
@@ -190,6 +191,13 @@ describe('truncated trace.dat files', () => {
     const w = writeTraceDat(records(3000, 2, 3), { ...BASE, version: 7, compression: 'zlib', cpus: 2 });
     await truncations(w.bytes, 'v7 zlib', 3);
   });
+
+  test('a v7 zlib file with trace-cmd 3.2+ sizes (counting the chunk count) cut at 200+ offsets', {
+    timeout: 600_000,
+  }, async () => {
+    const opts: WriterOptions = { ...BASE, version: 7, compression: 'zlib', cpus: 2, sizeCountsChunkCount: true };
+    await truncations(writeTraceDat(records(3000, 2, 14), opts).bytes, 'v7 zlib 3.2+', 14);
+  });
 });
 
 describe('v7 files cut before their closing options (where trace-cmd writes the CPU layout)', () => {
@@ -283,19 +291,24 @@ describe('v7 files cut before their closing options (where trace-cmd writes the 
     assert.match(p.notes.join('\n'), /taken to be buffer "oracle"/);
   });
 
-  const fx = join(FIXTURES, 'bug-unmap-size', 'trace.dat');
-  test('a fixture (v7 zstd) cut in CPU 1: the findings of CPU 0 and of CPU 1 up to the cut', {
-    skip: !existsSync(fx),
-  }, () => {
-    const b = readFileSync(fx);
-    const out = noted(b.subarray(0, b.length - 700));
-    assertInputError(out.error, 'fixture');
-    assertDamaged(out.lines, full(b), 'fixture');
-    const got = events(out.lines);
-    const all = full(b);
-    assert.equal(got.filter((l) => cpuOf(l) === '0').length, all.filter((l) => cpuOf(l) === '0').length);
-    assert.ok(got.some((l) => cpuOf(l) === '1'));
-  });
+  for (const fx of [
+    join(FIXTURES, 'bug-unmap-size', 'trace.dat'),
+    join(fixturesOf('kernel-7.3'), 'bug-unmap-size', 'trace.dat'),
+  ]) {
+    const kernel = fx.includes('kernel-7.3') ? '7.3, trace-cmd 3.4' : '6.12, trace-cmd 3.1';
+    test(`a fixture (v7 zstd, ${kernel}) cut in CPU 1: the findings of CPU 0 and of CPU 1 up to the cut`, {
+      skip: !existsSync(fx),
+    }, () => {
+      const b = readFileSync(fx);
+      const out = noted(b.subarray(0, b.length - 700));
+      assertInputError(out.error, 'fixture');
+      assertDamaged(out.lines, full(b), 'fixture');
+      const got = events(out.lines);
+      const all = full(b);
+      assert.equal(got.filter((l) => cpuOf(l) === '0').length, all.filter((l) => cpuOf(l) === '0').length);
+      assert.ok(got.some((l) => cpuOf(l) === '1'));
+    });
+  }
 });
 
 describe('damaged trace.dat files', () => {

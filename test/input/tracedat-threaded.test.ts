@@ -1,6 +1,6 @@
 // trace.dat decoded in a worker thread gives exactly what decoding in the
 // checking thread gives: the same findings, dump, counters, notes, warnings and
-// facts for every fixture, and the same error after the same findings when the
+// facts for every fixture of both kernels, and the same error after the same findings when the
 // file is damaged.
 
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Finding } from '../../src/engine/findings.js';
 import { replay, summarize } from '../../src/pipeline.js';
+import { fixturesOf } from '../helpers/fixtures.js';
 import { FIXTURES } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-threaded-'));
@@ -41,17 +42,20 @@ async function run(path: string, decodeThread: boolean, instance?: string) {
   };
 }
 
-const files = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES)
-      .flatMap((d) => ['trace.dat', 'trace-record.dat'].map((f) => join(FIXTURES, d, f)))
-      .filter((f) => existsSync(f))
-      .sort()
-  : [];
+/** Both kernels' fixture files (7.3's written by trace-cmd 3.4). */
+const files = [FIXTURES, fixturesOf('kernel-7.3')].flatMap((root) =>
+  existsSync(root)
+    ? readdirSync(root)
+        .flatMap((d) => ['trace.dat', 'trace-record.dat'].map((f) => join(root, d, f)))
+        .filter((f) => existsSync(f))
+        .sort()
+    : [],
+);
 
 describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && 'fixtures not found' }, () => {
   it(`equals decoding in this thread, for all ${files.length} fixture files`, { timeout: 300_000 }, async () => {
     for (const f of files) {
-      const name = f.slice(FIXTURES.length + 1);
+      const name = f.split('/').slice(-3).join('/');
       const threaded = await run(f, true);
       const direct = await run(f, false);
       assert.equal(threaded.kind, 'tracedat', name);
