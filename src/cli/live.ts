@@ -7,6 +7,7 @@
 
 import { join } from 'node:path';
 import type { Finding } from '../engine/findings.js';
+import { runningKernel } from '../input/sidecar.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
@@ -65,8 +66,10 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     status?.clear();
     writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
   };
+  // The events come from the running kernel: its uname is evidence for the profile (--kernel/--arch win).
+  const uname = runningKernel();
   const pipeline = new Pipeline(label, {
-    engine: cfg,
+    engine: { sideKernel: { ...uname, source: 'the running kernel (uname)' }, ...cfg },
     onFinding,
     follow: true,
     ...(raw ? { rawTracefs: dir } : {}),
