@@ -100,7 +100,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint)}`);
     for (const p of problems) process.stderr.write(`dmadebug: could not restore ${p}\n`);
     if (pipeline.error) process.stderr.write(`dmadebug: ${pipeline.error.message}\n`);
-    return pipeline.error ? 2 : pipeline.engine.severityCounts.error > 0 ? 1 : 0;
+    return pipeline.error ? 2 : pipeline.tally.errors > 0 ? 1 : 0;
   };
 
   // On a signal or timeout: finish, then stop reading and exit with the code.
