@@ -82,9 +82,9 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   if (inputs.length > 1) throw new UsageError('dump takes one trace');
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
+  const cfg = engineConfig(v);
   const { writer } = openOutput(v);
   const side = sideFor(input, v);
-  const cfg = engineConfig(v);
   const r = await replay(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     ...(v.instance !== undefined ? { instance: v.instance } : {}),

@@ -51,8 +51,9 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   if (positionals.length > 1) throw new UsageError('live takes at most one tracefs directory');
   const duration = v.duration === undefined ? undefined : Number(v.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration takes seconds, not '${v.duration}'`);
-  const dir = findTracefs(positionals[0] ?? v.tracefs);
+  // Options first: a bad --kernel is a usage error before tracefs is looked at.
   const cfg = engineConfig(v);
+  const dir = findTracefs(positionals[0] ?? v.tracefs);
   const { writer, tty } = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
