@@ -29,24 +29,27 @@ export {
   ARCH_PROFILES,
   type ArchName,
   type ArchProfile,
+  archForMachine,
   KERNEL_NAMES,
   KERNEL_PROFILES,
   type KernelName,
   type KernelProfile,
+  kernelForRelease,
   type ProfileChoice,
 } from './engine/profiles.js';
 export * from './events/vocabulary.js';
 export { InputError } from './input/errors.js';
+export { kernelImageFromIomem, systemRamFromIomem } from './input/sidecar.js';
 export { openInput, parseTextEvents } from './input/source.js';
 export { TextParser } from './input/text-parser.js';
 export { TraceDatParser } from './input/tracedat.js';
-export { type ReplayOptions, type ReplayResult, replay, summarize } from './pipeline.js';
+export { type FindingTally, type ReplayOptions, type ReplayResult, replay, summarize } from './pipeline.js';
 export { ReportCollector } from './report/collect.js';
 export { dumpLine } from './report/dump.js';
 export { escapeHtml, loadReportAssets, type ReportAssets, renderHtml } from './report/html.js';
-export { findingJson, type SummaryData, summaryJson } from './report/json.js';
+export { findingJson, profileJson, type SummaryData, summaryJson } from './report/json.js';
 export { colorFor, makePaint, type Paint } from './report/paint.js';
 export type * from './report/report-data.js';
-export { summaryText } from './report/summary.js';
+export { profileLine, summaryText } from './report/summary.js';
 export { busName, formatFinding } from './report/text.js';
 export { TimelineSampler } from './report/timeline.js';

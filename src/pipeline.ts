@@ -65,6 +65,16 @@ export interface ReplayResult {
   size: number | undefined;
   /** The input error that stopped reading early, if any (findings before it were delivered). */
   error: InputError | null;
+  /** Counts of findings as they were delivered (live: later findings, such as unbinds, count too). */
+  tally: FindingTally;
+}
+
+/** What the exit status and the summary need beyond the engine's counters. */
+export interface FindingTally {
+  /** Errors that decide the exit status: severity error, and not a kernel false positive. */
+  errors: number;
+  /** Lines the kernel prints on correct code (Finding.kernelFalsePositive): never errors. */
+  kernelFalsePositives: number;
 }
 
 /** The parts of one run, wired together; `run()` drives them from an input. */
@@ -76,6 +86,7 @@ export class Pipeline {
   readonly label: string;
   size: number | undefined;
   error: InputError | null = null;
+  readonly tally: FindingTally = { errors: 0, kernelFalsePositives: 0 };
   private input: OpenedInput | null = null;
   private raw: RawLiveSource | null = null;
   private stopped = false;
@@ -87,7 +98,14 @@ export class Pipeline {
     private readonly opts: ReplayOptions = {},
   ) {
     this.label = path === '-' ? '<stdin>' : path;
-    this.engine = new DmaDebugEngine(this.names, opts.onFinding ?? (() => {}), opts.engine ?? {});
+    const onFinding = opts.onFinding;
+    const tally = this.tally;
+    const count = (f: Finding) => {
+      if (f.kernelFalsePositive !== null) tally.kernelFalsePositives++;
+      else if (f.severity === 'error') tally.errors++;
+      onFinding?.(f);
+    };
+    this.engine = new DmaDebugEngine(this.names, count, opts.engine ?? {});
     const engine = this.engine;
     const tap = opts.tap;
     this.sink = tap
@@ -226,6 +244,7 @@ export class Pipeline {
       kind: this.kind,
       size: this.size,
       error: this.error,
+      tally: this.tally,
     };
   }
 }
@@ -234,7 +253,7 @@ export async function replay(input: string, opts: ReplayOptions = {}): Promise<R
   return (await new Pipeline(input, opts).run()).result();
 }
 
-export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'parser'>): SummaryData {
+export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'parser' | 'tally'>): SummaryData {
   const e = r.engine;
   const findings: Record<string, number> = {};
   for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) findings[k] = v;
@@ -248,7 +267,9 @@ export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'pa
     badLines: r.parser.warnings,
     findings,
     severities: { ...e.severityCounts },
+    kernelFalsePositives: r.tally.kernelFalsePositives,
     errorCount: e.errorCount,
+    profile: e.profile(),
     live: e.live,
     coverage: e.coverage(),
     pool: e.poolState(),

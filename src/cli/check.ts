@@ -8,7 +8,7 @@ import { replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
 import { findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
-import { summaryText } from '../report/summary.js';
+import { profileLine, summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
 import {
   colorMode,
@@ -70,7 +70,8 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       process.stderr.write(`dmadebug: ${r.error.message}\n`);
       inputError = true;
     }
-    if (r.engine.severityCounts.error > 0) anyErrors = true;
+    // Errors only: unconfirmed, info and the kernel's own false positives never fail a run.
+    if (r.tally.errors > 0) anyErrors = true;
   }
   await writer.end();
   return inputError ? 2 : anyErrors ? 1 : 0;
@@ -81,9 +82,9 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   if (inputs.length > 1) throw new UsageError('dump takes one trace');
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
+  const cfg = engineConfig(v);
   const { writer } = openOutput(v);
   const side = sideFor(input, v);
-  const cfg = engineConfig(v);
   const r = await replay(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     ...(v.instance !== undefined ? { instance: v.instance } : {}),
@@ -105,7 +106,8 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   if (!v.quiet) {
     const c = r.engine.coverage();
     process.stderr.write(
-      `dmadebug: ${r.engine.live} live entries at the end of ${label}; coverage ${c.fromBoot ? 'from boot' : 'partial: entries mapped before the trace are missing'}\n`,
+      `dmadebug: ${r.engine.live} live entries at the end of ${label}; coverage ${c.fromBoot ? 'from boot' : 'partial: entries mapped before the trace are missing'}\n` +
+        `dmadebug: ${profileLine(r.engine.profile())}\n`,
     );
   }
   return 0;

@@ -59,8 +59,10 @@ const COMMANDS: Record<Command, CommandHelp> = {
     synopsis: 'dmadebug record [options] -- <command ...>',
     text: `Turn on the events, clear the buffer, run the command, and save the trace (-o,
             default dmadebug.trace.txt) with FILE.side.json: driver names (sysfs), kernel
-            text/rodata ranges (/proc/iomem), PCI DMA masks, and driver unbinds seen during the
-            run (also marked in the trace). Exits with the command's status. Needs root.
+            text/rodata ranges and the RAM that is not reserved (/proc/iomem), PCI DMA masks,
+            the kernel's release and architecture (uname -r, uname -m: they choose the kernel
+            profile), and driver unbinds seen during the run (also marked in the trace).
+            Exits with the command's status. Needs root.
             'check', 'dump', 'stats' and 'report' read FILE.side.json by themselves (--no-side ignores it).`,
     exit: `    N  the command's exit status
     2  usage error, or tracefs cannot be set up (no tracefs, not root)`,
@@ -140,7 +142,24 @@ const OPTIONS: Array<[string, Command[]]> = [
   ],
   [
     `    --iomem FILE           Side information: a copy of /proc/iomem read as root; mappings of
-                           kernel code or rodata are reported (map-kernel-image).`,
+                           kernel code or rodata are reported (map-kernel-image), and on 7.x
+                           an MMIO map of RAM that is not reserved ('dma_map_resource called
+                           for RAM address').`,
+    ENGINE,
+  ],
+  [
+    `    --kernel VER           The kernel whose dma-debug to reproduce: 6.12, 7.3, or the traced
+                           kernel's release (6.6, 6.19.2-amd64, 7.1, ...); other versions map
+                           to the nearest modelled profile (up to 6.17: 6.12; 6.18 and later:
+                           7.3). Default: from the input (trace.dat's uname, the recorder's
+                           sidecar, which map events the trace has), else 7.3, as the summary
+                           says.`,
+    ENGINE,
+  ],
+  [
+    `    --arch ARCH            The traced machine: x86_64 (amd64) or arm64 (aarch64). Default: from
+                           the input, else x86_64. It decides, for one, whether 7.x reports
+                           'cacheline tracking EEXIST' (arm64: yes; x86_64: never).`,
     ENGINE,
   ],
   [`    --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).`, ['check', 'live']],
@@ -170,6 +189,14 @@ const ABOUT = `    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and
     warnings a kernel with CONFIG_DMA_API_DEBUG=y would have printed, without rebuilding or
     slowing the traced kernel.`;
 
+const KERNELS = `    dma-debug differs between kernels, so dmadebug models two: 6.12 LTS and mainline 7.x (as of
+    7.3), on x86_64 and arm64. Other versions map to the nearest modelled profile (up to 6.17:
+    6.12; 6.18 and later: 7.3). The profile comes from --kernel/--arch, else the input's uname
+    (trace.dat, a record sidecar), else which map events the trace has (dma_map_phys: 7.x),
+    else it is assumed (7.3 on x86_64); the summary's 'kernel:' line says which and why.
+    Where the kernel itself warns about correct code, the warning is printed as the kernel
+    prints it, marked as a kernel false positive, and is not an error.`;
+
 const INPUTS = `    Inputs may be ftrace text or trace-cmd's trace.dat (versions 6 and 7), plain or gzip, zstd or
     xz compressed; the kind is detected from the first bytes, never from the name.
     '-' reads standard input. A damaged or cut input gives every finding up to the damage,
@@ -190,6 +217,8 @@ const OUTPUT = `OUTPUT
           Mapped at <ts> cpu <n> <comm>-<pid> (<input>:<line>)
            => stack frames, when the trace has them
     Findings the trace cannot prove are prefixed with [unconfirmed] and say why.
+    A line the kernel prints on correct code (a kernel false positive) is printed as the
+    kernel prints it, followed by a note saying so and why; it is not an error.
     When no driver name is known, <driver> is the device's bus name (pci) or '?'.
 `;
 
@@ -197,6 +226,7 @@ const EXAMPLES: Array<[string, Command]> = [
   ['dmadebug check trace.txt', 'check'],
   ['zstd -dc trace.txt.zst | dmadebug check -', 'check'],
   [`dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'`, 'check'],
+  ['dmadebug check --kernel 6.12 trace.txt', 'check'],
   ['dmadebug dump trace.txt', 'dump'],
   ['dmadebug stats trace.dat', 'stats'],
   [`dmadebug stats --json trace.txt | jq '.devices[] | {device, peak_live}'`, 'stats'],
@@ -218,6 +248,8 @@ ${ALL.map((c) => `    ${COMMANDS[c].synopsis}`).join('\n')}
 
 DESCRIPTION
 ${ABOUT}
+
+${KERNELS}
 
 ${INPUTS}
 
@@ -242,6 +274,7 @@ function commandHelp(c: Command): string {
   const h = COMMANDS[c];
   const paragraph = h.text.replace(/\n {12}/g, '\n    ');
   const inputs = c === 'record' || c === 'live' ? '' : `\n\n${INPUTS}`;
+  const kernels = c === 'record' ? '' : `\n\n${KERNELS}`;
   return `NAME
     dmadebug ${c} - ${h.name}
 
@@ -249,7 +282,7 @@ SYNOPSIS
     ${h.synopsis}
 
 DESCRIPTION
-    ${paragraph}${inputs}
+    ${paragraph}${kernels}${inputs}
 
 OPTIONS
 ${OPTIONS.filter(([, cs]) => cs.includes(c))

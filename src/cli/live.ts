@@ -7,6 +7,7 @@
 
 import { join } from 'node:path';
 import type { Finding } from '../engine/findings.js';
+import { runningKernel } from '../input/sidecar.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
@@ -50,8 +51,9 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   if (positionals.length > 1) throw new UsageError('live takes at most one tracefs directory');
   const duration = v.duration === undefined ? undefined : Number(v.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration takes seconds, not '${v.duration}'`);
-  const dir = findTracefs(positionals[0] ?? v.tracefs);
+  // Options first: a bad --kernel is a usage error before tracefs is looked at.
   const cfg = engineConfig(v);
+  const dir = findTracefs(positionals[0] ?? v.tracefs);
   const { writer, tty } = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
@@ -65,8 +67,10 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     status?.clear();
     writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
   };
+  // The events come from the running kernel: its uname is evidence for the profile (--kernel/--arch win).
+  const uname = runningKernel();
   const pipeline = new Pipeline(label, {
-    engine: cfg,
+    engine: { sideKernel: { ...uname, source: 'the running kernel (uname)' }, ...cfg },
     onFinding,
     follow: true,
     ...(raw ? { rawTracefs: dir } : {}),
@@ -97,7 +101,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint)}`);
     for (const p of problems) process.stderr.write(`dmadebug: could not restore ${p}\n`);
     if (pipeline.error) process.stderr.write(`dmadebug: ${pipeline.error.message}\n`);
-    return pipeline.error ? 2 : pipeline.engine.severityCounts.error > 0 ? 1 : 0;
+    return pipeline.error ? 2 : pipeline.tally.errors > 0 ? 1 : 0;
   };
 
   // On a signal or timeout: finish, then stop reading and exit with the code.

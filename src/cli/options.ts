@@ -5,8 +5,9 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { EngineConfig } from '../engine/engine.js';
+import { type ArchName, archForMachine, type KernelName, kernelForRelease } from '../engine/profiles.js';
 import { InputError } from '../input/errors.js';
-import { kernelImageFromIomem, type SideInfo } from '../input/sidecar.js';
+import { kernelImageFromIomem, type SideInfo, systemRamFromIomem } from '../input/sidecar.js';
 import { BatchedWriter } from './output.js';
 
 export class UsageError extends Error {}
@@ -26,6 +27,8 @@ export const OPTIONS = {
   'max-seg-size': { type: 'string', multiple: true },
   'seg-boundary': { type: 'string', multiple: true },
   iomem: { type: 'string' },
+  kernel: { type: 'string' },
+  arch: { type: 'string' },
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -58,19 +61,64 @@ function pairs(list: string[] | undefined, name: string): Array<[string, string]
   });
 }
 
+/** `--kernel VER`: 6.12, 7.3, or any release (`6.6`, `6.19.2-amd64`), mapped to the nearest modelled profile. */
+export function kernelOption(v: string | undefined): KernelName | undefined {
+  if (v === undefined) return undefined;
+  const k = kernelForRelease(v);
+  if (k === null) {
+    throw new UsageError(
+      `--kernel takes 6.12, 7.3 or a kernel release such as 6.6 or 6.19.2-amd64 (mapped to the nearest of those), not '${v}'`,
+    );
+  }
+  return k;
+}
+
+/** `--arch ARCH`: x86_64 (amd64) or arm64 (aarch64). */
+export function archOption(v: string | undefined): ArchName | undefined {
+  if (v === undefined) return undefined;
+  const a = archForMachine(v);
+  if (a === null) throw new UsageError(`--arch takes x86_64 (or amd64) or arm64 (or aarch64), not '${v}'`);
+  return a;
+}
+
 /** Engine configuration from side information (a sidecar or a /proc/iomem copy). */
-export function sideConfig(side: Pick<SideInfo, 'drivers' | 'kernelImage'>): Partial<EngineConfig> {
+export function sideConfig(
+  side: Pick<SideInfo, 'drivers' | 'kernelImage'> & Partial<Pick<SideInfo, 'systemRam' | 'kernel' | 'source'>>,
+): Partial<EngineConfig> {
   const cfg: Partial<EngineConfig> = {};
   if (Object.keys(side.drivers).length > 0) cfg.drivers = new Map(Object.entries(side.drivers));
   if (side.kernelImage.length > 0) {
     cfg.kernelImage = side.kernelImage.map((r) => ({ name: r.name, start: BigInt(r.start), end: BigInt(r.end) }));
   }
+  if (side.systemRam && side.systemRam.length > 0) {
+    cfg.systemRam = side.systemRam.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
+  }
+  if (side.kernel) {
+    cfg.sideKernel = {
+      release: side.kernel.release,
+      machine: side.kernel.machine,
+      source: side.source ?? 'side information',
+    };
+  }
   return cfg;
+}
+
+/**
+ * Engine configuration from a copy of /proc/iomem read as root: kernel
+ * text/rodata ranges (map-kernel-image) and the RAM that is not reserved (7.x's
+ * `dma_map_resource called for RAM address`). Empty when it has neither.
+ */
+export function iomemConfig(text: string): Partial<EngineConfig> {
+  return sideConfig({ drivers: {}, kernelImage: kernelImageFromIomem(text), systemRam: systemRamFromIomem(text) });
 }
 
 export function engineConfig(v: Values): Partial<EngineConfig> {
   const cfg: Partial<EngineConfig> = {};
   if (v.driver !== undefined) cfg.driverFilter = v.driver;
+  const kernel = kernelOption(v.kernel);
+  if (kernel !== undefined) cfg.kernel = kernel;
+  const arch = archOption(v.arch);
+  if (arch !== undefined) cfg.arch = arch;
   const ne = intOption(v['num-errors'], 'num-errors', 0);
   if (ne !== undefined) cfg.numErrors = ne;
   const en = intOption(v.entries, 'entries', 1);
@@ -118,11 +166,15 @@ export function engineConfig(v: Values): Partial<EngineConfig> {
     } catch (e) {
       throw new InputError(v.iomem, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
-    const ranges = kernelImageFromIomem(text);
-    if (ranges.length === 0) {
-      throw new InputError(v.iomem, '', 'no "Kernel code" or "Kernel rodata" lines (read /proc/iomem as root)');
+    const side = iomemConfig(text);
+    if (side.kernelImage === undefined && side.systemRam === undefined) {
+      throw new InputError(
+        v.iomem,
+        '',
+        'no "Kernel code", "Kernel rodata" or "System RAM" lines with addresses (read /proc/iomem as root)',
+      );
     }
-    cfg.kernelImage = sideConfig({ drivers: {}, kernelImage: ranges }).kernelImage!;
+    Object.assign(cfg, side);
   }
   return cfg;
 }

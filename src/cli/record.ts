@@ -1,6 +1,7 @@
 // `record -- <command>`: turn on the dma events, run the command, and save the
 // trace plus `<trace>.side.json` with what the events lack (driver names,
-// kernel text/rodata ranges, PCI DMA masks, driver unbinds during the run).
+// kernel text/rodata ranges, the RAM that is not reserved, PCI DMA masks, the
+// kernel's `uname -r` and architecture, driver unbinds during the run).
 // Unbinds are also written to trace_marker as they are seen, so the trace
 // carries them in order and `check` can report leaks at the right moment.
 
@@ -91,7 +92,8 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
   if (!v.quiet) {
     process.stderr.write(
       `dmadebug record: saved ${out} and ${sidecarPath(out)} (${Object.keys(side.drivers).length} driver bindings, ` +
-        `${side.kernelImage.length} kernel ranges, ${unbinds.length} unbinds); check it with: dmadebug check ${out}\n`,
+        `${side.kernelImage.length} kernel ranges, ${side.systemRam.length} RAM ranges, ${unbinds.length} unbinds, ` +
+        `kernel ${side.kernel?.release ?? '?'} ${side.kernel?.machine ?? '?'}); check it with: dmadebug check ${out}\n`,
     );
   }
   return code;

@@ -1,11 +1,13 @@
 // Side information: what the dma events lack and a recorder can capture next
 // to the trace (checks.md "Side information"): device -> driver names, kernel
-// text/rodata physical ranges, PCI DMA masks, and the moments drivers were
+// text/rodata physical ranges, the RAM that is not reserved, PCI DMA masks,
+// the traced kernel's `uname -r`/`uname -m`, and the moments drivers were
 // unbound. `dmadebug record` writes it as `<trace>.side.json`; `check` finds
 // it there by itself. This module owns the file format and the sysfs/procfs
 // reading; it makes no decisions about checks.
 
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { machine, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { InputError } from './errors.js';
 
@@ -16,6 +18,20 @@ export interface KernelRange {
   /** Inclusive start and exclusive end, as 0x-hex strings (64-bit exact). */
   start: string;
   end: string;
+}
+
+/** A physical range [start, end) as 0x-hex strings (64-bit exact). */
+export interface PhysRange {
+  start: string;
+  end: string;
+}
+
+/** The traced kernel as the recorder saw it. */
+export interface KernelId {
+  /** `uname -r`, e.g. 7.3.4-amd64. */
+  release: string;
+  /** `uname -m`, e.g. x86_64, aarch64. */
+  machine: string;
 }
 
 export interface UnbindRecord {
@@ -35,6 +51,14 @@ export interface SideInfo {
   /** device name -> bus name (pci, platform, ...) */
   buses: Record<string, string>;
   kernelImage: KernelRange[];
+  /**
+   * RAM pages that are not PageReserved (/proc/iomem "System RAM" minus the
+   * kernel image and reserved ranges in it), for 7.x's check of MMIO maps of
+   * RAM. Empty in sidecars written before it was kept.
+   */
+  systemRam: PhysRange[];
+  /** The traced kernel; null in sidecars written before it was kept. */
+  kernel: KernelId | null;
   /** PCI device -> dma_mask_bits */
   dmaMaskBits: Record<string, number>;
   unbinds: UnbindRecord[];
@@ -43,7 +67,16 @@ export interface SideInfo {
 }
 
 export function emptySideInfo(): SideInfo {
-  return { version: SIDECAR_VERSION, drivers: {}, buses: {}, kernelImage: [], dmaMaskBits: {}, unbinds: [] };
+  return {
+    version: SIDECAR_VERSION,
+    drivers: {},
+    buses: {},
+    kernelImage: [],
+    systemRam: [],
+    kernel: null,
+    dmaMaskBits: {},
+    unbinds: [],
+  };
 }
 
 /** The sidecar path for a trace file. */
@@ -64,11 +97,96 @@ export function readSidecar(path: string): SideInfo | null {
   if (typeof s !== 'object' || s === null || s.version !== SIDECAR_VERSION || typeof s.drivers !== 'object') {
     throw new InputError(path, '', `not a dmadebug side-information file of version ${SIDECAR_VERSION}`);
   }
+  // Fields added later (kernel, systemRam) are optional: older sidecars lack them.
+  const k = s.kernel;
+  if (k !== undefined && k !== null && (typeof k.release !== 'string' || typeof k.machine !== 'string')) {
+    throw new InputError(path, '', 'its "kernel" is not {"release": "...", "machine": "..."}');
+  }
+  if (
+    s.systemRam !== undefined &&
+    (!Array.isArray(s.systemRam) ||
+      !s.systemRam.every((r) => typeof r?.start === 'string' && typeof r?.end === 'string' && isHex(r.start, r.end)))
+  ) {
+    throw new InputError(path, '', 'its "systemRam" is not a list of {"start": "0x...", "end": "0x..."}');
+  }
   return {
     ...emptySideInfo(),
     ...s,
     source: path,
   } as SideInfo;
+}
+
+function isHex(...v: string[]): boolean {
+  return v.every((x) => /^0x[0-9a-fA-F]+$/.test(x));
+}
+
+/** One line of /proc/iomem: its nesting depth (two spaces a level), [start, end) and name. */
+export interface IomemEntry {
+  depth: number;
+  start: bigint;
+  end: bigint;
+  name: string;
+}
+
+/** The lines of /proc/iomem. Unprivileged reads show every address as 0: those lines are left out. */
+export function parseIomem(text: string): IomemEntry[] {
+  const out: IomemEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*?)\s*$/.exec(line);
+    if (!m) continue;
+    const start = BigInt(`0x${m[2]}`);
+    const end = BigInt(`0x${m[3]}`) + 1n;
+    if (start === 0n && end === 1n) continue; // unprivileged read: addresses hidden
+    out.push({ depth: m[1]!.length >> 1, start, end, name: m[4]! });
+  }
+  return out;
+}
+
+/** PageReserved is per page; x86_64 and most arm64 kernels use 4 KiB pages. */
+const PAGE = 4096n;
+
+/**
+ * Ranges inside "System RAM" whose pages the kernel marks PageReserved: the
+ * kernel image (memblock-reserved, never given to the page allocator), the
+ * firmware's reserved holes ("Reserved"), and the crash kernel's memory. The
+ * gaps between the image's parts (init sections, the text/rodata gap) are
+ * freed at boot and are plain RAM.
+ */
+const RESERVED_IN_RAM = /^(Kernel (code|rodata|data|bss)|Reserved|Crash kernel)$/;
+
+/**
+ * The RAM that debug.c's check for MMIO maps of RAM sees as RAM
+ * (`pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn))`): top-level "System RAM"
+ * ranges, shrunk to whole pages (a page only partly RAM is never handed out),
+ * minus the reserved ranges nested in them, grown to whole pages. Sorted,
+ * disjoint, [start, end) as 0x-hex strings; empty without root (addresses 0).
+ */
+export function systemRamFromIomem(text: string): PhysRange[] {
+  const entries = parseIomem(text);
+  let ram: Array<[bigint, bigint]> = [];
+  for (const e of entries) {
+    if (e.depth !== 0 || e.name !== 'System RAM') continue;
+    const start = ((e.start + PAGE - 1n) / PAGE) * PAGE;
+    const end = (e.end / PAGE) * PAGE;
+    if (start < end) ram.push([start, end]);
+  }
+  for (const e of entries) {
+    if (e.depth === 0 || !RESERVED_IN_RAM.test(e.name)) continue;
+    const cutStart = (e.start / PAGE) * PAGE;
+    const cutEnd = ((e.end + PAGE - 1n) / PAGE) * PAGE;
+    const next: Array<[bigint, bigint]> = [];
+    for (const [s, t] of ram) {
+      if (cutEnd <= s || cutStart >= t) {
+        next.push([s, t]);
+        continue;
+      }
+      if (s < cutStart) next.push([s, cutStart]);
+      if (cutEnd < t) next.push([cutEnd, t]);
+    }
+    ram = next;
+  }
+  ram.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return ram.map(([s, t]) => ({ start: `0x${s.toString(16)}`, end: `0x${t.toString(16)}` }));
 }
 
 /** "Kernel code" / "Kernel rodata" lines of /proc/iomem (all zero when read without root). */
@@ -130,9 +248,17 @@ export function collectSideInfo(sysfs: string, iomemPath: string): SideInfo {
   side.buses = buses;
   side.dmaMaskBits = pciDmaMasks(sysfs);
   try {
-    side.kernelImage = kernelImageFromIomem(readFileSync(iomemPath, 'utf8'));
+    const iomem = readFileSync(iomemPath, 'utf8');
+    side.kernelImage = kernelImageFromIomem(iomem);
+    side.systemRam = systemRamFromIomem(iomem);
   } catch {
     // no /proc/iomem access
   }
+  side.kernel = runningKernel();
   return side;
+}
+
+/** `uname -r` and `uname -m` of the kernel this process runs on. */
+export function runningKernel(): KernelId {
+  return { release: release(), machine: machine() };
 }

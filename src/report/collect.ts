@@ -23,6 +23,7 @@ import {
   type ReportFinding,
   type ReportSeries,
 } from './report-data.js';
+import { profileEvidence } from './summary.js';
 import { warningLine } from './text.js';
 import { parseTs, type SeriesData, TimelineSampler } from './timeline.js';
 
@@ -91,6 +92,7 @@ export class ReportCollector {
       head: warningLine(f),
       message: f.message,
       note: f.note,
+      kernelFalsePositive: f.kernelFalsePositive,
       at: f.at,
       mapping: m ? { ...m, stack: m.stack ? this.stackId(m.stack) : -1 } : null,
     };
@@ -108,7 +110,11 @@ export class ReportCollector {
   }
 
   /** Everything the report shows. Call after the run (and after any unbinds applied at the end). */
-  finish(r: Pick<ReplayResult, 'engine' | 'kind' | 'size' | 'error'>, label: string, tool: string): ReportData {
+  finish(
+    r: Pick<ReplayResult, 'engine' | 'kind' | 'size' | 'error' | 'tally'>,
+    label: string,
+    tool: string,
+  ): ReportData {
     const e = r.engine;
     const names = e.names.devices;
     // Calls after the trace (sidecar unbinds) changed counters without an event: sample them at the end.
@@ -119,6 +125,7 @@ export class ReportCollector {
     const tl = this.sampler.data();
     const stats = e.stats();
     const cov = e.coverage();
+    const profile = e.profile();
     const drivers = e.config.drivers;
     const series = (device: string, d: SeriesData): ReportSeries => ({
       device,
@@ -145,6 +152,14 @@ export class ReportCollector {
         overwritten: cov.overwritten,
         live: e.live,
         severities: { ...e.severityCounts },
+        kernelFalsePositives: r.tally.kernelFalsePositives,
+        profile: {
+          kernel: profile.kernel,
+          arch: profile.arch,
+          evidence: profileEvidence(profile),
+          assumed: profile.kernelAssumed || profile.archAssumed,
+          conflict: profile.conflict,
+        },
         checks,
         inputError: r.error ? r.error.message : null,
       },

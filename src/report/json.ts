@@ -3,6 +3,7 @@
 
 import type { Coverage, DeviceCounts, LeakGroup, PoolState } from '../engine/engine.js';
 import type { Finding } from '../engine/findings.js';
+import type { ProfileChoice } from '../engine/profiles.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -20,6 +21,8 @@ export function findingJson(f: Finding, input: string): string {
     comm: f.at.comm,
     source: { file: input, line: f.at.line },
     note: f.note,
+    // Why the kernel prints this line on correct code, or null: such a finding is never an error.
+    kernel_false_positive: f.kernelFalsePositive,
     mapping: f.mapping
       ? {
           type: f.mapping.type,
@@ -50,7 +53,11 @@ export interface SummaryData {
   badLines: number;
   findings: Record<string, number>;
   severities: { error: number; unconfirmed: number; info: number };
+  /** Findings the kernel prints on correct code (counted in severities.info too). */
+  kernelFalsePositives: number;
   errorCount: number;
+  /** The kernel and arch profile the checks followed, and why. */
+  profile: ProfileChoice;
   live: number;
   coverage: Coverage;
   pool: PoolState;
@@ -71,7 +78,9 @@ export function summaryJson(s: SummaryData): string {
     bad_lines: s.badLines,
     findings: s.findings,
     severities: s.severities,
+    kernel_false_positives: s.kernelFalsePositives,
     error_count: s.errorCount,
+    profile: profileJson(s.profile),
     live: s.live,
     coverage: s.coverage,
     pool: s.pool,
@@ -79,4 +88,19 @@ export function summaryJson(s: SummaryData): string {
     leak_at_end: s.leaks,
     driver_names: s.driverNames,
   });
+}
+
+/** The profile as JSON: `assumed` lists what no evidence decided ("kernel", "arch"). */
+export function profileJson(p: ProfileChoice): Record<string, unknown> {
+  const assumed: string[] = [];
+  if (p.kernelAssumed) assumed.push('kernel');
+  if (p.archAssumed) assumed.push('arch');
+  return {
+    kernel: p.kernel,
+    arch: p.arch,
+    kernel_evidence: p.kernelEvidence,
+    arch_evidence: p.archEvidence,
+    assumed,
+    conflict: p.conflict,
+  };
 }

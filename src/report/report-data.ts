@@ -44,10 +44,27 @@ export interface ReportSummary {
   /** Entries live at the end. */
   live: number;
   severities: Record<ReportSeverity, number>;
+  /** Findings the kernel prints on correct code (counted in severities.info too). */
+  kernelFalsePositives: number;
+  /** The kernel profile the checks followed, and why. */
+  profile: ReportProfile;
   /** Findings by check id (every finding, shown or not, as the engine counts them). */
   checks: Record<string, number>;
   /** The input error that stopped reading early, or null. */
   inputError: string | null;
+}
+
+export interface ReportProfile {
+  /** "6.12" or "7.3". */
+  kernel: string;
+  /** "x86_64" or "arm64". */
+  arch: string;
+  /** What decided it, as the text summary says it: "(trace.dat uname option: ...)" or "— assumed: ...". */
+  evidence: string;
+  /** The kernel or the arch is an assumption (nothing in the input told). */
+  assumed: boolean;
+  /** Evidence that disagrees with the choice, or null. */
+  conflict: string | null;
 }
 
 export interface ReportSeries {
@@ -97,6 +114,8 @@ export interface ReportFinding {
   head: string;
   message: string;
   note: string | null;
+  /** Why the kernel prints this line on correct code (a kernel false positive), or null. */
+  kernelFalsePositive: string | null;
   at: ReportPlace;
   mapping: ReportMapping | null;
 }

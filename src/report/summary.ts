@@ -2,17 +2,64 @@
 // prove (coverage), so that a clean result on a partial trace is not mistaken
 // for a clean bill of health.
 
+import type { ProfileChoice } from '../engine/profiles.js';
 import type { SummaryData } from './json.js';
 import type { Paint } from './paint.js';
+
+/**
+ * The profile line: `kernel: 7.3 profile, x86_64 (trace.dat uname option:
+ * kernel 7.3.4-amd64; machine x86_64)`, or with what was assumed after a dash:
+ * `kernel: 7.3 profile, x86_64 — assumed: the input names no kernel (use --kernel); ...`.
+ */
+export function profileLine(p: ProfileChoice): string {
+  return `kernel: ${p.kernel} profile, ${p.arch} ${profileEvidence(p)}`;
+}
+
+/** The evidence part of the profile line: "(what the input said)", then "— what was assumed". */
+export function profileEvidence(p: ProfileChoice): string {
+  const known: string[] = [];
+  const assumed: string[] = [];
+  (p.kernelAssumed ? assumed : known).push(p.kernelEvidence);
+  (p.archAssumed ? assumed : known).push(p.archEvidence);
+  const parts: string[] = [];
+  if (known.length > 0) parts.push(`(${joinEvidence(known)})`);
+  if (assumed.length > 0) parts.push(`\u2014 ${joinEvidence(assumed)}`);
+  return parts.join(' ');
+}
+
+/** Evidence strings joined by '; ', a source named once when the next one repeats it ("X: a; b"). */
+function joinEvidence(list: string[]): string {
+  let out = '';
+  let prefix = '';
+  for (const e of list) {
+    const i = e.indexOf(': ');
+    const p = i > 0 ? e.slice(0, i + 2) : '';
+    if (out === '') out = e;
+    else out += `; ${p !== '' && p === prefix ? e.slice(p.length) : e}`;
+    prefix = p;
+  }
+  return out;
+}
 
 export function summaryText(s: SummaryData, paint: Paint): string {
   const lines: string[] = [];
   const c = s.coverage;
-  const { error, unconfirmed, info } = s.severities;
+  const { error, unconfirmed } = s.severities;
+  const kfp = s.kernelFalsePositives;
+  // Kernel false positives have severity info; they are counted apart, never as errors.
+  const info = Math.max(0, s.severities.info - kfp);
   const verdict = error > 0 ? paint.error(`${error} error${error === 1 ? '' : 's'}`) : paint.bold('no errors');
+  const falsePositives = kfp > 0 ? `, ${kfp} kernel false positive${kfp === 1 ? '' : 's'}` : '';
   lines.push(
-    `dmadebug: ${verdict}, ${unconfirmed} unconfirmed, ${info} info; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
+    `dmadebug: ${verdict}, ${unconfirmed} unconfirmed, ${info} info${falsePositives}; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
   );
+  lines.push(`  ${profileLine(s.profile)}`);
+  if (s.profile.conflict !== null) lines.push(`  ${paint.warn(`profile conflict: ${s.profile.conflict}`)}`);
+  if (kfp > 0) {
+    lines.push(
+      `  kernel false positives: ${kfp} line${kfp === 1 ? '' : 's'} the kernel prints on correct code (printed as the kernel does, with a note; not errors)`,
+    );
+  }
   const checks = Object.entries(s.findings);
   if (checks.length > 0) lines.push(`  findings: ${checks.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (c.firstTs === null) lines.push('  coverage: no events were read');

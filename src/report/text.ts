@@ -1,7 +1,9 @@
 // Kernel-style text for findings: the first line reads exactly like the
 // kernel's warning (`DMA-API: <driver> <device>: <message>`), so existing greps
 // keep working; the indented lines say where it happened and where the entry
-// was mapped. Unconfirmed findings are marked so they never pass for errors.
+// was mapped. Unconfirmed findings are marked so they never pass for errors;
+// a line the kernel prints on correct code (a kernel false positive) reads as
+// the kernel's, followed by a note saying so and why.
 
 import type { EventRef, Finding } from '../engine/findings.js';
 import type { Paint } from './paint.js';
@@ -42,7 +44,10 @@ export function warningLine(f: Pick<Finding, 'bare' | 'message' | 'driver' | 'de
 export function formatFinding(f: Finding, input: string, paint: Paint): string {
   const head = warningLine(f);
   let out: string;
-  if (f.severity === 'unconfirmed') out = `${paint.warn('[unconfirmed]')} ${head}\n`;
+  if (f.kernelFalsePositive !== null) {
+    // The kernel's own line, unprefixed so it greps like dmesg; the note says it is not an error.
+    out = `${paint.dim(head)}\n  ${paint.warn('kernel false positive')}: the kernel prints this on correct code: ${f.kernelFalsePositive}\n`;
+  } else if (f.severity === 'unconfirmed') out = `${paint.warn('[unconfirmed]')} ${head}\n`;
   // Kernel info lines (pool growth) read as the kernel prints them; our own info is marked.
   else if (f.severity === 'info') out = `${paint.dim(f.bare ? head : `[info] ${head}`)}\n`;
   else out = `${paint.error(head.slice(0, 8))}${head.slice(8)}\n`;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { machine, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
@@ -41,7 +41,10 @@ function fakeSystem() {
   symlinkSync('../../../../bus/pci/drivers/dmabug', join(sysfs, 'bus/pci/devices', DEV, 'driver'));
   writeFileSync(join(sysfs, 'bus/pci/devices', DEV, 'dma_mask_bits'), '32\n');
   const iomem = join(root, 'iomem');
-  writeFileSync(iomem, '01000000-017fffff : Kernel code\n01800000-01a10fff : Kernel rodata\n');
+  writeFileSync(
+    iomem,
+    '00100000-7ffdefff : System RAM\n  01000000-017fffff : Kernel code\n  01800000-01a10fff : Kernel rodata\n',
+  );
   return { root, tracefs, sysfs, iomem };
 }
 
@@ -81,6 +84,13 @@ describe('dmadebug record', () => {
       side.kernelImage.map((k: { name: string }) => k.name),
       ['Kernel code', 'Kernel rodata'],
     );
+    // The RAM that is not reserved (7.x: MMIO maps of it are reported), and the kernel's uname.
+    assert.deepEqual(side.systemRam, [
+      { start: '0x100000', end: '0x1000000' },
+      { start: '0x1a11000', end: '0x7ffdf000' },
+    ]);
+    assert.deepEqual(side.kernel, { release: release(), machine: machine() });
+    assert.equal(side.version, 1);
     assert.equal(side.unbinds.length, 1);
     assert.equal(side.unbinds[0].device, DEV);
     assert.equal(side.unbinds[0].marker, true);

@@ -7,12 +7,12 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { coverageFacts } from '../helpers/facts.js';
 import { Names } from '../../src/base/interner.js';
 import { EventKind } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
 import { type OpenOptions, onPath, openInput, parseTextEvents } from '../../src/input/source.js';
 import { TextParser } from '../../src/input/text-parser.js';
+import { coverageFacts } from '../helpers/facts.js';
 import { fixture, readmeCounts, serialize, serializeAll } from './helpers.js';
 
 const SMALL = fixture('bug-unmap-size');

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { coverageFacts } from '../helpers/facts.js';
 import { Names } from '../../src/base/interner.js';
 import { hex } from '../../src/base/u64.js';
 import { ATTR_MMIO, ATTR_SKIP_CPU_SYNC, Dir, type DmaEvent, EventKind } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
 import { MAX_LINE_BYTES, MAX_STACK_BYTES, MAX_WARNINGS_KEPT, TextParser } from '../../src/input/text-parser.js';
+import { coverageFacts } from '../helpers/facts.js';
 import { fixture, parseBytes, readmeCounts, serialize, serializeAll, textScenarios } from './helpers.js';
 
 /** One ftrace line (kernel `trace` layout, with the flags column). */

@@ -204,6 +204,41 @@ describe('HTML report in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('marks a kernel false positive and names the kernel profile', async () => {
+    const c = new ReportCollector();
+    const p = new Pipeline(SG, { tap: c.tap, onFinding: c.onFinding });
+    c.attach(p.engine);
+    const data = c.finish((await p.run()).result(), SG, 'dmadebug test');
+    // As the engine reports one: the kernel's line, severity info, and why it is no bug.
+    const row = data.findings.rows[0]!;
+    row.severity = 'info';
+    row.kernelFalsePositive = 'two live mappings differ only in attrs';
+    data.summary.severities = { error: 2, unconfirmed: 0, info: 1 };
+    data.summary.kernelFalsePositives = 1;
+    data.summary.profile = {
+      kernel: '7.3',
+      arch: 'x86_64',
+      evidence: '(trace.dat uname option: kernel 7.3.4-amd64; machine x86_64)',
+      assumed: false,
+      conflict: null,
+    };
+    const file = join(tmp, 'kfp.html');
+    writeFileSync(file, renderHtml(data, loadReportAssets()));
+    const { page, problems } = await open(file);
+    const first = page.locator('#findings-table tbody tr').first();
+    assert.equal(await first.locator('.badge.kfp').count(), 1);
+    assert.equal(await page.locator('#findings-table tbody .badge.kfp').count(), 1);
+    await first.click();
+    assert.match(
+      (await page.locator('#details dd.kfp').textContent()) ?? '',
+      /the kernel prints this on correct code: two live mappings differ only in attrs/,
+    );
+    assert.equal(await page.locator('#profile').textContent(), '7.3 \u00b7 x86_64');
+    assert.match((await page.locator('#summary').textContent()) ?? '', /kernel FP 1/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   const clean = fixture('bug-clean');
   it('says so when a trace has no findings', { skip: !existsSync(clean) && 'no fixture' }, async () => {
     const { page, problems } = await open(report(clean, 'clean'));

@@ -56,6 +56,9 @@ describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' },
     assert.equal(s.firstTs, '0.250820');
     assert.equal(s.lastTs, '3.396267');
     assert.deepEqual(s.severities, { error: 3, unconfirmed: 0, info: 0 });
+    assert.equal(s.kernelFalsePositives, 0);
+    assert.match(s.profile.kernel, /^(6\.12|7\.3)$/);
+    assert.match(s.profile.evidence, /\S/);
     assert.deepEqual(s.checks, { 'sync-sg-count-mismatch': 3 });
     assert.equal(s.live, 6);
     assert.equal(s.inputError, null);
@@ -97,6 +100,7 @@ describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' },
       assert.equal(row.message, want.message);
       assert.equal(row.check, want.check);
       assert.equal(row.severity, want.severity);
+      assert.equal(row.kernelFalsePositive, null);
       assert.equal(row.at.ts, want.at.ts);
       assert.equal(row.t, 2.308393);
       assert.equal(row.head, `DMA-API: pci 0000:00:02.0: ${want.message}`);

@@ -66,6 +66,22 @@ function badge(sev: ReportSeverity): HTMLElement {
   return el('span', { class: `badge ${sev}` }, sev);
 }
 
+/** A finding's severity, and when the kernel prints it on correct code, a mark saying so. */
+function severityBadges(f: ReportFinding): HTMLElement {
+  const span = el('span', {}, badge(f.severity));
+  if (f.kernelFalsePositive !== null) {
+    span.append(
+      ' ',
+      el(
+        'span',
+        { class: 'badge kfp', title: `the kernel prints this on correct code: ${f.kernelFalsePositive}` },
+        'kernel FP',
+      ),
+    );
+  }
+  return span;
+}
+
 function num(n: number): string {
   return n.toLocaleString('en-US');
 }
@@ -151,8 +167,20 @@ class Report {
       );
     const sev = el('span', {});
     for (const k of SEV_ORDER) {
-      sev.append(badge(k), ` ${num(s.severities[k])}  `);
+      // Kernel false positives are info findings, counted apart.
+      const n = k === 'info' ? s.severities.info - s.kernelFalsePositives : s.severities[k];
+      sev.append(badge(k), ` ${num(n)}  `);
     }
+    if (s.kernelFalsePositives > 0) {
+      sev.append(el('span', { class: 'badge kfp' }, 'kernel FP'), ` ${num(s.kernelFalsePositives)}`);
+    }
+    const p = s.profile;
+    const profile = el(
+      'span',
+      { id: 'profile' },
+      `${p.kernel} \u00b7 ${p.arch}`,
+      el('small', {}, p.assumed ? ' (assumed)' : ''),
+    );
     const cards = el(
       'div',
       { class: 'cards', id: 'summary' },
@@ -180,6 +208,7 @@ class Report {
       ),
       stat('Findings', sev),
       stat('Live at end', num(s.live)),
+      stat('Kernel profile', profile, p.evidence),
     );
     const head = el(
       'header',
@@ -195,6 +224,9 @@ class Report {
     );
     if (s.inputError)
       head.append(el('p', { class: 'note', id: 'input-error' }, `Reading stopped early: ${s.inputError}`));
+    if (p.conflict !== null) {
+      head.append(el('p', { class: 'note', id: 'profile-conflict' }, `Kernel profile conflict: ${p.conflict}`));
+    }
     if (findings.hidden > 0) {
       head.append(
         el(
@@ -462,7 +494,7 @@ class Report {
         'tr',
         { tabindex: '0', 'data-index': String(i), 'data-severity': r.severity },
         el('td', { class: 'num' }, r.at.ts || '(end)'),
-        el('td', {}, badge(r.severity)),
+        el('td', {}, severityBadges(r)),
         el('td', { class: 'mono check' }, r.check),
         el('td', { class: 'mono' }, r.device ?? '-'),
         el('td', { class: 'msg' }, r.message),
@@ -493,7 +525,8 @@ class Report {
     filter.addEventListener('input', () => {
       const q = filter.value.trim().toLowerCase();
       f.rows.forEach((r, i) => {
-        const hay = `${r.severity} ${r.check} ${r.device ?? ''} ${r.message}`.toLowerCase();
+        const kfp = r.kernelFalsePositive !== null ? ' kernel false positive' : '';
+        const hay = `${r.severity}${kfp} ${r.check} ${r.device ?? ''} ${r.message}`.toLowerCase();
         this.rowEls[i]!.hidden = q !== '' && !hay.includes(q);
       });
     });
@@ -571,7 +604,7 @@ class Report {
     }
     const file = this.d.input.label;
     box.dataset.finding = String(this.selected);
-    box.append(el('h3', {}, badge(f.severity), ` ${f.check}`));
+    box.append(el('h3', {}, severityBadges(f), ` ${f.check}`));
     box.append(el('pre', { class: 'message' }, f.head));
     const where = el(
       'dl',
@@ -579,6 +612,12 @@ class Report {
       el('dt', {}, 'at'),
       el('dd', {}, f.at.ts || f.at.line ? placeText(f.at, file) : 'after the trace'),
     );
+    if (f.kernelFalsePositive !== null) {
+      where.append(
+        el('dt', {}, 'kernel false positive'),
+        el('dd', { class: 'kfp' }, `the kernel prints this on correct code: ${f.kernelFalsePositive}`),
+      );
+    }
     if (f.note) where.append(el('dt', {}, f.severity === 'unconfirmed' ? 'why' : 'note'), el('dd', {}, f.note));
     box.append(where);
     const m = f.mapping;
