@@ -971,8 +971,17 @@ export class TextParser {
       return;
     }
     if (te.phys) ev.kind = kindOf(te, ev.attrs);
+    // kernel evidence, once: which single-mapping events this kernel has
+    if (this.facts.mapEvents === null) this.noteMapEvents(te);
     this.fillHeader(b);
     this.emit();
+  }
+
+  /** The first dma_map_phys/_page/_resource (or unmap) event tells the kernel generation. */
+  private noteMapEvents(te: TracedEvent): void {
+    if (te.mapEvents === null) return;
+    this.facts.mapEvents = te.mapEvents;
+    this.facts.mapEventsSource = `line ${this.lines}: ${te.name}`;
   }
 
   private nameEnd(b: Buffer, ns: number, e: number): number {

@@ -239,6 +239,7 @@ export class RawLiveSource {
       sink: opts.sink,
       commName: (pid) => this.cmdlineOf(pid),
       warn: (message) => this.warn(message),
+      facts: this.facts,
     });
     const decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
     this.out.configure(this.le, decoder, meta.formats);
