@@ -85,6 +85,8 @@ export interface WriterOptions {
   omitFormats?: string[];
   /** Dynamic fields as __rel_loc (offset from the end of the field) instead of __data_loc. */
   relLoc?: boolean;
+  /** The event formats to write (default: standardEvents() and ftraceEvents()): another kernel's layouts. */
+  events?: EventDef[];
 }
 
 // ---------------------------------------------------------------- event formats
@@ -667,7 +669,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const subbufSize = opts.subbufSize ?? pageSize;
   const o = { ...opts, longSize, subbufSize };
   const compress = opts.version === 7 && (opts.compression ?? 'zlib') === 'zlib';
-  let events = [...standardEvents(), ...ftraceEvents()];
+  let events = opts.events ?? [...standardEvents(), ...ftraceEvents()];
   if (opts.relLoc) {
     events = events.map((e) => ({
       ...e,
