@@ -210,6 +210,8 @@ const K_FULL_ENTS = 16;
 const K_TRUNCATED = 17;
 const K_LENGTHS = 18;
 const K_ADDRS = 19;
+/** The dma_unmap class's field name (raw fields of dma_unmap_page / dma_unmap_phys): dma_addr. */
+const K_ADDR = 20;
 
 const KEY_NAMES = [
   'dir',
@@ -232,6 +234,7 @@ const KEY_NAMES = [
   'truncated',
   'lengths',
   'addrs',
+  'addr',
 ] as const;
 const KEYS = new NameTable(KEY_NAMES.map((n, i) => [n, i] as const));
 
@@ -300,6 +303,8 @@ const L_EVENTS_DROPPED = bytesOf('EVENTS DROPPED]');
 const L_EVENTS = bytesOf(' EVENTS');
 const L_ENTRIES = bytesOf('entries-in-buffer/entries-written:');
 const L_NULL = bytesOf('(null)');
+/** glibc's %p of NULL: what `trace-cmd report` prints for a failed 7.x dma_alloc's virt_addr. */
+const L_NIL = bytesOf('(nil)');
 const L_PTRVAL = bytesOf('(____ptrval____)');
 
 /**
@@ -1032,7 +1037,9 @@ export class TextParser {
           dirVal = this.vNum;
           break;
         case K_DMA_ADDR:
-          q = this.scanAddr(b, p, e, raw, 'dma_addr');
+        case K_ADDR:
+          q = this.scanAddr(b, p, e, raw, key === K_ADDR ? 'addr' : 'dma_addr');
+          if (key === K_ADDR) seen |= bit(K_DMA_ADDR);
           ev.addrHi = this.vHi;
           ev.addrLo = this.vLo;
           break;
@@ -1356,15 +1363,20 @@ export class TextParser {
     return q;
   }
 
-  /** virt_addr=%p: hashed or raw hex, `(null)`, or `(____ptrval____)` (unknown). */
+  /**
+   * virt_addr=%p: the kernel's hashed hex (16 digits, no 0x), a raw pointer
+   * with 0x (`trace-cmd report` prints %p with glibc, and raw fields as 0x
+   * hex), `(null)` / `(nil)`, or `(____ptrval____)` (unknown).
+   */
   private scanVirt(b: Buffer, p: number, e: number): number {
     const ev = this.ev;
     if (b[p] === LPAREN) {
-      if (startsWith(b, p, e, L_NULL)) {
+      const nul = startsWith(b, p, e, L_NULL) ? L_NULL : startsWith(b, p, e, L_NIL) ? L_NIL : null;
+      if (nul !== null) {
         ev.hasVirt = true;
         ev.virtHi = 0;
         ev.virtLo = 0;
-        return p + L_NULL.length;
+        return p + nul.length;
       }
       if (startsWith(b, p, e, L_PTRVAL)) {
         ev.hasVirt = false;
@@ -1377,7 +1389,7 @@ export class TextParser {
       return -1;
     }
     ev.hasVirt = true;
-    ev.virtRaw = false;
+    ev.virtRaw = b[p] === ZERO && b[p + 1] === LOWER_X;
     ev.virtHi = this.vHi;
     ev.virtLo = this.vLo;
     return q;

@@ -668,6 +668,20 @@ describe('7.3 layouts: text', () => {
       if (ev.hasVirt) assert.equal(ev.virtRaw, false, 'the kernel text prints hashed pointers');
     });
   });
+
+  test('trace-cmd report forms: glibc %p (0x raw pointers, (nil)) and the raw addr field of the unmap class', () => {
+    const text =
+      line73(0, { ...CASES[8]!, text: CASES[8]!.text.replace('00000000cfaa9d84', '0xff1100000b433800') }) +
+      line73(1, { ...CASES[9]!, text: CASES[9]!.text.replace('0000000000000000', '(nil)') }) +
+      line73(2, { ...CASES[3]!, text: `[FAILED TO PARSE] device=${DEV} addr=0xb5a7200 size=512 dir=1 attrs=0x20` });
+    const p = parseBytes(text);
+    assert.deepEqual(p.parser.warningList, []);
+    const [a, failed, unmap] = p.events as [DmaEvent, DmaEvent, DmaEvent];
+    assert.equal(a.virtRaw, true);
+    assert.equal(hex(a.virtHi, a.virtLo), 'ff1100000b433800');
+    assert.deepEqual(picked(failed, p.names, CASES[9]!.want), CASES[9]!.want);
+    assert.deepEqual(picked(unmap, p.names, CASES[3]!.want), CASES[3]!.want);
+  });
 });
 
 /** The writer's layouts of 7.3, checked against the 7.3 fixture's format files field by field when they exist. */
