@@ -229,11 +229,13 @@ export interface InputFacts {
   /**
    * Which single-mapping events the kernel has: 'phys' (dma_map_phys, 6.18+),
    * 'page' (dma_map_page/dma_map_resource, up to 6.17), or null while unknown.
-   * trace.dat sets it from its formats before any event; a text parser sets it
-   * when it reads the first such event, before handing that event on.
+   * trace.dat sets it from its formats before any event; a text parser (and
+   * RingRecords, for a reader that did not) sets it when it reads the first
+   * such event, before handing that event on. Once set it is not changed.
+   * See MapEvents and TRACED_EVENTS in events/vocabulary.ts.
    */
   mapEvents: 'phys' | 'page' | null;
-  /** Where mapEvents was learned ("formats of trace.dat", "line 1234: dma_map_phys"). */
+  /** Where mapEvents was learned ("formats of trace.dat", "line 1234: dma_map_phys", "event 17: dma_map_phys"). */
   mapEventsSource: string | null;
 }
 
