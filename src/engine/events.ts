@@ -6,52 +6,10 @@
 // Sizes are plain numbers (exact below 2^53; parsers reject larger sizes).
 // The engine copies what it needs and never keeps a reference to the record.
 
-/** What happened. Values are stable: they index tables in the engine. */
-export const EventKind = {
-  /** dma_map_page / dma_map_phys (6.18+) / dma_map_single: one `single` entry (or `resource` with attr MMIO). */
-  MapPage: 1,
-  /** dma_unmap_page / dma_unmap_phys. */
-  UnmapPage: 2,
-  /** dma_map_resource: one `resource` entry. */
-  MapResource: 3,
-  UnmapResource: 4,
-  /** dma_map_sg: one `scatter-gather` entry per mapped segment. */
-  MapSg: 5,
-  /** dma_unmap_sg: only the physical addresses of the list are known. */
-  UnmapSg: 6,
-  /** dma_map_sg_err: a failed sg mapping (sgPhys holds the physical addresses). */
-  MapSgErr: 7,
-  /** dma_alloc (coherent). */
-  Alloc: 8,
-  Free: 9,
-  /** dma_alloc_pages (noncoherent). */
-  AllocPages: 10,
-  FreePages: 11,
-  /** dma_alloc_sgt: dma address + size + physical list. */
-  AllocSgt: 12,
-  FreeSgt: 13,
-  AllocSgtErr: 14,
-  SyncSingleForCpu: 15,
-  SyncSingleForDevice: 16,
-  SyncSgForCpu: 17,
-  SyncSgForDevice: 18,
-  /** kmem:mm_page_free / mm_page_free_batched: pfn + order. */
-  PageFree: 19,
-  /** Events were lost on `cpu` (count in `lost`, 0 when unknown). */
-  Lost: 20,
-  /** A `<stack trace>` block for the previous event of `cpu`; frames in `stack`. */
-  Stack: 21,
-  /** trace_printk / trace_marker text, for humans. `text` holds it. */
-  Marker: 22,
-  /** The driver of `device` was unbound (side information: a recorder's marker); `text` holds the bus. */
-  Unbind: 23,
-  /**
-   * The input is damaged in `cpu`'s events: none of that CPU's later events
-   * can be read (an ongoing loss, unlike Lost's gap), while other CPUs go on.
-   */
-  CpuCutShort: 24,
-} as const;
-export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+import { EventKind } from '../events/kinds.js';
+
+/** What happened (defined beside the event vocabulary; re-exported here for the record's users). */
+export { EventKind };
 
 /** enum dma_data_direction, as the kernel numbers it. */
 export const Dir = {
@@ -286,11 +244,13 @@ export interface InputFacts {
   /**
    * Which single-mapping events the kernel has: 'phys' (dma_map_phys, 6.18+),
    * 'page' (dma_map_page/dma_map_resource, up to 6.17), or null while unknown.
-   * trace.dat sets it from its formats before any event; a text parser sets it
-   * when it reads the first such event, before handing that event on.
+   * trace.dat sets it from its formats before any event; a text parser (and
+   * RingRecords, for a reader that did not) sets it when it reads the first
+   * such event, before handing that event on. Once set it is not changed.
+   * See MapEvents and TRACED_EVENTS in events/vocabulary.ts.
    */
   mapEvents: 'phys' | 'page' | null;
-  /** Where mapEvents was learned ("formats of trace.dat", "line 1234: dma_map_phys"). */
+  /** Where mapEvents was learned ("formats of trace.dat", "line 1234: dma_map_phys", "event 17: dma_map_phys"). */
   mapEventsSource: string | null;
 }
 

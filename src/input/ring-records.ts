@@ -3,7 +3,9 @@
 // - RingRecords turns records into DmaEvents on one reused event: it reads
 //   the common_type id and common_pid, decodes with a RecordDecoder and the
 //   per-id Plan, stamps the time, resolves the comm (cached per pid), counts
-//   records, events and skipped records, and emits lost-event markers;
+//   records, events and skipped records, emits lost-event markers, and
+//   notes which single-mapping events the kernel has at the first one read
+//   (when the reader did not learn it from the formats before);
 // - MergeLead is the per-round choice of the k-way time merge across CPUs:
 //   the earliest stream and the runner-up, so the earliest can keep emitting
 //   while it stays first without a rescan.
@@ -11,7 +13,7 @@
 // FIFOs), its own rule for ids it has no plan for, and its own warnings.
 
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, EventKind as K } from '../engine/events.js';
+import { DmaEvent, type EventSink, type InputFacts, EventKind as K, noInputFacts } from '../engine/events.js';
 import { buildPlan, Decoded, decodedEventCode, type Plan, type RecordDecoder } from './tracedat-decode.js';
 import type { EventFormat } from './tracedat-format.js';
 import type { PageReader } from './tracedat-kbuffer.js';
@@ -68,6 +70,11 @@ export interface RingRecordsOptions {
   commName: (pid: number) => string | undefined;
   /** A malformed record (not emitted). */
   warn: (message: string) => void;
+  /**
+   * The reader's facts: mapEvents (and its source) are set from the first
+   * dma_map_phys/_page/_resource or unmap record when still null then.
+   */
+  facts?: InputFacts;
 }
 
 /** Records -> DmaEvents into a sink, with the counters a parser reports. */
@@ -87,8 +94,11 @@ export class RingRecords {
   private readonly comms = new Map<number, number>();
   private lastPid = -1;
   private lastComm = -1;
+  private readonly facts: InputFacts;
 
-  constructor(private readonly opts: RingRecordsOptions) {}
+  constructor(private readonly opts: RingRecordsOptions) {
+    this.facts = opts.facts ?? noInputFacts();
+  }
 
   /** Ready to decode: byte order, the decoder, and the common field layout of `formats`. */
   configure(le: boolean, decoder: RecordDecoder, formats: readonly EventFormat[]): void {
@@ -130,7 +140,16 @@ export class RingRecords {
     ev.comm = this.commId(pid);
     this.events++;
     ev.line = this.events;
+    if (this.facts.mapEvents === null) this.noteMapEvents(plan);
     this.opts.sink(ev);
+  }
+
+  /** The first single-mapping record tells the kernel generation (unless the formats did). */
+  private noteMapEvents(plan: Plan): void {
+    const m = plan.event === null ? null : plan.event.mapEvents;
+    if (m === null) return;
+    this.facts.mapEvents = m;
+    this.facts.mapEventsSource = `event ${this.events}: ${plan.name}`;
   }
 
   /** Emits a Lost event on `cpu` at time hi:lo (`lost` = count, 0 = unknown). */

@@ -26,13 +26,22 @@ import {
   type AddrList,
   type Dir,
   DmaEvent,
-  type EventKind as EventKindT,
+  type EventKind,
   type EventSink,
   type InputFacts,
   EventKind as K,
   noInputFacts,
   type SizeList,
 } from '../engine/events.js';
+import {
+  ALLOC_FAMILY,
+  ATTR_NAMES,
+  FTRACE_RECORDS,
+  FtraceRecord,
+  kindOf,
+  TRACED_EVENTS,
+  type TracedEvent,
+} from '../events/vocabulary.js';
 import { InputError } from './errors.js';
 
 /** The trace_marker text `dmadebug record` writes when a driver is unbound. */
@@ -165,43 +174,17 @@ class NameTable {
 }
 
 // ---- event names ----
-// Kinds that need a second look, beyond EventKind (which stops at 22).
-const X_MAP_PHYS = 101;
-const X_UNMAP_PHYS = 102;
-const X_MARK_WRITE = 103;
-const X_PRINT = 104;
-const X_KERNEL_STACK = 105;
-const X_USER_STACK = 106;
+// One code per name: a dma/kmem event's index in TRACED_EVENTS (below
+// N_TRACED), or X_FTRACE plus an ftrace record, or X_MARK_WRITE.
+const N_TRACED = TRACED_EVENTS.length;
+/** The kernel's text shows a trace_marker write (a print record) under its caller's name. */
+const X_MARK_WRITE = 99;
+const X_FTRACE = 100;
 
 const EVENTS = new NameTable([
-  ['dma_map_page', K.MapPage],
-  ['dma_unmap_page', K.UnmapPage],
-  ['dma_map_phys', X_MAP_PHYS],
-  ['dma_unmap_phys', X_UNMAP_PHYS],
-  ['dma_map_resource', K.MapResource],
-  ['dma_unmap_resource', K.UnmapResource],
-  ['dma_map_sg', K.MapSg],
-  ['dma_unmap_sg', K.UnmapSg],
-  ['dma_map_sg_err', K.MapSgErr],
-  ['dma_alloc', K.Alloc],
-  ['dma_free', K.Free],
-  ['dma_alloc_pages', K.AllocPages],
-  ['dma_free_pages', K.FreePages],
-  ['dma_alloc_sgt', K.AllocSgt],
-  ['dma_free_sgt', K.FreeSgt],
-  ['dma_alloc_sgt_err', K.AllocSgtErr],
-  ['dma_sync_single_for_cpu', K.SyncSingleForCpu],
-  ['dma_sync_single_for_device', K.SyncSingleForDevice],
-  ['dma_sync_sg_for_cpu', K.SyncSgForCpu],
-  ['dma_sync_sg_for_device', K.SyncSgForDevice],
-  ['mm_page_free', K.PageFree],
-  ['mm_page_free_batched', K.PageFree],
+  ...TRACED_EVENTS.map((e, i) => [e.name, i] as const),
+  ...FTRACE_RECORDS.map(([name, rec]) => [name, X_FTRACE + rec] as const),
   ['tracing_mark_write', X_MARK_WRITE],
-  ['print', X_PRINT],
-  ['bprint', X_PRINT],
-  ['bputs', X_PRINT],
-  ['kernel_stack', X_KERNEL_STACK],
-  ['user_stack', X_USER_STACK],
 ]);
 
 // ---- payload keys ----
@@ -227,6 +210,8 @@ const K_FULL_ENTS = 16;
 const K_TRUNCATED = 17;
 const K_LENGTHS = 18;
 const K_ADDRS = 19;
+/** The dma_unmap class's field name (raw fields of dma_unmap_page / dma_unmap_phys): dma_addr. */
+const K_ADDR = 20;
 
 const KEY_NAMES = [
   'dir',
@@ -249,6 +234,7 @@ const KEY_NAMES = [
   'truncated',
   'lengths',
   'addrs',
+  'addr',
 ] as const;
 const KEYS = new NameTable(KEY_NAMES.map((n, i) => [n, i] as const));
 
@@ -296,32 +282,8 @@ const ENDS_WITH_ATTRS = new Set<number>([
   K.AllocSgt,
   K.AllocSgtErr,
 ]);
-/** Allocation events: coherent memory is bidirectional, so a garbage dir there is no error (both parsers). */
-export const ALLOC_FAMILY: ReadonlySet<number> = new Set<number>([
-  K.Alloc,
-  K.Free,
-  K.AllocPages,
-  K.FreePages,
-  K.AllocSgt,
-  K.FreeSgt,
-  K.AllocSgtErr,
-]);
-
-// ---- attribute names (include/linux/dma-mapping.h) ----
-const ATTRS = new NameTable([
-  ['WEAK_ORDERING', 1 << 1],
-  ['WRITE_COMBINE', 1 << 2],
-  ['NO_KERNEL_MAPPING', 1 << 4],
-  ['SKIP_CPU_SYNC', 1 << 5],
-  ['FORCE_CONTIGUOUS', 1 << 6],
-  ['ALLOC_SINGLE_PAGES', 1 << 7],
-  ['NO_WARN', 1 << 8],
-  ['PRIVILEGED', 1 << 9],
-  ['MMIO', 1 << 10],
-  ['CACHELINES_OVERLAP', 1 << 11],
-  ['REQUIRE_COHERENT', 1 << 12],
-]);
-const ATTR_MMIO = 1 << 10;
+// ---- attribute names (decode_dma_attrs() of dma.h) ----
+const ATTRS = new NameTable(ATTR_NAMES);
 
 // ---- literals ----
 const L_BIDIRECTIONAL = bytesOf('BIDIRECTIONAL');
@@ -341,6 +303,8 @@ const L_EVENTS_DROPPED = bytesOf('EVENTS DROPPED]');
 const L_EVENTS = bytesOf(' EVENTS');
 const L_ENTRIES = bytesOf('entries-in-buffer/entries-written:');
 const L_NULL = bytesOf('(null)');
+/** glibc's %p of NULL: what `trace-cmd report` prints for a failed 7.x dma_alloc's virt_addr. */
+const L_NIL = bytesOf('(nil)');
 const L_PTRVAL = bytesOf('(____ptrval____)');
 
 /**
@@ -740,29 +704,28 @@ export class TextParser {
       t++;
     }
     const code = t < e && b[t] === COLON ? EVENTS.get(b, ns, t) : -1;
-    if (code >= 0 && code < 100) {
-      this.dmaEvent(b, t + 1, e, code, ns);
+    if (code >= 0 && code < N_TRACED) {
+      this.dmaEvent(b, t + 1, e, TRACED_EVENTS[code]!, ns);
       return;
     }
     switch (code) {
-      case X_MAP_PHYS:
-      case X_UNMAP_PHYS:
-        this.dmaEvent(b, t + 1, e, code, ns);
-        return;
       case X_MARK_WRITE:
         this.marker(b, t + 1, e, false);
         return;
-      case X_PRINT:
+      case X_FTRACE + FtraceRecord.Print:
+      case X_FTRACE + FtraceRecord.BPrint:
+      case X_FTRACE + FtraceRecord.BPuts:
+        // trace-cmd report: the caller's symbol comes first
         this.marker(b, t + 1, e, true);
         return;
-      case X_KERNEL_STACK: {
+      case X_FTRACE + FtraceRecord.KernelStack: {
         let q = t + 1;
         while (q < e && b[q] === SP) q++;
         if (startsWith(b, q, e, L_STACK)) this.openStack(b);
         else this.skipped++;
         return;
       }
-      case X_USER_STACK:
+      case X_FTRACE + FtraceRecord.UserStack:
         this.openUserStack();
         return;
     }
@@ -998,10 +961,10 @@ export class TextParser {
   // ---------------------------------------------------------------- dma payloads
 
   /** Parses the payload of a dma:* or kmem event starting at p (just after the name's ':'). */
-  private dmaEvent(b: Buffer, p: number, e: number, code: number, ns: number): void {
+  private dmaEvent(b: Buffer, p: number, e: number, te: TracedEvent, ns: number): void {
     const ev = this.ev;
     ev.resetPayload();
-    const kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : (code as EventKindT);
+    const kind = te.kind;
     ev.kind = kind;
     this.err = '';
     if (!this.payload(b, p, e, kind)) {
@@ -1012,12 +975,18 @@ export class TextParser {
       }
       return;
     }
-    if (code === X_MAP_PHYS || code === X_UNMAP_PHYS) {
-      // 6.18+: a resource mapping is a phys mapping with DMA_ATTR_MMIO.
-      if ((ev.attrs & ATTR_MMIO) !== 0) ev.kind = code === X_MAP_PHYS ? K.MapResource : K.UnmapResource;
-    }
+    if (te.phys) ev.kind = kindOf(te, ev.attrs);
+    // kernel evidence, once: which single-mapping events this kernel has
+    if (this.facts.mapEvents === null) this.noteMapEvents(te);
     this.fillHeader(b);
     this.emit();
+  }
+
+  /** The first dma_map_phys/_page/_resource (or unmap) event tells the kernel generation. */
+  private noteMapEvents(te: TracedEvent): void {
+    if (te.mapEvents === null) return;
+    this.facts.mapEvents = te.mapEvents;
+    this.facts.mapEventsSource = `line ${this.lines}: ${te.name}`;
   }
 
   private nameEnd(b: Buffer, ns: number, e: number): number {
@@ -1027,7 +996,7 @@ export class TextParser {
   }
 
   /** Fills this.ev from `device key=value ...`; false (and this.err) when the line is bad. */
-  private payload(b: Buffer, p: number, e: number, kind: number): boolean {
+  private payload(b: Buffer, p: number, e: number, kind: EventKind): boolean {
     const ev = this.ev;
     while (p < e && b[p] === SP) p++;
     let raw = false;
@@ -1068,7 +1037,9 @@ export class TextParser {
           dirVal = this.vNum;
           break;
         case K_DMA_ADDR:
-          q = this.scanAddr(b, p, e, raw, 'dma_addr');
+        case K_ADDR:
+          q = this.scanAddr(b, p, e, raw, key === K_ADDR ? 'addr' : 'dma_addr');
+          if (key === K_ADDR) seen |= bit(K_DMA_ADDR);
           ev.addrHi = this.vHi;
           ev.addrLo = this.vLo;
           break;
@@ -1392,15 +1363,20 @@ export class TextParser {
     return q;
   }
 
-  /** virt_addr=%p: hashed or raw hex, `(null)`, or `(____ptrval____)` (unknown). */
+  /**
+   * virt_addr=%p: the kernel's hashed hex (16 digits, no 0x), a raw pointer
+   * with 0x (`trace-cmd report` prints %p with glibc, and raw fields as 0x
+   * hex), `(null)` / `(nil)`, or `(____ptrval____)` (unknown).
+   */
   private scanVirt(b: Buffer, p: number, e: number): number {
     const ev = this.ev;
     if (b[p] === LPAREN) {
-      if (startsWith(b, p, e, L_NULL)) {
+      const nul = startsWith(b, p, e, L_NULL) ? L_NULL : startsWith(b, p, e, L_NIL) ? L_NIL : null;
+      if (nul !== null) {
         ev.hasVirt = true;
         ev.virtHi = 0;
         ev.virtLo = 0;
-        return p + L_NULL.length;
+        return p + nul.length;
       }
       if (startsWith(b, p, e, L_PTRVAL)) {
         ev.hasVirt = false;
@@ -1413,7 +1389,7 @@ export class TextParser {
       return -1;
     }
     ev.hasVirt = true;
-    ev.virtRaw = false;
+    ev.virtRaw = b[p] === ZERO && b[p + 1] === LOWER_X;
     ev.virtHi = this.vHi;
     ev.virtLo = this.vLo;
     return q;

@@ -1,8 +1,9 @@
 // Record decoding for trace.dat: from one raw event record (the kernel's
 // trace_event_raw_* struct) to the DmaEvent the text parser would produce for
-// the same event. It owns the mapping event name -> EventKind and field names
-// -> DmaEvent fields, and the ftrace kernel_stack / print / bprint / bputs
-// records; it knows nothing of pages or files.
+// the same event. It owns the mapping field names -> DmaEvent fields (event
+// names -> EventKind are the shared vocabulary's), and the ftrace
+// kernel_stack / print / bprint / bputs records; it knows nothing of pages or
+// files.
 //
 // Why it looks the way it does: one decoder plan per event id is computed
 // once per file from that file's format files (offsets, sizes, __data_loc),
@@ -12,59 +13,30 @@
 import type { Names } from '../base/interner.js';
 import { NameCache } from '../base/name-cache.js';
 import { type AddrList, type Dir, type DmaEvent, EventKind as K, type SizeList } from '../engine/events.js';
-import { ALLOC_FAMILY, isMachineryFrame, MAX_STACK_BYTES, UNBIND_MARKER } from './text-parser.js';
+import {
+  ALLOC_FAMILY,
+  FTRACE_RECORDS,
+  FtraceRecord,
+  kindOf,
+  TRACED_EVENTS,
+  type TracedEvent,
+  tracedEventIndex,
+} from '../events/vocabulary.js';
+import { isMachineryFrame, MAX_STACK_BYTES, UNBIND_MARKER } from './text-parser.js';
 import type { EventFormat, FormatField, Kallsyms } from './tracedat-format.js';
 import { normHex } from './tracedat-format.js';
 
 const TWO32 = 0x100000000;
-const ATTR_MMIO = 1 << 10;
 
-// Decoder codes beyond EventKind.
-const X_MAP_PHYS = 101;
-const X_UNMAP_PHYS = 102;
-const X_KERNEL_STACK = 105;
-const X_USER_STACK = 106;
-const X_PRINT = 107;
-const X_BPRINT = 108;
-const X_BPUTS = 109;
+// Decoder codes: 1 + the index of a dma/kmem event in TRACED_EVENTS, or
+// X_FTRACE + an ftrace record; 0 for an event that is not decoded.
+const X_FTRACE = 100;
+const FTRACE_CODES = new Map<string, number>(FTRACE_RECORDS.map(([name, rec]) => [name, X_FTRACE + rec]));
 
-/** Event names the text parser knows, mapped the same way. */
-const DMA_EVENTS: Record<string, number> = {
-  dma_map_page: K.MapPage,
-  dma_unmap_page: K.UnmapPage,
-  dma_map_phys: X_MAP_PHYS,
-  dma_unmap_phys: X_UNMAP_PHYS,
-  dma_map_resource: K.MapResource,
-  dma_unmap_resource: K.UnmapResource,
-  dma_map_sg: K.MapSg,
-  dma_unmap_sg: K.UnmapSg,
-  dma_map_sg_err: K.MapSgErr,
-  dma_alloc: K.Alloc,
-  dma_free: K.Free,
-  dma_alloc_pages: K.AllocPages,
-  dma_free_pages: K.FreePages,
-  dma_alloc_sgt: K.AllocSgt,
-  dma_free_sgt: K.FreeSgt,
-  dma_alloc_sgt_err: K.AllocSgtErr,
-  dma_sync_single_for_cpu: K.SyncSingleForCpu,
-  dma_sync_single_for_device: K.SyncSingleForDevice,
-  dma_sync_sg_for_cpu: K.SyncSgForCpu,
-  dma_sync_sg_for_device: K.SyncSgForDevice,
-  mm_page_free: K.PageFree,
-  mm_page_free_batched: K.PageFree,
-};
-const FTRACE_EVENTS: Record<string, number> = {
-  kernel_stack: X_KERNEL_STACK,
-  user_stack: X_USER_STACK,
-  print: X_PRINT,
-  bprint: X_BPRINT,
-  bputs: X_BPUTS,
-};
-
-/** Is this event of interest to dmadebug (decoded, not skipped)? */
+/** Is this event of interest to dmadebug (decoded, not skipped)? Non-zero: its decoder code. */
 export function decodedEventCode(system: string, name: string): number {
-  if (system === 'ftrace') return FTRACE_EVENTS[name] ?? 0;
-  return DMA_EVENTS[name] ?? 0;
+  if (system === 'ftrace') return FTRACE_CODES.get(name) ?? 0;
+  return tracedEventIndex(name) + 1;
 }
 
 /** Where a value lives in a record. */
@@ -112,10 +84,14 @@ export class Plan {
   str: Loc | null = null;
   /** Non-empty when the format lacks a field every layout of this kind has. */
   missing = '';
-  /** The EventKind a dma/kmem record becomes (before the MMIO check of *_phys). */
+  /** The dma/kmem event of the vocabulary, or null for an ftrace record. */
+  readonly event: TracedEvent | null;
+  /** The EventKind a dma/kmem record becomes (before kindOf()'s MMIO check of *_phys); 0 for ftrace. */
   readonly kind: number;
   /** An ftrace record (stack, marker), not a dma/kmem one. */
   readonly ftrace: boolean;
+  /** Which ftrace record (FtraceRecord), 0 for a dma/kmem one. */
+  readonly record: number;
   /** Coherent allocation family: a dir outside 0..3 is ignored, not an error. */
   readonly alloc: boolean;
 
@@ -124,9 +100,11 @@ export class Plan {
     readonly name: string,
     readonly code: number,
   ) {
-    this.kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : code;
-    this.ftrace = code >= 100 && code !== X_MAP_PHYS && code !== X_UNMAP_PHYS;
-    this.alloc = ALLOC_FAMILY.has(this.kind);
+    this.ftrace = code >= X_FTRACE;
+    this.record = this.ftrace ? code - X_FTRACE : 0;
+    this.event = this.ftrace ? null : (TRACED_EVENTS[code - 1] ?? null);
+    this.kind = this.event === null ? 0 : this.event.kind;
+    this.alloc = this.event !== null && ALLOC_FAMILY.has(this.event.kind);
   }
 }
 
@@ -141,17 +119,18 @@ export function buildPlan(fmt: EventFormat, code: number, longSize: number): Pla
     }
     return null;
   };
-  if (code >= 100 && code !== X_MAP_PHYS && code !== X_UNMAP_PHYS) {
+  if (p.ftrace) {
     p.stackSize = get('size');
     p.callers = get('caller');
     p.ip = get('ip');
     p.buf = get('buf');
     p.fmt = get('fmt');
     p.str = get('str');
-    if (code === X_KERNEL_STACK && !p.callers) p.missing = 'caller';
-    if (code === X_PRINT && !p.buf) p.missing = 'buf';
-    if (code === X_BPRINT && (!p.fmt || !p.buf)) p.missing = p.fmt ? 'buf' : 'fmt';
-    if (code === X_BPUTS && !p.str) p.missing = 'str';
+    const rec = p.record;
+    if (rec === FtraceRecord.KernelStack && !p.callers) p.missing = 'caller';
+    if (rec === FtraceRecord.Print && !p.buf) p.missing = 'buf';
+    if (rec === FtraceRecord.BPrint && (!p.fmt || !p.buf)) p.missing = p.fmt ? 'buf' : 'fmt';
+    if (rec === FtraceRecord.BPuts && !p.str) p.missing = 'str';
     return p;
   }
   p.device = get('device', 'dev_name', 'name');
@@ -168,7 +147,7 @@ export function buildPlan(fmt: EventFormat, code: number, longSize: number): Pla
   p.err = get('err');
   p.pfn = get('pfn');
   p.order = get('order');
-  const kind = code === X_MAP_PHYS ? K.MapPage : code === X_UNMAP_PHYS ? K.UnmapPage : code;
+  const kind = p.kind;
   if (kind === K.MapSgErr) {
     // dma_map_sg_err prints its physical addresses under the label dma_addrs
     p.sgPhys = get('phys_addrs', 'dma_addrs', 'addrs');
@@ -254,14 +233,13 @@ export class RecordDecoder {
 
   /** Fills ev's payload (and kind) from the record at buf[off, off + len). */
   decode(ev: DmaEvent, plan: Plan, buf: Uint8Array, dv: DataView, off: number, len: number): number {
-    const code = plan.code;
     ev.resetPayload();
     if (plan.missing !== '') return this.bad(`${plan.name}: the format has no ${plan.missing} field`);
     if (plan.ftrace) {
-      switch (code) {
-        case X_KERNEL_STACK:
+      switch (plan.record) {
+        case FtraceRecord.KernelStack:
           return this.stack(ev, plan, buf, dv, off, len);
-        case X_USER_STACK:
+        case FtraceRecord.UserStack:
           return Decoded.Skip;
         default:
           return this.marker(ev, plan, buf, dv, off, len);
@@ -344,9 +322,8 @@ export class RecordDecoder {
     } else if (kind === K.SyncSgForCpu || kind === K.SyncSgForDevice) {
       ev.nents = ev.sgDma.count;
     }
-    if ((code === X_MAP_PHYS || code === X_UNMAP_PHYS) && (ev.attrs & ATTR_MMIO) !== 0) {
-      ev.kind = code === X_MAP_PHYS ? K.MapResource : K.UnmapResource;
-    }
+    const te = plan.event;
+    if (te?.phys) ev.kind = kindOf(te, ev.attrs);
     return Decoded.Emit;
   }
 
@@ -556,12 +533,12 @@ export class RecordDecoder {
   private marker(ev: DmaEvent, plan: Plan, buf: Uint8Array, dv: DataView, off: number, len: number): number {
     const end = off + len;
     let text = '';
-    if (plan.code === X_PRINT) {
+    if (plan.record === FtraceRecord.Print) {
       const s = off + plan.buf!.off;
       let e = s;
       while (e < end && buf[e] !== 0) e++;
       text = this.dec.decode(buf.subarray(s, e));
-    } else if (plan.code === X_BPUTS) {
+    } else if (plan.record === FtraceRecord.BPuts) {
       this.u64(dv, off, plan.str!);
       text = this.printk.get(hexKey(this.vHi, this.vLo)) ?? '';
     } else {

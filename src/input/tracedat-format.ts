@@ -8,6 +8,8 @@
 // __data_loc), and it changes between kernels, so nothing is hard-coded. This
 // runs once per file; the hot path only reads the numbers computed here.
 
+import { type MapEvents, mapEventsOf as mapEventsOfNames } from '../events/vocabulary.js';
+
 /** One `field:` line of a format file. */
 export interface FormatField {
   name: string;
@@ -216,18 +218,13 @@ export function parseUname(text: string): { release: string; machine: string | n
 }
 
 /**
- * Which single-mapping events a kernel's formats show: 'phys' when it has
- * dma:dma_map_phys (6.18 and later), 'page' when it has dma_map_page or
- * dma_map_resource (up to 6.17), null when neither.
+ * Which single-mapping events a kernel's formats show (the vocabulary's rule
+ * over its dma events): 'phys' for 6.18 and later, 'page' up to 6.17, else null.
  */
-export function mapEventsOf(formats: ReadonlyArray<{ system: string; name: string }>): 'phys' | 'page' | null {
-  let page = false;
-  for (const f of formats) {
-    if (f.system !== 'dma') continue;
-    if (f.name === 'dma_map_phys') return 'phys';
-    if (f.name === 'dma_map_page' || f.name === 'dma_map_resource') page = true;
-  }
-  return page ? 'page' : null;
+export function mapEventsOf(formats: ReadonlyArray<{ system: string; name: string }>): MapEvents | null {
+  const names: string[] = [];
+  for (const f of formats) if (f.system === 'dma') names.push(f.name);
+  return mapEventsOfNames(names);
 }
 
 /** printk_formats: `0xffffffffa000202a : "text\n"` per line: address -> format string. */

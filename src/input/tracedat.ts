@@ -182,6 +182,7 @@ export class TraceDatParser implements StreamHost {
       sink: this.sink,
       commName: (pid) => cmdlines.get(pid) ?? '<...>',
       warn: (message) => this.warn(this.lines, message),
+      facts: this.facts,
     });
   }
 

@@ -37,6 +37,7 @@ import { machine, release } from 'node:os';
 import { join } from 'node:path';
 import type { Names } from '../base/interner.js';
 import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import { FTRACE_RECORDS, TRACED_EVENTS } from '../events/vocabulary.js';
 import { InputError } from './errors.js';
 import { buildPlans, MergeLead, RingRecords } from './ring-records.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
@@ -53,8 +54,6 @@ import {
 } from './tracedat-format.js';
 import { PageReader } from './tracedat-kbuffer.js';
 import { tracefsCpus } from './tracefs.js';
-
-const FTRACE_EVENTS = ['kernel_stack', 'print', 'bprint', 'bputs'];
 
 /** Why raw reading is not possible in `dir` ('' = it is). */
 export function rawTracefsProblem(dir: string): string {
@@ -108,8 +107,8 @@ export function readTracefsMeta(dir: string): TracefsMeta {
     }
   };
   for (const n of list('dma')) add('dma', n);
-  for (const n of list('kmem')) if (n.startsWith('mm_page_free')) add('kmem', n);
-  for (const n of FTRACE_EVENTS) add('ftrace', n);
+  for (const e of TRACED_EVENTS) if (e.system === 'kmem') add('kmem', e.name);
+  for (const [n] of FTRACE_RECORDS) add('ftrace', n);
   if (!formats.some((f) => f.system === 'dma')) throw new InputError(dir, '', 'no readable events/dma/*/format');
   // tracefs is the running kernel: its byte order is ours
   const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -250,6 +249,7 @@ export class RawLiveSource {
       sink: opts.sink,
       commName: (pid) => this.cmdlineOf(pid),
       warn: (message) => this.warn(message),
+      facts: this.facts,
     });
     const decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
     this.out.configure(this.le, decoder, meta.formats);

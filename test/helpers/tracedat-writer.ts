@@ -94,6 +94,8 @@ export interface WriterOptions {
   extraOptions?: Array<{ id: number; data: Uint8Array }>;
   /** v7: more sections, written after the metadata (flags bit 0: marked compressed; the body is written as is). */
   extraSections?: Array<{ id: number; body: Uint8Array; flags?: number }>;
+  /** The event formats to write (default: standardEvents() and ftraceEvents()): another kernel's layouts. */
+  events?: EventDef[];
 }
 
 // ---------------------------------------------------------------- event formats
@@ -676,7 +678,7 @@ export function writeTraceDat(records: WRecord[], opts: WriterOptions): Written 
   const subbufSize = opts.subbufSize ?? pageSize;
   const o = { ...opts, longSize, subbufSize };
   const compress = opts.version === 7 && (opts.compression ?? 'zlib') === 'zlib';
-  let events = [...standardEvents(), ...ftraceEvents()];
+  let events = opts.events ?? [...standardEvents(), ...ftraceEvents()];
   if (opts.relLoc) {
     events = events.map((e) => ({
       ...e,

@@ -14,6 +14,7 @@ import { addr, CHECKS, type CheckId, pa } from '../catalogue.js';
 import { ENTRY_ATTRS_MASK, ENTRY_FROM_ALLOC_SGT, metaDir, metaMapErr, metaType } from '../entries.js';
 import { Dir, type DmaEvent, EventKind } from '../events.js';
 import { EntryType, MapErr } from '../model.js';
+import { ATTRS_UNMAP_VALID } from '../profiles.js';
 import { type EngineState, SG_KEY } from '../state.js';
 
 const ALL_ONES = 0xffffffff;
@@ -165,8 +166,12 @@ export class UnmapChecks {
         proven,
       );
     }
-    const mask = s.kernel().unmapAttrsMustMatch;
-    if (mask !== 0) this.checkAttrs(r, e, mask, proven);
+    // attrs that differ where any kernel compares them: only then ask the profile,
+    // so a free before the first map event does not decide the kernel line
+    if (((t.attrs(e) ^ r.attrs) & ATTRS_UNMAP_VALID) !== 0) {
+      const mask = s.kernel().unmapAttrsMustMatch;
+      if (mask !== 0) this.checkAttrs(r, e, mask, proven);
+    }
     s.recent.record(r.dev, r.hi, r.lo, r.hi, r.lo, r.size, s.cov.epoch, s.cur ? s.cur.line : 0);
     if (this.trueAttrs.size !== 0) this.trueAttrs.delete(e);
     s.releaseEntry(e);
