@@ -37,6 +37,11 @@ export class CachelineTracker extends HashSlots {
   private readonly spill = new PairTable(64);
   /** Set when the last insert returned EEXIST: the entry that first made the line active. */
   lastOwner = -1;
+  /**
+   * ...and that entry was released since (the kernel's radix tree still points
+   * at it, and the entry's memory may hold another mapping by now).
+   */
+  lastOwnerStale = false;
   /** The entry table's pages (the same array for the table's life). */
   private readonly pages: Int32Array[];
 
@@ -110,6 +115,7 @@ export class CachelineTracker extends HashSlots {
       }
     }
     this.lastOwner = v >>> 3;
+    this.lastOwnerStale = s < 0;
     const overlap = (v & 7) + 1;
     if (overlap > 7) return OVERFLOW; // MAX_OVERLAP
     if (s >= 0) this.slots[s << 1] = (v & ~7) | overlap;

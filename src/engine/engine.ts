@@ -25,7 +25,7 @@ import { SyncChecks } from './checks/sync.js';
 import { UnmapChecks } from './checks/unmap.js';
 import type { CoverageReport } from './coverage.js';
 import type { DeviceCounts, DevState, EngineStats } from './dev-stats.js';
-import { bucketOf, ENTRY_ATTRS_MASK } from './entries.js';
+import { bucketOf } from './entries.js';
 import { Dir, DmaEvent, EventKind, type InputFacts } from './events.js';
 import type { EventRef, FindingSink, MappingInfo } from './findings.js';
 import { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
@@ -441,7 +441,7 @@ export class DmaDebugEngine {
         cln: known ? pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e))) : null,
         direction: DIR_NAMES[t.dir(e)] ?? '?',
         mapError: MAP_ERR_NAMES[t.mapErr(e)] ?? '?',
-        attrs: keepsAttrs ? t.attrs(e) & ENTRY_ATTRS_MASK : null,
+        attrs: keepsAttrs ? t.attrs(e) : null,
         mappedAt: info.mappedAt,
         stack: info.stack,
       };

@@ -57,14 +57,6 @@ export function bucketOf(hi: number, lo: number): number {
   return ((lo >>> 13) | (hi << 19)) & 16383;
 }
 
-/**
- * A bit of the attrs word that is no DMA_ATTR_*: the entry was made by
- * dma_alloc_noncontiguous() (dma_alloc_sgt), whose free unmaps with attrs 0.
- */
-export const ENTRY_FROM_ALLOC_SGT = 1 << 30;
-/** The DMA_ATTR_* bits of an attrs word (what the kernel's entry->attrs holds). */
-export const ENTRY_ATTRS_MASK = ENTRY_FROM_ALLOC_SGT - 1;
-
 /** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
 export const PAGE_ENTRIES = 65536;
 /** Bytes per entry. */

@@ -7,7 +7,15 @@
 // Sources: ../shared/reference/linux-6.12.118 and linux-7.3.4, kernel/dma/debug.c
 // (`diff -u` of the two is the list of features below).
 
-import { ATTR_CACHELINES_OVERLAP, ATTR_REQUIRE_COHERENT } from '../events/vocabulary.js';
+import {
+  ATTR_CACHELINES_OVERLAP,
+  ATTR_CC_SHARED,
+  ATTR_FORCE_CONTIGUOUS,
+  ATTR_MMIO,
+  ATTR_NO_KERNEL_MAPPING,
+  ATTR_PRIVILEGED,
+  ATTR_REQUIRE_COHERENT,
+} from '../events/vocabulary.js';
 import { EntryType } from './model.js';
 
 export type KernelName = '6.12' | '7.3';
@@ -18,12 +26,7 @@ export const ARCH_NAMES: readonly ArchName[] = ['x86_64', 'arm64'];
 
 /** DMA_ATTR_UNMAP_VALID of 7.3's check_unmap(): the attrs a map and its unmap must agree on. */
 export const ATTRS_UNMAP_VALID =
-  (1 << 4) | // NO_KERNEL_MAPPING
-  (1 << 6) | // FORCE_CONTIGUOUS
-  (1 << 10) | // MMIO
-  (1 << 12) | // REQUIRE_COHERENT
-  (1 << 9) | // PRIVILEGED
-  (1 << 13); // CC_SHARED
+  ATTR_NO_KERNEL_MAPPING | ATTR_FORCE_CONTIGUOUS | ATTR_MMIO | ATTR_REQUIRE_COHERENT | ATTR_PRIVILEGED | ATTR_CC_SHARED;
 
 /** One kernel line's dma-debug behaviour. */
 export interface KernelProfile {
@@ -53,6 +56,12 @@ export interface ArchProfile {
   readonly name: ArchName;
   /** dma_get_cache_alignment() >= L1_CACHE_BYTES: ARCH_DMA_MINALIGN is defined (arm64), not on x86_64. */
   readonly cacheAlignmentCoversL1: boolean;
+  /**
+   * CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64 selects it): both kernels skip
+   * EEXIST for a device whose swiotlb is active, which arm64 sets up for it
+   * at boot; a trace cannot show whether it is, so EEXIST stays unconfirmed.
+   */
+  readonly bouncesUnalignedKmalloc: boolean;
   /**
    * Linear-map windows [startHi, endHi) of raw kernel pointers as u32 upper
    * halves, with the base subtracted to get a physical address (x86_64 4- and
@@ -92,6 +101,7 @@ export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
   x86_64: {
     name: 'x86_64',
     cacheAlignmentCoversL1: false,
+    bouncesUnalignedKmalloc: false,
     // 0xffff888000000000 (4-level, 64 TiB) and 0xff11000000000000 (5-level, 32 PiB)
     directMaps: [
       { startHi: 0xffff8880, endHi: 0xffffc880 },
@@ -101,6 +111,7 @@ export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
   arm64: {
     name: 'arm64',
     cacheAlignmentCoversL1: true,
+    bouncesUnalignedKmalloc: true,
     directMaps: [],
   },
 };
@@ -163,10 +174,9 @@ export function resolveProfile(ev: ProfileEvidence): ProfileChoice {
     kernelEvidence = `${ev.kernelSource ?? 'the input'}: kernel ${ev.kernelRelease}`;
   } else if (ev.mapEvents !== null) {
     kernel = ev.mapEvents === 'phys' ? '7.3' : '6.12';
-    kernelEvidence =
-      ev.mapEvents === 'phys'
-        ? `${ev.mapEventsSource ?? 'the input'}: dma_map_phys events (6.18 and later)`
-        : `${ev.mapEventsSource ?? 'the input'}: dma_map_page/dma_map_resource events (6.17 and earlier)`;
+    const what =
+      ev.mapEvents === 'phys' ? 'dma_map_phys events: 6.18 or later' : 'dma_map_page events: 6.17 or earlier';
+    kernelEvidence = ev.mapEventsSource !== null ? `${what}, from ${ev.mapEventsSource}` : what;
   }
   let arch: ArchName | null = null;
   let archEvidence = '';

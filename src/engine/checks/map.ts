@@ -7,7 +7,7 @@
 
 import { ATTR_MMIO } from '../../events/vocabulary.js';
 import { addr, CHECKS, mapSgFailedMessage } from '../catalogue.js';
-import { ENTRY_FROM_ALLOC_SGT, F_SG_TRUNCATED } from '../entries.js';
+import { F_SG_TRUNCATED } from '../entries.js';
 import { Dir, type DmaEvent, EventKind, isFailedAlloc, isMappingError } from '../events.js';
 import { EntryType, MapErr } from '../model.js';
 import { POOL_EXHAUSTED, POOL_GREW } from '../pool.js';
@@ -101,7 +101,7 @@ export class MapChecks {
     if (ev.sgPhys.count > 0) t.setPhys(e, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!);
     t.setSg(e, ev.sgPhys.count, 1);
     t.setCallId(e, s.nextCall());
-    t.setAttrs(e, ev.attrs | ENTRY_FROM_ALLOC_SGT);
+    t.setAttrs(e, ev.attrs);
     this.add(e, ev.attrs);
     this.stacks.mapped(e, false);
   }

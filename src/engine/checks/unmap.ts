@@ -5,13 +5,14 @@
 // address unmapped with no map since, else unconfirmed (coverage.ts decides).
 //
 // 7.3's exact lookup ignores attrs, so the kernel can compare an unmap with the
-// wrong one of two twin mappings, and dma_free_noncontiguous() always unmaps
-// with attrs 0: both make the kernel print its attrs warning on correct code.
+// wrong one of two twin mappings and print its attrs warning on correct code.
 // Those findings carry the kernel's text, flagged as its false positives.
+// (dma_free_noncontiguous() unmaps with attrs 0, but dma_alloc_noncontiguous()
+// refuses every attr the check compares, so that pair never differs.)
 
 import { ATTR_MMIO } from '../../events/vocabulary.js';
 import { addr, CHECKS, type CheckId, pa } from '../catalogue.js';
-import { ENTRY_ATTRS_MASK, ENTRY_FROM_ALLOC_SGT, metaDir, metaMapErr, metaType } from '../entries.js';
+import { metaDir, metaMapErr, metaType } from '../entries.js';
 import { Dir, type DmaEvent, EventKind } from '../events.js';
 import { EntryType, MapErr } from '../model.js';
 import { ATTRS_UNMAP_VALID } from '../profiles.js';
@@ -32,8 +33,6 @@ interface UnmapRef {
   attrs: number;
   /** The free event of a coherent/noncoherent free (its CPU address is compared), else null. */
   freeEv: DmaEvent | null;
-  /** dma_free_noncontiguous(): its attrs are 0 whatever the driver allocated with. */
-  freeSgt: boolean;
 }
 
 export class UnmapChecks {
@@ -47,7 +46,6 @@ export class UnmapChecks {
     sgCall: 0,
     attrs: 0,
     freeEv: null,
-    freeSgt: false,
   };
   /**
    * Entries that stand, in the kernel's table, for a twin the kernel released
@@ -72,7 +70,6 @@ export class UnmapChecks {
     r.sgCall = 0;
     r.attrs = 0;
     r.freeEv = null;
-    r.freeSgt = false;
     return r;
   }
 
@@ -99,7 +96,6 @@ export class UnmapChecks {
   freeSgt(ev: DmaEvent): void {
     const r = this.fill(ev.device, ev.addrHi, ev.addrLo, ev.size, EntryType.Sg, ev.dir);
     r.sgCall = ev.sgPhys.count;
-    r.freeSgt = true;
     this.check(r);
   }
 
@@ -187,26 +183,20 @@ export class UnmapChecks {
    */
   private checkAttrs(r: UnmapRef, e: number, mask: number, proven: boolean): void {
     const t = this.s.entries;
-    const word = t.attrs(e);
-    const mapped = word & ENTRY_ATTRS_MASK;
+    const mapped = t.attrs(e);
     if (((mapped ^ r.attrs) & mask) === 0) return;
     const text = CHECKS['unmap-attrs-mismatch'].message(addr(r.hi, r.lo), r.size, mapped, r.attrs);
     let why: string | null = null;
-    if (r.freeSgt && (word & ENTRY_FROM_ALLOC_SGT) !== 0) {
+    const truth = this.trueAttrs.get(e) ?? mapped;
+    const twin = t.findTwin(e, r.attrs, mask);
+    if (twin >= 0) {
+      // the kernel releases e, the older twin; the one left stands for e's mapping
+      this.trueAttrs.set(twin, truth);
       why =
-        'dma_free_noncontiguous() unmaps with attrs 0 whatever dma_alloc_noncontiguous() was given, and the driver cannot pass them';
-    } else {
-      const truth = this.trueAttrs.get(e) ?? mapped;
-      const twin = t.findTwin(e, r.attrs, mask);
-      if (twin >= 0) {
-        // the kernel releases e, the older twin; the one left stands for e's mapping
-        this.trueAttrs.set(twin, truth);
-        why =
-          "another live mapping of this address, size and direction has these attrs; the kernel's exact lookup ignores attrs and took the older one";
-      } else if (((truth ^ r.attrs) & mask) === 0) {
-        why =
-          "the kernel released this mapping's twin (same address, size and direction, other attrs) in its place earlier, so it compares with the twin's attrs";
-      }
+        "another live mapping of this address, size and direction has these attrs; the kernel's exact lookup ignores attrs and took the older one";
+    } else if (((truth ^ r.attrs) & mask) === 0) {
+      why =
+        "the kernel released this mapping's twin (same address, size and direction, other attrs) in its place earlier, so it compares with the twin's attrs";
     }
     if (why !== null) this.s.report.kernelFalsePositive('unmap-attrs-mismatch', text, r.dev, e, why);
     else this.err('unmap-attrs-mismatch', text, r, e, proven);
