@@ -22,6 +22,7 @@ export {
   type InputFacts,
   SizeList,
 } from './engine/events.js';
+export { CHECKS, type CheckDef, type Family, NOT_IN_KERNEL, type SeverityRule } from './engine/catalogue.js';
 export type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './engine/findings.js';
 export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engine/model.js';
 export {
