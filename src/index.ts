@@ -3,6 +3,7 @@
 
 export { Interner, Names } from './base/interner.js';
 export { hex, hex16, parseHex64, toBigInt } from './base/u64.js';
+export { CHECKS, type CheckDef, type Family, NOT_IN_KERNEL, type SeverityRule } from './engine/catalogue.js';
 export {
   type Coverage,
   type DeviceCounts,
@@ -22,7 +23,6 @@ export {
   type InputFacts,
   SizeList,
 } from './engine/events.js';
-export { CHECKS, type CheckDef, type Family, NOT_IN_KERNEL, type SeverityRule } from './engine/catalogue.js';
 export type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './engine/findings.js';
 export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engine/model.js';
 export {
