@@ -101,4 +101,31 @@ describe('kernel profile from the input', () => {
       });
     }
   }
+
+  it('--kernel changes the findings as each kernel would: EEXIST (6.12 only on x86_64), wrong function vs attrs', async () => {
+    const errors = async (path: string, engine: { kernel?: '6.12' | '7.3' } = {}) => {
+      const out: string[] = [];
+      const r = await replay(path, {
+        engine,
+        onFinding: (f) => {
+          if (f.severity === 'error') out.push(`${f.check}: ${f.message}`);
+        },
+      });
+      assert.equal(r.error, null, r.error?.message);
+      return out;
+    };
+    const eexist = join(kernelFixtures('6.12'), 'bug-overlap-eexist', 'trace.txt');
+    assert.ok((await errors(eexist)).some((m) => m.startsWith('cacheline-overlap: ')));
+    assert.deepEqual(
+      (await errors(eexist, { kernel: '7.3' })).filter((m) => m.startsWith('cacheline-overlap: ')),
+      [],
+    );
+    const wrong = join(kernelFixtures('7.3'), 'bug-unmap-wrong-func', 'trace.txt');
+    assert.deepEqual(await errors(wrong), [
+      'unmap-attrs-mismatch: device driver frees DMA memory with different attributes [device address=0x000000000bc32800] [size=2048 bytes] [mapped with 0x0] [unmapped with 0x400]',
+    ]);
+    assert.deepEqual(await errors(wrong, { kernel: '6.12' }), [
+      'unmap-wrong-function: device driver frees DMA memory with wrong function [device address=0x000000000bc32800] [size=2048 bytes] [mapped as single] [unmapped as resource]',
+    ]);
+  });
 });
