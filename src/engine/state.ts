@@ -154,11 +154,13 @@ export class EngineState {
     if (this.choice === null) this.resolve();
     const f = this.cov.facts;
     const c = this.choice!;
-    // evidence that arrived after an assumption, and disagrees with it
-    if (c.kernelAssumed && c.conflict === null && f?.mapEvents) {
+    // map events that disagree with the choice (made by assumption, or by a uname that says otherwise)
+    if (c.conflict === null && f?.mapEvents && this.config.kernel === null) {
       const k = f.mapEvents === 'phys' ? '7.3' : '6.12';
       if (k !== c.kernel) {
-        c.conflict = `${f.mapEventsSource ?? 'the input'} shows ${f.mapEvents === 'phys' ? 'dma_map_phys' : 'dma_map_page'} events (a ${k} kernel), after checks had assumed ${c.kernel}`;
+        const ev = f.mapEvents === 'phys' ? 'dma_map_phys' : 'dma_map_page';
+        const by = c.kernelAssumed ? `checks had assumed ${c.kernel}` : `the profile came from ${c.kernelEvidence}`;
+        c.conflict = `${f.mapEventsSource ?? 'the input'} shows ${ev} events (a ${k} kernel), but ${by}`;
       }
     }
     return c;

@@ -5,11 +5,11 @@
 
 /** What happened. Values are stable: they index tables in the engine. */
 export const EventKind = {
-  /** dma_map_page / dma_map_phys (6.18+) / dma_map_single: one `single` entry (or `resource` with attr MMIO). */
+  /** dma_map_page / dma_map_single / dma_map_phys (6.18+) without MMIO: one entry, `single` on 6.12, `phy` on 7.x. */
   MapPage: 1,
   /** dma_unmap_page / dma_unmap_phys. */
   UnmapPage: 2,
-  /** dma_map_resource: one `resource` entry. */
+  /** dma_map_resource, or dma_map_phys with DMA_ATTR_MMIO: one entry, `resource` on 6.12, `phy` on 7.x. */
   MapResource: 3,
   UnmapResource: 4,
   /** dma_map_sg: one `scatter-gather` entry per mapped segment. */

@@ -309,6 +309,21 @@ describe('choosing the profile', () => {
     assert.deepEqual([...engine.dump()].map((d) => d.type).sort(), ['coherent', 'single']);
   });
 
+  it('map events that disagree with a recorder uname are reported as a conflict', () => {
+    const { engine } = setup({ sideKernel: { release: '6.12.117-amd64', machine: 'x86_64', source: 'run.side.json' } });
+    const facts = noInputFacts();
+    engine.attachInputFacts(facts);
+    facts.mapEvents = 'phys';
+    facts.mapEventsSource = 'line 9: dma_map_phys';
+    engine.mapPage(DEV, 0xb000000n, 4096, Dir.ToDevice, 0xb000000n);
+    const c = engine.profile();
+    assert.equal(c.kernel, '6.12');
+    assert.match(
+      c.conflict ?? '',
+      /line 9: dma_map_phys shows dma_map_phys events \(a 7\.3 kernel\), but the profile came from run\.side\.json: kernel 6\.12\.117-amd64/,
+    );
+  });
+
   it('the recorder sidecar is evidence; the input overrides it', () => {
     const side = { release: '7.3.4-amd64', machine: 'aarch64', source: 'trace.dat.side.json' };
     const a = setup({ sideKernel: side });
