@@ -120,7 +120,7 @@ export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
 export interface ProfileChoice {
   kernel: KernelName;
   arch: ArchName;
-  /** What decided the kernel: "set by --kernel", "trace.dat uname: 7.3.4-amd64", ... */
+  /** What decided the kernel: "set by the user (--kernel)", "trace.dat uname: 7.3.4-amd64", ... */
   kernelEvidence: string;
   archEvidence: string;
   /** Nothing in the input told: the kernel (or the arch) is an assumption. */
@@ -168,7 +168,7 @@ export function resolveProfile(ev: ProfileEvidence): ProfileChoice {
   let kernelEvidence = '';
   if (ev.kernel !== null) {
     kernel = ev.kernel;
-    kernelEvidence = 'set by --kernel';
+    kernelEvidence = 'set by the user (--kernel)';
   } else if (ev.kernelRelease !== null && kernelForRelease(ev.kernelRelease) !== null) {
     kernel = kernelForRelease(ev.kernelRelease);
     kernelEvidence = `${ev.kernelSource ?? 'the input'}: kernel ${ev.kernelRelease}`;
@@ -182,7 +182,7 @@ export function resolveProfile(ev: ProfileEvidence): ProfileChoice {
   let archEvidence = '';
   if (ev.arch !== null) {
     arch = ev.arch;
-    archEvidence = 'set by --arch';
+    archEvidence = 'set by the user (--arch)';
   } else if (ev.machine !== null && archForMachine(ev.machine) !== null) {
     arch = archForMachine(ev.machine);
     archEvidence = `${ev.kernelSource ?? 'the input'}: machine ${ev.machine}`;

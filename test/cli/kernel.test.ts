@@ -90,10 +90,16 @@ describe('--kernel and --arch', () => {
   it('good values are taken, and the summary says they decided', () => {
     const r = runDmadebug(['check', '--kernel', '6.19.2-amd64', '--arch', 'amd64', fixture('bug-clean')]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /^ {2}kernel: 7\.3 profile, x86_64 \(set by --kernel; set by --arch\)$/m);
+    assert.match(
+      r.err,
+      /^ {2}kernel: 7\.3 profile, x86_64 \(set by the user \(--kernel\); set by the user \(--arch\)\)$/m,
+    );
     const d = runDmadebug(['dump', '--kernel', '6.6', '--arch', 'aarch64', fixture('bug-clean')]);
     assert.equal(d.code, 0, d.err);
-    assert.match(d.err, /^dmadebug: kernel: 6\.12 profile, arm64 \(set by --kernel; set by --arch\)$/m);
+    assert.match(
+      d.err,
+      /^dmadebug: kernel: 6\.12 profile, arm64 \(set by the user \(--kernel\); set by the user \(--arch\)\)$/m,
+    );
   });
 
   it('help: the options on the engine commands, not on record; other versions map to the nearest', () => {
@@ -143,10 +149,13 @@ describe('the profile in summaries', () => {
     );
     // --kernel still wins over the sidecar.
     const forced = runDmadebug(['check', '--kernel', '7.3', trace]);
-    assert.match(forced.err, /^ {2}kernel: 7\.3 profile, x86_64 \(set by --kernel; .*side\.json: machine x86_64\)$/m);
+    assert.match(
+      forced.err,
+      /^ {2}kernel: 7\.3 profile, x86_64 \(set by the user \(--kernel\); .*side\.json: machine x86_64\)$/m,
+    );
     // --no-side: nothing names the machine any more.
     const bare = runDmadebug(['check', '--no-side', '--kernel', '7.3', trace]);
-    assert.match(bare.err, /^ {2}kernel: 7\.3 profile, x86_64 \(set by --kernel\) \u2014 assumed: /m);
+    assert.match(bare.err, /^ {2}kernel: 7\.3 profile, x86_64 \(set by the user \(--kernel\)\) \u2014 assumed: /m);
   });
 
   it('JSON: the summary carries the profile and the false-positive count; findings their flag', () => {

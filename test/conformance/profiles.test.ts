@@ -96,7 +96,7 @@ describe('kernel profile from the input', () => {
         const cli = runDmadebug(['check', '--kernel', release, '--arch', 'aarch64', trace(kernel, file)]);
         assert.match(
           cli.err,
-          new RegExp(`^ {2}kernel: ${other.replace('.', '\\.')} profile, arm64 \\(set by --kernel`, 'm'),
+          new RegExp(`^ {2}kernel: ${other.replace('.', '\\.')} profile, arm64 \\(set by the user \\(--kernel`, 'm'),
         );
       });
     }

@@ -125,14 +125,14 @@ test('--kernel/--arch, and a conflict on its own line', () => {
   s.profile = {
     kernel: '6.12',
     arch: 'arm64',
-    kernelEvidence: 'set by --kernel',
-    archEvidence: 'set by --arch',
+    kernelEvidence: 'set by the user (--kernel)',
+    archEvidence: 'set by the user (--arch)',
     kernelAssumed: false,
     archAssumed: false,
     conflict: 'trace.dat uname option: kernel 7.3.4-amd64',
   };
   const l = lines(s);
-  assert.equal(l[1], '  kernel: 6.12 profile, arm64 (set by --kernel; set by --arch)');
+  assert.equal(l[1], '  kernel: 6.12 profile, arm64 (set by the user (--kernel); set by the user (--arch))');
   assert.equal(l[2], '  profile conflict: trace.dat uname option: kernel 7.3.4-amd64');
 });
 
@@ -161,6 +161,6 @@ test('the JSON summary carries the profile and the false-positive count', () => 
     assumed: ['kernel', 'arch'],
     conflict: null,
   });
-  s.profile = { ...s.profile, kernelAssumed: false, archAssumed: false, kernelEvidence: 'set by --kernel' };
+  s.profile = { ...s.profile, kernelAssumed: false, archAssumed: false, kernelEvidence: 'set by the user (--kernel)' };
   assert.deepEqual(JSON.parse(summaryJson(s)).profile.assumed, []);
 });
