@@ -34,6 +34,13 @@ export interface CoverageReport {
   unknownPhysEntries: number;
   /** CPUs whose events stop early because the input is damaged there, and from when (s; null: from the start). */
   cutShort: Array<{ cpu: number; from: string | null }>;
+  /**
+   * An overwritten ring buffer: the CPUs whose oldest events were overwritten
+   * and when each one's kept events begin (null: it kept none), and from when
+   * every CPU's window is open (null: never), which is where proofs that rest
+   * on the absence of events can start.
+   */
+  windows: { late: Array<{ cpu: number; from: string | null }>; allFrom: string | null } | null;
 }
 
 export class Coverage {
@@ -55,6 +62,15 @@ export class Coverage {
   unknownSyncs = 0;
   truncatedSgCalls = 0;
   facts: InputFacts | null = null;
+  /**
+   * An overwritten ring buffer keeps a different window of events per CPU. The
+   * CPUs that lost their oldest events, with the timestamp of each one's first
+   * kept event ('' while none has come); null when nothing was overwritten.
+   */
+  private windows: Map<number, string> | null = null;
+  /** How many of `windows` have not begun; -1: unknown CPUs (the input named none), so never all. */
+  private windowsWaiting = 0;
+  private allWindowsFrom: string | null = null;
 
   constructor(
     private readonly entries: EntryTable,
@@ -67,6 +83,7 @@ export class Coverage {
   see(ev: DmaEvent): void {
     if (!this.started) this.start(ev);
     const k = ev.kind;
+    if (this.windowsWaiting !== 0 && k !== EventKind.Lost && k !== EventKind.CpuCutShort) this.windowBegins(ev);
     if (k === EventKind.Lost) {
       this.noteLoss(ev.cpu, ev.lost);
     } else if (k === EventKind.CpuCutShort) {
@@ -91,6 +108,7 @@ export class Coverage {
     } else if (f?.overwritten) {
       this.fromBoot = false;
       this.decidedBy = `the ring buffer overwrote ${f.overwrittenCount} events before it was read`;
+      this.openWindows(f);
     } else if (ev.kind === EventKind.CpuCutShort) {
       this.fromBoot = false;
       this.decidedBy = `the input is damaged before CPU ${ev.cpu}'s first event`;
@@ -103,6 +121,39 @@ export class Coverage {
     } else {
       this.fromBoot = true;
       this.decidedBy = `the first event is at ${at} s (early boot) and nothing was overwritten`;
+    }
+  }
+
+  /**
+   * An overwritten buffer: each CPU's kept events begin at its own time. Until
+   * every CPU that lost events has shown its first kept one, a proof could rest
+   * on events some CPU no longer has: nothing is fresh and no absence is proven.
+   */
+  private openWindows(f: InputFacts): void {
+    const late = f.overwrittenCpus ?? Array.from({ length: f.cpus }, (_, i) => i);
+    this.windows = new Map(late.map((c) => [c, '']));
+    this.windowsWaiting = f.overwrittenCpus === null && f.cpus === 0 ? -1 : late.length;
+    // what came before the first kept event is lost
+    this.epoch++;
+    this.entries.noteLoss();
+    this.entries.windowsPending = this.windowsWaiting !== 0;
+  }
+
+  private windowBegins(ev: DmaEvent): void {
+    const w = this.windows!;
+    if (w.get(ev.cpu) !== '') {
+      // a CPU the input did not name (the CPU count was unknown): it kept events too
+      if (this.windowsWaiting > 0 || w.has(ev.cpu)) return;
+      w.set(ev.cpu, tsString(ev.tsSec, ev.tsNs, ev.tsDigits));
+      return;
+    }
+    w.set(ev.cpu, tsString(ev.tsSec, ev.tsNs, ev.tsDigits));
+    if (this.windowsWaiting > 0 && --this.windowsWaiting === 0) {
+      // every window is open from here: a new epoch, since earlier spans were not covered by all
+      this.allWindowsFrom = tsString(ev.tsSec, ev.tsNs, ev.tsDigits);
+      this.epoch++;
+      this.entries.noteLoss();
+      this.entries.windowsPending = false;
     }
   }
 
@@ -130,9 +181,9 @@ export class Coverage {
     this.cutShort.push({ cpu, from });
   }
 
-  /** A CPU was cut short: its later events are all missing. */
+  /** A CPU was cut short (its later events are all missing), or a CPU's window has not begun. */
   get lossOngoing(): boolean {
-    return this.cutShort.length > 0;
+    return this.cutShort.length > 0 || this.windowsWaiting !== 0;
   }
 
   // ---- verdicts ----
@@ -176,6 +227,12 @@ export class Coverage {
   /** Why a finding is unconfirmed: once a CPU was cut short, that is the reason that always holds. */
   unprovenNote(why: string | null): string | null {
     if (!this.lossOngoing) return why;
+    if (this.cutShort.length === 0) {
+      let cpu = -1;
+      for (const [c, from] of this.windows!) if (from === '' && cpu < 0) cpu = c;
+      const who = cpu >= 0 ? `CPU ${cpu}` : 'a CPU';
+      return `the ring buffer overwrote its oldest events and ${who} has shown none of the events it kept yet, so this may depend on events that are gone`;
+    }
     const c = this.cutShort[0]!;
     const missing =
       c.from === null
@@ -205,6 +262,14 @@ export class Coverage {
       truncatedSgCalls: this.truncatedSgCalls,
       unknownPhysEntries,
       cutShort: this.cutShort.map((c) => ({ ...c })),
+      windows: this.windows
+        ? {
+            late: [...this.windows]
+              .sort((a, b) => a[0] - b[0])
+              .map(([cpu, from]) => ({ cpu, from: from === '' ? null : from })),
+            allFrom: this.allWindowsFrom,
+          }
+        : null,
     };
   }
 }

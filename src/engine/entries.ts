@@ -385,12 +385,19 @@ export class EntryTable {
   }
   /** Made since the latest loss notice (or no loss at all), and no loss is ongoing? */
   fresh(e: number): boolean {
-    return this.meta(e) >>> 25 === this.tag && !this.lossOngoing;
+    return this.meta(e) >>> 25 === this.tag && !this.lossOngoing && !this.windowsPending;
   }
   /** fresh(), from the entry's meta(). */
   freshMeta(m: number): boolean {
-    return m >>> 25 === this.tag && !this.lossOngoing;
+    return m >>> 25 === this.tag && !this.lossOngoing && !this.windowsPending;
   }
+
+  /**
+   * Some CPU of an overwritten ring buffer has shown no event yet: its window
+   * (what its buffer kept) has not begun, so nothing made now can be fresh.
+   * Coverage clears it, with a new loss epoch, once every such CPU has begun.
+   */
+  windowsPending = false;
 
   /** Word w of the entry's sg record. */
   private cold(e: number, w: number): number {

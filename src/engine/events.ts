@@ -232,6 +232,14 @@ export interface InputFacts {
   sawBufferHeader: boolean;
   /** Events written minus entries in buffer, when known. */
   overwrittenCount: number;
+  /** How many CPUs the ring buffer has (`#P:N`, trace.dat's CPU count); 0 when unknown. */
+  cpus: number;
+  /**
+   * The CPUs whose buffers overwrote their oldest events (trace.dat's per-CPU
+   * overruns), or null when the input does not say which (then, if
+   * `overwritten`, every CPU may have).
+   */
+  overwrittenCpus: number[] | null;
   /**
    * Kernel evidence for choosing a kernel profile (engine/profiles.ts).
    * `uname -r` of the traced kernel (trace.dat's uname option, a record sidecar), or null.
@@ -260,6 +268,8 @@ export function noInputFacts(): InputFacts {
     overwritten: false,
     sawBufferHeader: false,
     overwrittenCount: 0,
+    cpus: 0,
+    overwrittenCpus: null,
     kernelRelease: null,
     machine: null,
     kernelSource: null,

@@ -64,6 +64,7 @@ const DASH = 0x2d;
 const DOT = 0x2e;
 const SLASH = 0x2f;
 const COLON = 0x3a;
+const UPPER_P = 0x50;
 const EQ = 0x3d;
 const GT = 0x3e;
 const LT = 0x3c;
@@ -593,6 +594,18 @@ export class TextParser {
           if (inBuffer < written) {
             this.facts.overwritten = true;
             this.facts.overwrittenCount += written - inBuffer;
+          }
+          // `#P:2`: the CPUs whose windows coverage waits for when the buffer overwrote
+          let c = r;
+          while (c < e && b[c] === SP) c++;
+          if (
+            c + 3 < e &&
+            b[c] === HASH &&
+            b[c + 1] === UPPER_P &&
+            b[c + 2] === COLON &&
+            this.scanDec(b, c + 3, e) >= 0
+          ) {
+            this.facts.cpus = this.vNum;
           }
           return;
         }

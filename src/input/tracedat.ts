@@ -427,13 +427,17 @@ export class TraceDatParser implements StreamHost {
     // empty buffer) still keeps the top buffer's stats, whose overruns are the coverage
     const stats = chosen?.stats ?? (this.instance === undefined ? (box.statsByName.get('') ?? []) : []);
     this.facts.sawBufferHeader = stats.length > 0;
-    for (const s of stats) {
+    this.facts.cpus = stats.length;
+    const late: number[] = [];
+    stats.forEach((s, cpu) => {
       const m = /^overrun:\s*(\d+)/m.exec(s);
       if (m && Number(m[1]) > 0) {
         this.facts.overwritten = true;
         this.facts.overwrittenCount += Number(m[1]);
+        late.push(cpu);
       }
-    }
+    });
+    this.facts.overwrittenCpus = stats.length > 0 ? late : null;
     if (chosen && this.src instanceof FileSource && chosen.compressed && box.compression !== 'none') {
       let bytes = 0;
       for (const c of chosen.cpus) bytes += c.size;

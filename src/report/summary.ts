@@ -86,6 +86,19 @@ export function summaryText(s: SummaryData, paint: Paint): string {
       `  cut short: ${which} (damaged input); findings that rest on earlier events are unconfirmed from then on`,
     );
   }
+  if (c.windows) {
+    // an overwritten ring buffer: each CPU kept its own window of events
+    const late = c.windows.late
+      .map((w) => (w.from === null ? `CPU ${w.cpu} kept none` : `CPU ${w.cpu}'s from ${w.from} s`))
+      .join(', ');
+    const all =
+      c.windows.allFrom !== null
+        ? `proofs that rest on the absence of events hold from ${c.windows.allFrom} s, where every window is open`
+        : 'no span is covered by every CPU, so no proof rests on the absence of events';
+    lines.push(
+      `  windows: the ring buffer overwrote each CPU's oldest events; kept: ${late || 'unknown CPUs'}; ${all}`,
+    );
+  }
   if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
     lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);
   }

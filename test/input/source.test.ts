@@ -336,6 +336,7 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
       overwritten: false,
       sawBufferHeader: true,
       overwrittenCount: 0,
+      cpus: 2,
       mapEvents: 'page',
       mapEventsSource: 'line 6085: dma_map_page',
     });

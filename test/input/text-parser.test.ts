@@ -687,10 +687,17 @@ describe('lost events and buffer headers', () => {
       overwritten: true,
       sawBufferHeader: true,
       overwrittenCount: 56173 - 2630,
+      cpus: 2,
     });
     assert.equal(a.parser.skipped, 3);
     const b = parseBytes('# entries-in-buffer/entries-written: 5986/5986   #P:2\n');
-    assert.deepEqual(b.parser.facts, { ...none, overwritten: false, sawBufferHeader: true, overwrittenCount: 0 });
+    assert.deepEqual(b.parser.facts, {
+      ...none,
+      overwritten: false,
+      sawBufferHeader: true,
+      overwrittenCount: 0,
+      cpus: 2,
+    });
     const c = parseBytes(line('mm_page_free', 'page=0 pfn=0x1 order=0'));
     assert.deepEqual(c.parser.facts, none);
   });

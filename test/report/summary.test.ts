@@ -43,6 +43,7 @@ function summary(coverage: Partial<Coverage>): SummaryData {
       truncatedSgCalls: 0,
       unknownPhysEntries: 0,
       cutShort: [],
+      windows: null,
       ...coverage,
     },
     pool: {
