@@ -4,33 +4,28 @@
 import type { DmaDebugEngine } from '../engine/engine.js';
 import type { Finding } from '../engine/findings.js';
 import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
-import { replay, summarize } from '../pipeline.js';
+import { Pipeline, replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
 import { findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
-import {
-  colorMode,
-  engineConfig,
-  inputsOf,
-  intOption,
-  openOutput,
-  sideConfig,
-  UsageError,
-  type Values,
-} from './options.js';
+import { colorMode, engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
+import { openOutput } from './output.js';
 import { Progress } from './progress.js';
 
 export async function runCheck(v: Values, positionals: string[]): Promise<number> {
   const inputs = inputsOf(positionals, 'check');
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
-  const { writer, tty } = openOutput(v);
-  const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
+  const writer = openOutput(v);
+  const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
   let anyErrors = false;
   let inputError = false;
+  let current: Pipeline | null = null;
+  // A reader that stops reading (`| head`) ends the run: the status says what was found by then.
+  writer.closedStatus = () => (anyErrors || (current?.tally.errors ?? 0) > 0 ? 1 : 0);
   for (const input of inputs) {
     const label = input === '-' ? '<stdin>' : input;
     const onFinding = (f: Finding) => {
@@ -39,7 +34,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     };
     let progress: Progress | null = null;
     const side = sideFor(input, v);
-    const r = await replay(input, {
+    current = new Pipeline(input, {
       engine: side ? { ...sideConfig(side), ...cfg } : cfg,
       onFinding,
       ...(chunkSize !== undefined ? { chunkSize } : {}),
@@ -53,6 +48,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
         await writer.ready();
       },
     });
+    const r = (await current.run()).result();
     (progress as Progress | null)?.done();
     if (side) applyUnbinds(side, r.engine);
     const summary = summarize([label], r);
@@ -83,14 +79,16 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
   const cfg = engineConfig(v);
-  const { writer } = openOutput(v);
+  const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
+  const writer = openOutput(v);
   const side = sideFor(input, v);
   const r = await replay(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     ...(v.instance !== undefined ? { instance: v.instance } : {}),
-    ...(v['chunk-size'] !== undefined ? { chunkSize: intOption(v['chunk-size'], 'chunk-size', 1)! } : {}),
+    ...(chunkSize !== undefined ? { chunkSize } : {}),
   });
   if (r.error) {
+    writer.discard();
     process.stderr.write(`dmadebug: ${r.error.message}\n`);
     return 2;
   }

@@ -16,7 +16,15 @@ interface CommandHelp {
 
 const EXIT_FINDINGS = `    0  the run finished and found no error
     1  errors were found
-    2  usage error, or input that cannot be read`;
+    2  usage error, input that cannot be read, or output that cannot be written`;
+
+/** After every command's statuses: output errors and a reader that stops early. */
+const EXIT_OUTPUT = `
+    An output that cannot be written (-o FILE or stdout: a missing directory, a directory,
+    no permission, a full disk) is one line on stderr naming it, and status 2 (stderr
+    itself: status 2, with nowhere to say why). A reader that stops early (| head) ends the
+    run at once and quietly, with the status of what was found by then: 1 if errors were
+    found (check, live), else 0.`;
 
 const COMMANDS: Record<Command, CommandHelp> = {
   check: {
@@ -30,7 +38,7 @@ const COMMANDS: Record<Command, CommandHelp> = {
     synopsis: 'dmadebug dump  [options] <trace|->',
     text: `Print the mappings still live at the end, in the debugfs dma-api/dump format.`,
     exit: `    0  the dump was printed
-    2  usage error, or input that cannot be read`,
+    2  usage error, input that cannot be read, or output that cannot be written`,
   },
   stats: {
     name: 'per-device DMA-API statistics of a trace',
@@ -39,9 +47,10 @@ const COMMANDS: Record<Command, CommandHelp> = {
             noncoherent), syncs by kind, failed maps, live and peak mappings and bytes with
             the time of each peak, a log2 histogram of mapping lifetimes (unmap - map, from
             <1us to >=4.2s) and findings by check; then the totals. --json prints one
-            {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read.`,
+            {"type":"stats",...} object. Exits 0, or 2 when the input cannot be read or the
+            output cannot be written.`,
     exit: `    0  the statistics were printed
-    2  usage error, or input that cannot be read`,
+    2  usage error, input that cannot be read, or output that cannot be written`,
   },
   live: {
     name: "check the running kernel's dma events as they happen",
@@ -65,7 +74,8 @@ const COMMANDS: Record<Command, CommandHelp> = {
             Exits with the command's status. Needs root.
             'check', 'dump', 'stats' and 'report' read FILE.side.json by themselves (--no-side ignores it).`,
     exit: `    N  the command's exit status
-    2  usage error, or tracefs cannot be set up (no tracefs, not root)`,
+    2  usage error, tracefs cannot be set up (no tracefs, not root), or the trace cannot be
+       saved (-o is opened before the command runs: a path that cannot be written fails first)`,
   },
   report: {
     name: 'one self-contained HTML report of a trace',
@@ -76,9 +86,9 @@ const COMMANDS: Record<Command, CommandHelp> = {
             stack; the first 5000 are listed, all are counted on the chart), and the
             per-device stats. The timeline is down-sampled while reading (at most 4096 time
             buckets, each keeping its peaks), so the file stays small for any trace length.
-            Takes the options of 'check'. Exits 0 when written, 2 on usage or input errors.`,
+            Takes the options of 'check'. Exits 0 when written, 2 on usage, input or output errors.`,
     exit: `    0  the report was written
-    2  usage error, or input that cannot be read`,
+    2  usage error, input that cannot be read, or output that cannot be written`,
   },
 };
 
@@ -264,6 +274,7 @@ ${OPTIONS.map(([t]) => t).join('\n')}
 ${OUTPUT}
 EXIT STATUS
 ${EXIT_FINDINGS}
+${EXIT_OUTPUT}
 
 EXAMPLES
 ${EXAMPLES.map(([e]) => `    ${e}`).join('\n')}
@@ -291,6 +302,7 @@ ${OPTIONS.filter(([, cs]) => cs.includes(c))
 ${c === 'check' || c === 'live' ? `\n${OUTPUT}` : ''}
 EXIT STATUS
 ${h.exit}
+${EXIT_OUTPUT}
 
 EXAMPLES
 ${EXAMPLES.filter(([, ec]) => ec === c)

@@ -15,7 +15,8 @@ import { findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
-import { colorMode, engineConfig, openOutput, UsageError, type Values } from './options.js';
+import { colorMode, engineConfig, UsageError, type Values } from './options.js';
+import { openOutput, outputFailureStatus, settleStdio } from './output.js';
 
 /** A status line on a TTY: events/s, live mappings per device, lost events. */
 class LiveStatus {
@@ -54,8 +55,9 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   // Options first: a bad --kernel is a usage error before tracefs is looked at.
   const cfg = engineConfig(v);
   const dir = findTracefs(positionals[0] ?? v.tracefs);
-  const { writer, tty } = openOutput(v);
-  const outPaint = makePaint(colorFor({ isTTY: tty }, colorMode(v)));
+  // Opened before tracefs is touched: an output that cannot be written leaves the events off.
+  const writer = openOutput(v);
+  const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
   const status = process.stderr.isTTY && !v.quiet ? new LiveStatus(process.stderr) : null;
   const rawProblem = v.text ? '--text' : rawTracefsProblem(dir);
@@ -80,8 +82,21 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     },
   });
 
+  // A reader that stops reading (`| head`) ends the run: the status says what was found by then.
+  writer.closedStatus = () => (pipeline.tally.errors > 0 ? 1 : 0);
+
   // From an empty ring buffer: what an earlier session left comes with an unmarked gap.
   const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
+  // Once, whichever way the run ends; what could not be put back is told.
+  let restored = false;
+  const restore = (): string[] => {
+    if (restored) return [];
+    restored = true;
+    return restoreTracing(state);
+  };
+  const tell = (problems: string[]) => {
+    for (const p of problems) process.stderr.write(`dmadebug: could not restore ${p}\n`);
+  };
   if (!v.quiet) {
     const how = raw ? 'binary' : `text, ${rawProblem === '--text' ? 'as asked' : `no binary: ${rawProblem}`}`;
     process.stderr.write(
@@ -93,13 +108,18 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const finish = async (why: string): Promise<number> => {
     if (finished) return 0;
     finished = true;
-    const problems = restoreTracing(state);
+    const problems = restore();
     status?.clear();
     const summary = summarize([label], pipeline);
     if (v.json) writer.write(`${summaryJson(summary)}\n`);
-    await writer.flush();
+    try {
+      await writer.flush();
+    } catch (e) {
+      tell(problems);
+      throw e;
+    }
     if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint)}`);
-    for (const p of problems) process.stderr.write(`dmadebug: could not restore ${p}\n`);
+    tell(problems);
     if (pipeline.error) process.stderr.write(`dmadebug: ${pipeline.error.message}\n`);
     return pipeline.error ? 2 : pipeline.tally.errors > 0 ? 1 : 0;
   };
@@ -114,12 +134,20 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     } catch (e) {
       if (e instanceof Error && !pipeline.error) process.stderr.write(`dmadebug: ${e.message}\n`);
     }
-    stopping ??= finish(why).then(async (code) => {
-      await pipeline.stop();
-      await writer.end();
-      process.exit(code);
-      return code;
-    });
+    stopping ??= finish(why)
+      .then(async (code) => {
+        await pipeline.stop();
+        await writer.end();
+        return code;
+      })
+      .catch((e: unknown) => {
+        tell(restore());
+        const code = outputFailureStatus(e);
+        if (code === null) throw e;
+        return code;
+      })
+      // the read of trace_pipe may never return: exit from here
+      .then(async (code) => process.exit(await settleStdio(code)));
   };
   const onSig = (sig: NodeJS.Signals) => stopNow(`stopped by ${sig}`);
   process.once('SIGINT', onSig);
@@ -129,6 +157,10 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
 
   try {
     await pipeline.run();
+  } catch (e) {
+    // the output failed (or a bug): tracefs goes back as it was before the error is told
+    tell(restore());
+    throw e;
   } finally {
     if (timer) clearTimeout(timer);
   }

@@ -1,5 +1,6 @@
 // The command line: dispatches to a command and maps the outcome to an exit
-// code (0 clean, 1 errors found, 2 usage or input error). Commands live in
+// code (0 clean, 1 errors found, 2 usage, input or output error; a reader
+// that closes the output early ends the run quietly: see output.ts). Commands live in
 // their own modules; everything else in the engine, parsers and renderers.
 
 import { readFileSync } from 'node:fs';
@@ -9,24 +10,35 @@ import { runCheck, runDump } from './check.js';
 import { helpText } from './help.js';
 import { runLive } from './live.js';
 import { OPTIONS, UsageError, type Values } from './options.js';
+import { outputFailureStatus, settleStdio, watchStdio } from './output.js';
 import { runRecord } from './record.js';
 import { runReport } from './report.js';
 import { runStats } from './stats.js';
 
 export async function main(argv: string[]): Promise<number> {
+  watchStdio();
+  let code: number;
   try {
-    return await run(argv);
+    code = await run(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`dmadebug: ${e.message}\nTry 'dmadebug --help'.\n`);
-      return 2;
-    }
-    if (e instanceof InputError) {
-      process.stderr.write(`dmadebug: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    code = failureStatus(e);
   }
+  return settleStdio(code);
+}
+
+/** One line on stderr and exit 2 for usage, input and output errors (nothing for a closed reader). */
+function failureStatus(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`dmadebug: ${e.message}\nTry 'dmadebug --help'.\n`);
+    return 2;
+  }
+  if (e instanceof InputError) {
+    process.stderr.write(`dmadebug: ${e.message}\n`);
+    return 2;
+  }
+  const output = outputFailureStatus(e);
+  if (output !== null) return output;
+  throw e;
 }
 
 async function run(argv: string[]): Promise<number> {

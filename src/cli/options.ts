@@ -1,14 +1,13 @@
 // Command-line options shared by the commands: their declaration for
-// parseArgs, and their translation into engine configuration and output
-// streams. No command logic lives here.
+// parseArgs, and their translation into engine configuration (the output
+// is output.ts's). No command logic lives here.
 
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { EngineConfig } from '../engine/engine.js';
 import { type ArchName, archForMachine, type KernelName, kernelForRelease } from '../engine/profiles.js';
 import { InputError } from '../input/errors.js';
 import { kernelImageFromIomem, type SideInfo, systemRamFromIomem } from '../input/sidecar.js';
-import { BatchedWriter } from './output.js';
 
 export class UsageError extends Error {}
 
@@ -182,14 +181,6 @@ export function engineConfig(v: Values): Partial<EngineConfig> {
 export function inputsOf(positionals: string[], command: string): string[] {
   if (positionals.length === 0) throw new UsageError(`${command} needs a trace file (or - for stdin)`);
   return positionals;
-}
-
-export function openOutput(v: Values): { writer: BatchedWriter; tty: boolean } {
-  if (v.output !== undefined && v.output !== '-') {
-    const s = createWriteStream(v.output);
-    return { writer: new BatchedWriter(s), tty: false };
-  }
-  return { writer: new BatchedWriter(process.stdout), tty: process.stdout.isTTY === true };
 }
 
 export function colorMode(v: Values): 'auto' | 'always' | 'never' {

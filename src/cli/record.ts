@@ -6,13 +6,14 @@
 // carries them in order and `check` can report leaks at the right moment.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../input/errors.js';
-import { collectSideInfo, driverBindings, sidecarPath, type UnbindRecord } from '../input/sidecar.js';
+import { collectSideInfo, driverBindings, type SideInfo, sidecarPath, type UnbindRecord } from '../input/sidecar.js';
 import { UNBIND_MARKER } from '../input/text-parser.js';
-import { enableTracing, findTracefs, restoreTracing } from '../input/tracefs.js';
+import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { UsageError, type Values } from './options.js';
+import { Output } from './output.js';
 
 /** How often driver bindings are looked at while the command runs. */
 const POLL_MS = 100;
@@ -21,13 +22,27 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
   if (positionals.length === 0)
     throw new UsageError('record needs a command: dmadebug record [-o FILE] -- <command ...>');
   const out = v.output ?? 'dmadebug.trace.txt';
+  if (out === '') throw new UsageError('-o takes a file name');
   const dir = findTracefs(v.tracefs);
   const sysfs = v.sysfs ?? '/sys';
   const iomem = v.iomem ?? '/proc/iomem';
-  const side = collectSideInfo(sysfs, iomem);
-  side.source = sidecarPath(out);
-  // From an empty ring buffer, so the trace is this run only.
-  const state = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
+  // Both files are opened before anything runs: one that cannot be written fails now, not after the
+  // command; if tracing cannot be set up, the files this made go again.
+  const outputs: Output[] = [];
+  let side: SideInfo;
+  let state: TracefsState;
+  try {
+    outputs.push(Output.file(out));
+    outputs.push(Output.file(sidecarPath(out)));
+    side = collectSideInfo(sysfs, iomem);
+    side.source = sidecarPath(out);
+    // From an empty ring buffer, so the trace is this run only.
+    state = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
+  } catch (e) {
+    for (const o of outputs) o.discard();
+    throw e;
+  }
+  const [trace, sidecar] = outputs as [Output, Output];
   const restore = () => {
     for (const p of restoreTracing(state)) process.stderr.write(`dmadebug: could not restore ${p}\n`);
   };
@@ -68,6 +83,8 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
   } catch (e) {
     clearInterval(poll);
     restore();
+    trace.discard();
+    sidecar.discard();
     throw new InputError(positionals[0]!, '', `cannot run: ${(e as NodeJS.ErrnoException).code ?? e}`);
   } finally {
     process.off('SIGINT', forward);
@@ -82,13 +99,12 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
     // restored below anyway
   }
   try {
-    copyTraceFile(join(dir, 'trace'), out);
-    writeFileSync(sidecarPath(out), `${JSON.stringify(side, null, 2)}\n`);
-  } catch (e) {
+    await copyTraceFile(join(dir, 'trace'), trace);
+    sidecar.write(`${JSON.stringify(side, null, 2)}\n`);
+    await sidecar.end();
+  } finally {
     restore();
-    throw new InputError(out, '', `cannot save the trace: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
-  restore();
   if (!v.quiet) {
     process.stderr.write(
       `dmadebug record: saved ${out} and ${sidecarPath(out)} (${Object.keys(side.drivers).length} driver bindings, ` +
@@ -100,18 +116,28 @@ export async function runRecord(v: Values, positionals: string[]): Promise<numbe
 }
 
 /** Copies by reading to EOF: tracefs files report a size of 0, so copy_file_range would copy nothing. */
-function copyTraceFile(from: string, to: string): void {
-  const src = openSync(from, 'r');
-  const dst = openSync(to, 'w');
+async function copyTraceFile(from: string, to: Output): Promise<void> {
+  let src: number;
+  try {
+    src = openSync(from, 'r');
+  } catch (e) {
+    throw new InputError(from, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {
-      const n = readSync(src, buf, 0, buf.length, null);
+      let n: number;
+      try {
+        n = readSync(src, buf, 0, buf.length, null);
+      } catch (e) {
+        throw new InputError(from, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
       if (n === 0) break;
-      writeSync(dst, buf, 0, n);
+      to.write(Buffer.from(buf.subarray(0, n))); // a copy: buf is read into again
+      await to.ready();
     }
+    await to.end();
   } finally {
     closeSync(src);
-    closeSync(dst);
   }
 }

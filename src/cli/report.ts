@@ -2,16 +2,15 @@
 // of live mappings and bytes per device with finding markers, the findings
 // table with each finding's mapping and stack, per-device stats) to -o FILE,
 // or to stdout with -o -. One line on stderr says what was written. Exit 0
-// written, 2 usage or input error.
+// written, 2 usage, input or output error.
 
-import { closeSync, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { InputError } from '../input/errors.js';
 import { Pipeline } from '../pipeline.js';
 import { ReportCollector } from '../report/collect.js';
 import { loadReportAssets, renderHtml } from '../report/html.js';
 import { humanBytes } from '../report/units.js';
 import { applyUnbinds, sideFor } from './check.js';
-import { engineConfig, inputsOf, intOption, openOutput, sideConfig, UsageError, type Values } from './options.js';
+import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
+import { openOutput } from './output.js';
 import { Progress } from './progress.js';
 
 export async function runReport(v: Values, positionals: string[], tool: string): Promise<number> {
@@ -24,9 +23,8 @@ export async function runReport(v: Values, positionals: string[], tool: string):
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
   const side = sideFor(input, v);
   const assets = loadReportAssets();
-  // Open the output first: a path that cannot be written fails now, not after a long replay.
-  const out = v.output === '-' ? null : v.output;
-  const created = out !== null && checkWritable(out);
+  // Opened first: a path that cannot be written fails now, not after a long replay.
+  const out = openOutput(v);
   const collector = new ReportCollector();
   let progress: Progress | null = null;
   const p = new Pipeline(input, {
@@ -53,23 +51,14 @@ export async function runReport(v: Values, positionals: string[], tool: string):
   }
   // An input that is not a trace at all gets its one-line error, and no report of nothing.
   if (r.error && r.engine.eventCount === 0) {
-    if (created) unlinkSync(out);
+    out.discard();
     process.stderr.write(`dmadebug: ${r.error.message}\n`);
     return 2;
   }
   const data = collector.finish(r, label, tool);
   const html = renderHtml(data, assets);
-  if (out !== null) {
-    try {
-      writeFileSync(out, html);
-    } catch (e) {
-      throw new InputError(out, '', `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-  } else {
-    const { writer } = openOutput(v);
-    writer.write(html);
-    await writer.end();
-  }
+  out.write(html);
+  await out.end();
   if (!v.quiet) {
     const where = v.output === '-' ? 'stdout' : v.output;
     const f = data.findings;
@@ -85,17 +74,6 @@ export async function runReport(v: Values, positionals: string[], tool: string):
     return 2;
   }
   return 0;
-}
-
-/** Fails now if `path` cannot be written (not after a long replay); true when this made the file. */
-function checkWritable(path: string): boolean {
-  const existed = existsSync(path);
-  try {
-    closeSync(openSync(path, 'a'));
-  } catch (e) {
-    throw new InputError(path, '', `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return !existed;
 }
 
 /** "1 finding", "2 findings". */

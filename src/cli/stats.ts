@@ -1,12 +1,13 @@
 // `stats`: replay one trace and print per-device activity — calls by type,
 // syncs by kind, peak live mappings and bytes with their times, a mapping
 // lifetime histogram, failures and findings by check — as text or one JSON
-// object on stdout. Diagnostics go to stderr; exit 0, or 2 on input errors.
+// object on stdout. Diagnostics go to stderr; exit 0, or 2 on input or output errors.
 
 import { replay } from '../pipeline.js';
 import { statsJson, statsText } from '../report/stats.js';
 import { applyUnbinds, sideFor } from './check.js';
-import { engineConfig, inputsOf, intOption, openOutput, sideConfig, UsageError, type Values } from './options.js';
+import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
+import { openOutput } from './output.js';
 
 export async function runStats(v: Values, positionals: string[]): Promise<number> {
   const inputs = inputsOf(positionals, 'stats');
@@ -16,7 +17,7 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
   const side = sideFor(input, v);
-  const { writer } = openOutput(v);
+  const writer = openOutput(v);
   const r = await replay(input, {
     engine: side ? { ...sideConfig(side), ...cfg } : cfg,
     ...(chunkSize !== undefined ? { chunkSize } : {}),
@@ -28,12 +29,14 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
     const unit = r.kind === 'tracedat' ? 'event' : 'line';
     for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
   }
-  // An input that is not a trace at all gets its one-line error, not stats of nothing.
-  if (!(r.error && r.engine.eventCount === 0)) {
+  // An input that is not a trace at all gets its one-line error, not stats of nothing (nor an empty file).
+  if (r.error && r.engine.eventCount === 0) {
+    writer.discard();
+  } else {
     const s = r.engine.stats();
     writer.write(v.json ? `${statsJson(s, label)}\n` : statsText(s, label));
+    await writer.end();
   }
-  await writer.end();
   if (r.error) {
     process.stderr.write(`dmadebug: ${r.error.message}\n`);
     return 2;
