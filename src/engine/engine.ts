@@ -113,8 +113,18 @@ export class DmaDebugEngine {
 
   handle(ev: DmaEvent): void {
     const s = this.s;
-    s.cur = ev;
     s.cov.see(ev);
+    if (ev.kind === EventKind.PageFree) {
+      // most events of a kmem-traced run, and almost always nothing to check: the short way
+      if (s.physIndex.count !== 0) {
+        s.cur = ev;
+        this.beyond.pageFree(ev);
+        s.cur = null;
+      }
+      this.tap.eventCount++;
+      return;
+    }
+    s.cur = ev;
     switch (ev.kind) {
       case EventKind.MapPage:
       case EventKind.MapResource:
@@ -159,9 +169,6 @@ export class DmaDebugEngine {
       case EventKind.SyncSgForCpu:
       case EventKind.SyncSgForDevice:
         this.syncing.sg(ev, ev.kind === EventKind.SyncSgForCpu);
-        break;
-      case EventKind.PageFree:
-        if (s.physIndex.count !== 0) this.beyond.pageFree(ev);
         break;
       case EventKind.Stack:
         this.stacks.stack(ev.cpu, ev.stack);
