@@ -29,7 +29,7 @@ import { bucketOf } from './entries.js';
 import { Dir, DmaEvent, EventKind, type InputFacts } from './events.js';
 import type { EventRef, FindingSink, MappingInfo } from './findings.js';
 import { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './model.js';
-import type { KernelProfile, ProfileChoice } from './profiles.js';
+import type { ProfileChoice } from './profiles.js';
 import { Reporter } from './reporter.js';
 import { Stacks } from './stacks.js';
 import { defaultConfig, type EngineConfig, EngineState } from './state.js';
@@ -342,11 +342,6 @@ export class DmaDebugEngine {
   /** The kernel profile in force, and the evidence for it. */
   profile(): ProfileChoice {
     return this.s.profileChoice();
-  }
-
-  /** The kernel profile's features (decides it if no event has yet). */
-  kernelProfile(): KernelProfile {
-    return this.s.kernel();
   }
 
   get live(): number {

@@ -7,6 +7,7 @@
 // The engine copies what it needs and never keeps a reference to the record.
 
 import { EventKind } from '../events/kinds.js';
+import { ATTR_MMIO as ATTR_MMIO_BIT } from '../events/vocabulary.js';
 
 /** What happened (defined beside the event vocabulary; re-exported here for the record's users). */
 export { EventKind };
@@ -204,6 +205,11 @@ export class DmaEvent {
     e.sgPhys.copyFrom(this.sgPhys);
     return e;
   }
+}
+
+/** A single map or unmap of MMIO: dma_map_resource, or (6.18+) dma_map_phys with DMA_ATTR_MMIO. */
+export function isMmio(ev: DmaEvent): boolean {
+  return ev.kind === EventKind.MapResource || ev.kind === EventKind.UnmapResource || (ev.attrs & ATTR_MMIO_BIT) !== 0;
 }
 
 /** A single map that returned DMA_MAPPING_ERROR (all ones): the kernel makes no entry. */

@@ -31,8 +31,6 @@ export const ATTRS_UNMAP_VALID =
 /** One kernel line's dma-debug behaviour. */
 export interface KernelProfile {
   readonly name: KernelName;
-  /** What the summary calls it. */
-  readonly title: string;
   /** Entry type of dma_map_page/map_single (6.12: single; 7.3: phy). */
   readonly singleType: EntryType;
   /** Entry type of dma_map_resource / an MMIO dma_map_phys (6.12: resource; 7.3: phy). */
@@ -47,8 +45,11 @@ export interface KernelProfile {
   readonly eexistNeedsCacheAlignment: boolean;
   /** An MMIO map of a RAM page is reported (`dma_map_resource called for RAM address`). */
   readonly checksMmioOfRam: boolean;
-  /** dma_alloc_pages() keeps no attrs (debug_dma_alloc_pages() has none). */
-  readonly allocPagesKeepsAttrs: boolean;
+}
+
+/** The entry type of a single map or unmap on this kernel: MMIO (resource) or not. */
+export function singleType(k: KernelProfile, mmio: boolean): EntryType {
+  return mmio ? k.resourceType : k.singleType;
 }
 
 /** One architecture's facts that change a rule. */
@@ -73,7 +74,6 @@ export interface ArchProfile {
 export const KERNEL_PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
   '6.12': {
     name: '6.12',
-    title: 'Linux 6.12 LTS',
     singleType: EntryType.Single,
     resourceType: EntryType.Resource,
     keepsAttrs: false,
@@ -81,11 +81,9 @@ export const KERNEL_PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     cacheCleanAttrs: 0,
     eexistNeedsCacheAlignment: false,
     checksMmioOfRam: false,
-    allocPagesKeepsAttrs: false,
   },
   '7.3': {
     name: '7.3',
-    title: 'Linux 7.3 (mainline)',
     singleType: EntryType.Phy,
     resourceType: EntryType.Phy,
     keepsAttrs: true,
@@ -93,7 +91,6 @@ export const KERNEL_PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     cacheCleanAttrs: ATTR_CACHELINES_OVERLAP | ATTR_REQUIRE_COHERENT,
     eexistNeedsCacheAlignment: true,
     checksMmioOfRam: true,
-    allocPagesKeepsAttrs: false,
   },
 };
 

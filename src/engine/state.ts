@@ -188,11 +188,6 @@ export class EngineState {
     this.ap = ARCH_PROFILES[c.arch];
   }
 
-  /** A single-mapping event arrived: its name is evidence, so decide now if undecided. */
-  seeMapEvent(): void {
-    if (this.choice === null) this.resolve();
-  }
-
   nextCall(): number {
     const c = this.callSeq;
     this.callSeq = this.callSeq === 0xffffffff ? 1 : this.callSeq + 1;

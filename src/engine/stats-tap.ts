@@ -5,7 +5,6 @@
 // DevState per device, updated in place (no allocation per event);
 // `stats()` turns them into the plain objects `dmadebug stats` prints.
 
-import { ATTR_MMIO } from '../events/vocabulary.js';
 import type { CheckId } from './catalogue.js';
 import { tsString } from './coverage.js';
 import {
@@ -20,8 +19,9 @@ import {
   lifetimeLabels,
   STAT_TYPES,
 } from './dev-stats.js';
-import { type DmaEvent, EventKind, isFailedAlloc, isMappingError } from './events.js';
+import { type DmaEvent, EventKind, isFailedAlloc, isMappingError, isMmio } from './events.js';
 import { EntryType } from './model.js';
+import { singleType } from './profiles.js';
 import type { EngineState } from './state.js';
 
 export class StatsTap {
@@ -50,7 +50,7 @@ export class StatsTap {
       case EventKind.MapPage:
       case EventKind.MapResource: {
         const k = this.s.kernel();
-        const type = ev.kind === EventKind.MapResource || (ev.attrs & ATTR_MMIO) !== 0 ? k.resourceType : k.singleType;
+        const type = singleType(k, isMmio(ev));
         const c = this.dev(ev.device);
         if (isMappingError(ev)) {
           c.mapFailures++;
@@ -64,8 +64,7 @@ export class StatsTap {
       case EventKind.UnmapPage:
       case EventKind.UnmapResource: {
         const k = this.s.kernel();
-        const type =
-          ev.kind === EventKind.UnmapResource || (ev.attrs & ATTR_MMIO) !== 0 ? k.resourceType : k.singleType;
+        const type = singleType(k, isMmio(ev));
         const c = this.dev(ev.device);
         c.unmaps++;
         c.unmapsByType[type]!++;

@@ -8,9 +8,10 @@
 import { ATTR_MMIO } from '../../events/vocabulary.js';
 import { addr, CHECKS, mapSgFailedMessage } from '../catalogue.js';
 import { F_SG_TRUNCATED } from '../entries.js';
-import { Dir, type DmaEvent, EventKind, isFailedAlloc, isMappingError } from '../events.js';
+import { Dir, type DmaEvent, EventKind, isFailedAlloc, isMappingError, isMmio } from '../events.js';
 import { EntryType, MapErr } from '../model.js';
 import { POOL_EXHAUSTED, POOL_GREW } from '../pool.js';
+import { singleType } from '../profiles.js';
 import type { Stacks } from '../stacks.js';
 import type { EngineState } from '../state.js';
 import type { CachelineChecks } from './cacheline.js';
@@ -29,18 +30,17 @@ export class MapChecks {
   /** debug_dma_map_phys() / debug_dma_map_page() / debug_dma_map_resource(). */
   single(ev: DmaEvent): void {
     const s = this.s;
-    s.seeMapEvent(); // its event name is kernel evidence
+    const k = s.kernel(); // decided here at the latest: this event's name is kernel evidence
     if (isMappingError(ev)) {
       this.failed(ev); // DMA_MAPPING_ERROR: the kernel makes no entry
       return;
     }
-    const k = s.kernel();
-    const mmio = ev.kind === EventKind.MapResource || (ev.attrs & ATTR_MMIO) !== 0;
+    const mmio = isMmio(ev);
     if (ev.hasPhys && s.noteIdentity(ev.device, ev.addrHi === ev.physHi && ev.addrLo === ev.physLo)) {
       this.resolvePendingPhys(ev.device);
     }
     const mapErr = s.config.tracksMappingErrors ? MapErr.NotChecked : MapErr.Unknown;
-    const type = mmio ? k.resourceType : k.singleType;
+    const type = singleType(k, mmio);
     const e = this.newEntry(ev.device, ev.addrHi, ev.addrLo, ev.size, type, ev.dir, mapErr);
     if (e < 0) return;
     const t = s.entries;

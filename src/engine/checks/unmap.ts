@@ -10,12 +10,11 @@
 // (dma_free_noncontiguous() unmaps with attrs 0, but dma_alloc_noncontiguous()
 // refuses every attr the check compares, so that pair never differs.)
 
-import { ATTR_MMIO } from '../../events/vocabulary.js';
 import { addr, CHECKS, type CheckId, pa } from '../catalogue.js';
 import { metaDir, metaMapErr, metaType } from '../entries.js';
-import { Dir, type DmaEvent, EventKind } from '../events.js';
+import { Dir, type DmaEvent, isMmio } from '../events.js';
 import { EntryType, MapErr } from '../model.js';
-import { ATTRS_UNMAP_VALID } from '../profiles.js';
+import { ATTRS_UNMAP_VALID, singleType } from '../profiles.js';
 import { type EngineState, SG_KEY } from '../state.js';
 
 const ALL_ONES = 0xffffffff;
@@ -75,10 +74,8 @@ export class UnmapChecks {
 
   /** debug_dma_unmap_phys() / unmap_page / unmap_resource. */
   single(ev: DmaEvent): void {
-    this.s.seeMapEvent(); // its event name is kernel evidence
-    const k = this.s.kernel();
-    const mmio = ev.kind === EventKind.UnmapResource || (ev.attrs & ATTR_MMIO) !== 0;
-    const r = this.fill(ev.device, ev.addrHi, ev.addrLo, ev.size, mmio ? k.resourceType : k.singleType, ev.dir);
+    const k = this.s.kernel(); // decided here at the latest: this event's name is kernel evidence
+    const r = this.fill(ev.device, ev.addrHi, ev.addrLo, ev.size, singleType(k, isMmio(ev)), ev.dir);
     r.attrs = ev.attrs;
     this.check(r);
   }
