@@ -5,12 +5,13 @@
 // latest loss; an absence ("unmapped earlier, no map since") is proven only
 // within one loss epoch. Checks ask here; they never weigh losses themselves.
 //
-// Losses are counted as epochs (each LOST notice starts one). A CPU cut short by
-// damaged input (CpuCutShort) is a loss that never ends: from then on nothing
-// that depends on earlier events is proven.
+// Losses are counted as epochs (each LOST notice starts one, and so does each
+// line or record the parser could not read: a damaged line is a lost event). A
+// CPU cut short by damaged input (CpuCutShort) is a loss that never ends: from
+// then on nothing that depends on earlier events is proven.
 
 import type { EntryTable } from './entries.js';
-import { type DmaEvent, EventKind, type InputFacts } from './events.js';
+import { ALL_CPUS, type DmaEvent, EventKind, type InputFacts } from './events.js';
 import { MAX_OVERLAP } from './model.js';
 
 /** What the summary says about coverage. */
@@ -24,6 +25,19 @@ export interface CoverageReport {
   lossNotices: number;
   lostEvents: number;
   lostByCpu: Record<string, number>;
+  /**
+   * Lines (text) or records (trace.dat) that could not be read, each counted
+   * as one lost event in its place; by CPU, `all` for those whose CPU could not
+   * be read either.
+   */
+  damagedLines: number;
+  damagedByCpu: Record<string, number>;
+  /**
+   * Nothing is missing: the trace covers everything since boot and lost
+   * nothing (no notice, no damaged line, no CPU cut short). Only then does a
+   * lookup that finds nothing prove a bug.
+   */
+  complete: boolean;
   /** The ring buffer overwrote this many events before the trace was read. */
   overwritten: number;
   unknownUnmaps: number;
@@ -49,6 +63,9 @@ export class Coverage {
   lossNotices = 0;
   lostEvents = 0;
   readonly lostByCpu = new Map<number, number>();
+  /** Damaged lines/records, each a lost event (by CPU; ALL_CPUS: CPU unreadable). */
+  damagedLines = 0;
+  readonly damagedByCpu = new Map<number, number>();
   /** CPUs whose later events are missing (damaged input), and from when. */
   readonly cutShort: Array<{ cpu: number; from: string | null }> = [];
   unknownUnmaps = 0;
@@ -68,7 +85,8 @@ export class Coverage {
     if (!this.started) this.start(ev);
     const k = ev.kind;
     if (k === EventKind.Lost) {
-      this.noteLoss(ev.cpu, ev.lost);
+      if (ev.damaged) this.noteDamaged(ev.cpu);
+      else this.noteLoss(ev.cpu, ev.lost);
     } else if (k === EventKind.CpuCutShort) {
       // before any event was read, none of this CPU's events were
       this.noteCutShort(ev.cpu, this.firstTs === null ? null : tsString(ev.tsSec, ev.tsNs, ev.tsDigits));
@@ -99,7 +117,9 @@ export class Coverage {
       this.decidedBy = `the first event is at ${at} s, after early boot (> ${this.earlyBootSeconds} s)`;
     } else if (ev.kind === EventKind.Lost) {
       this.fromBoot = false;
-      this.decidedBy = 'the input starts with lost events';
+      this.decidedBy = ev.damaged
+        ? 'the input starts with a line it could not read'
+        : 'the input starts with lost events';
     } else {
       this.fromBoot = true;
       this.decidedBy = `the first event is at ${at} s (early boot) and nothing was overwritten`;
@@ -120,6 +140,14 @@ export class Coverage {
     this.lossNotices++;
     this.lostEvents += count;
     this.lostByCpu.set(cpu, (this.lostByCpu.get(cpu) ?? 0) + count);
+  }
+
+  /** A line/record of `cpu` (or ALL_CPUS) could not be read: one lost event, a new epoch like a notice's. */
+  private noteDamaged(cpu: number): void {
+    this.epoch++;
+    this.entries.noteLoss();
+    this.damagedLines++;
+    this.damagedByCpu.set(cpu, (this.damagedByCpu.get(cpu) ?? 0) + 1);
   }
 
   /** Every later event of `cpu` is missing: an epoch that never ends. */
@@ -191,6 +219,10 @@ export class Coverage {
   report(unknownPhysEntries: number): CoverageReport {
     const lostByCpu: Record<string, number> = {};
     for (const [cpu, n] of [...this.lostByCpu].sort((a, b) => a[0] - b[0])) lostByCpu[String(cpu)] = n;
+    const damagedByCpu: Record<string, number> = {};
+    for (const [cpu, n] of [...this.damagedByCpu].sort((a, b) => a[0] - b[0])) {
+      damagedByCpu[cpu === ALL_CPUS ? 'all' : String(cpu)] = n;
+    }
     return {
       fromBoot: this.fromBoot,
       decidedBy: this.started ? this.decidedBy : 'no events',
@@ -199,6 +231,9 @@ export class Coverage {
       lossNotices: this.lossNotices,
       lostEvents: this.lostEvents,
       lostByCpu,
+      damagedLines: this.damagedLines,
+      damagedByCpu,
+      complete: this.absenceProven,
       overwritten: this.facts?.overwrittenCount ?? 0,
       unknownUnmaps: this.unknownUnmaps,
       unknownSyncs: this.unknownSyncs,
