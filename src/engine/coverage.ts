@@ -175,6 +175,19 @@ export class Coverage {
     return epoch === this.epoch && !this.lossOngoing;
   }
 
+  /**
+   * The latest unmap at an address (a record made in loss epoch `epoch`) proves
+   * that no mapping is left there: nothing was mapped there since (no loss
+   * since), and no twin, a second live mapping of the same address (the kernel
+   * allows them), was mapped before it unseen (no loss before it either: a
+   * lost map of a twin leaves the record's unmap releasing the other one). Twins
+   * that predate a late trace are not weighed: the record is taken as the one
+   * mapping the trace saw there.
+   */
+  recentUnmapProven(epoch: number): boolean {
+    return epoch === 0 && this.epoch === 0;
+  }
+
   /** The entry pool is modelled (the kernel's counters are only known from boot). */
   get poolModelled(): boolean {
     return this.fromBoot;

@@ -172,6 +172,49 @@ describe('unmap checks', () => {
     assert.equal(c.lossNotices, 0);
   });
 
+  // Twins, two live mappings of one address (the kernel allows them), after a loss: the
+  // lost event may have been one twin's map or unmap, so what the other leaves proves nothing.
+  const damagedLine = (engine: DmaDebugEngine) => {
+    const ev = new DmaEvent();
+    ev.kind = EventKind.Lost;
+    ev.cpu = 1;
+    ev.lost = 1;
+    ev.damaged = true;
+    engine.handle(ev);
+  };
+
+  it("a twin's map lost: its unmap after the other's is no proven double unmap", () => {
+    const { engine, findings } = setup({ fromBoot: true });
+    damagedLine(engine); // dma_map_page 0x1000, unreadable
+    engine.mapPage(DEV, 0x1000n, 512, Dir.ToDevice, 0x1000n);
+    engine.unmapPage(DEV, 0x1000n, 512, Dir.ToDevice);
+    engine.unmapPage(DEV, 0x1000n, 512, Dir.ToDevice);
+    assert.deepEqual(
+      findings.map((f) => `${f.severity}:${f.check}`),
+      ['unconfirmed:unmap-not-mapped'],
+    );
+    assert.equal(engine.coverage().damagedLines, 1);
+    assert.equal(engine.coverage().lossNotices, 0, 'a damaged line is not a notice of the tracer');
+  });
+
+  it("a twin's unmap lost: the unmap that releases the ghost leaves the other twin unproven", () => {
+    const seq = (lose: boolean) => {
+      const { engine, findings } = setup({ fromBoot: true });
+      engine.mapSg(DEV, 1, [[0x9eea000n, 4, 0x9eea000n]], Dir.FromDevice);
+      if (lose)
+        damagedLine(engine); // its dma_unmap_sg, unreadable
+      else engine.unmapSg(DEV, [0x9eea000n], Dir.FromDevice);
+      engine.mapSg(DEV, 1, [[0x9eea000n, 8, 0x9eea000n]], Dir.FromDevice);
+      engine.unmapSg(DEV, [0x9eea000n], Dir.FromDevice); // releases the older twin: the ghost
+      engine.pageFree(0x9eean);
+      return findings.map((f) => `${f.severity}:${f.check}`);
+    };
+    assert.deepEqual(seq(false), []);
+    const lossy = seq(true);
+    assert.ok(lossy.includes('unconfirmed:page-freed-while-mapped'), lossy.join());
+    assert.ok(!lossy.some((f) => f.startsWith('error:')), lossy.join());
+  });
+
   it('leak-at-unbind is proven by a mapping made after the latest loss', () => {
     const { engine, findings } = setup({ fromBoot: true });
     const ev = new DmaEvent();

@@ -170,6 +170,9 @@ export class UnmapChecks {
     }
     s.recent.record(r.dev, r.hi, r.lo, r.hi, r.lo, r.size, s.cov.epoch, s.cur ? s.cur.line : 0);
     if (this.trueAttrs.size !== 0) this.trueAttrs.delete(e);
+    // Released an entry made before a loss: had its unmap been lost, this unmap
+    // was a twin's (same address), and the twin left live may be gone.
+    if (!proven) t.unfreshTwins(r.dev, r.hi, r.lo, e);
     s.releaseEntry(e);
   }
 
@@ -216,7 +219,7 @@ export class UnmapChecks {
     // live entry starts here: a map at it that was released since would have
     // recorded a later unmap, as every release is an unmap (maps do not forget
     // the record: this, the rare path, checks instead).
-    if (slot >= 0 && cov.recordProven(rec.epoch(slot)) && !s.entries.anyAt(dev, hi, lo)) {
+    if (slot >= 0 && cov.recentUnmapProven(rec.epoch(slot)) && !s.entries.anyAt(dev, hi, lo)) {
       const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
       const note = `unmapped earlier in this trace${where}, with no map since`;
       s.report.err(sync ? 'sync-not-mapped' : 'double-unmap', text, dev, -1, true, null, note);
@@ -277,7 +280,7 @@ export class UnmapChecks {
     const pLo = ev.sgPhys.lo[0]!;
     const rec = s.recentSg;
     const slot = rec.find(dev | SG_KEY, pHi, pLo);
-    if (slot >= 0 && cov.recordProven(rec.epoch(slot))) {
+    if (slot >= 0 && cov.recentUnmapProven(rec.epoch(slot))) {
       const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
       cov.unknownUnmaps++;
       s.report.err(
