@@ -323,9 +323,6 @@ const K_LENGTHS = 18;
 const K_ADDRS = 19;
 /** The dma_unmap class's field name (raw fields of dma_unmap_page / dma_unmap_phys): dma_addr. */
 const K_ADDR = 20;
-/** Printed and not used (mm_page_free's page, dma_alloc's gfp flags): known, so that they are skipped fast. */
-const K_PAGE = 21;
-const K_FLAGS = 22;
 
 const KEY_NAMES = [
   'dir',
@@ -349,6 +346,8 @@ const KEY_NAMES = [
   'lengths',
   'addrs',
   'addr',
+  // printed and not used (mm_page_free's page, the gfp flags of dma_alloc*): known keys,
+  // so that they are skipped without the checks an unknown key gets
   'page',
   'flags',
 ] as const;
