@@ -3,6 +3,7 @@
 // run quietly instead of throwing EPIPE.
 
 import type { Writable } from 'node:stream';
+import type { ReplayResult } from '../pipeline.js';
 
 export class BatchedWriter {
   private buf: string[] = [];
@@ -59,5 +60,21 @@ export class BatchedWriter {
     if (this.out !== process.stdout && this.out !== process.stderr) {
       await new Promise<void>((resolve) => this.out.end(resolve));
     }
+  }
+}
+
+/**
+ * -v: every line (trace.dat: record) the parser could not use, with its
+ * number and why; past the first MAX_WARNINGS_KEPT, only how many more.
+ */
+export function writeSkippedLines(label: string, r: Pick<ReplayResult, 'kind' | 'parser'>): void {
+  const unit = r.kind === 'text' ? 'line' : 'event';
+  const list = r.parser.warningList;
+  for (const w of list) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+  const more = r.parser.warnings - list.length;
+  if (more > 0) {
+    process.stderr.write(
+      `dmadebug: ${label}: and ${more} more ${unit}s skipped (only the first ${list.length} are listed)\n`,
+    );
   }
 }
