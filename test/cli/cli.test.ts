@@ -200,7 +200,10 @@ describe('damaged lines', () => {
     assert.equal((r.out.match(/^\[unconfirmed\] DMA-API: /gm) ?? []).length, 2, r.out);
     assert.doesNotMatch(r.out, /^DMA-API: /m);
     assert.match(r.err, /^dmadebug: no errors, 2 unconfirmed/m);
-    assert.match(r.err, new RegExp(`: line ${i + 1}: dma_map_page: .*\\(damaged line: counted as a lost event on CPU 1\\)`));
+    assert.match(
+      r.err,
+      new RegExp(`: line ${i + 1}: dma_map_page: .*\\(damaged line: counted as a lost event on CPU 1\\)`),
+    );
     assert.match(r.err, /coverage: from boot, with gaps /);
     assert.match(r.err, /damaged: 1 line could not be read \(cpu1:1\)/);
     const j = dmadebug(['check', '--json', p]);
