@@ -11,7 +11,7 @@ import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
 import { colorMode, engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
-import { openOutput } from './output.js';
+import { openOutput, writeSkippedLines } from './output.js';
 import { Progress } from './progress.js';
 
 export async function runCheck(v: Values, positionals: string[]): Promise<number> {
@@ -55,11 +55,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     if (v.json) writer.write(`${summaryJson(summary)}\n`);
     await writer.flush();
     if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
-    if (v.verbose) {
-      const unit = r.kind === 'tracedat' ? 'event' : 'line';
-      for (const w of r.parser.warningList)
-        process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
-    }
+    if (v.verbose) writeSkippedLines(label, r);
     // An input that is not a trace at all gets its one-line error, not a summary of nothing.
     if (!v.quiet && !(r.error && summary.events === 0)) process.stderr.write(summaryText(summary, errPaint));
     if (r.error) {
@@ -104,11 +100,18 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   if (!v.quiet) {
     const c = r.engine.coverage();
     process.stderr.write(
-      `dmadebug: ${r.engine.live} live entries at the end of ${label}; coverage ${c.fromBoot ? 'from boot' : 'partial: entries mapped before the trace are missing'}\n` +
+      `dmadebug: ${r.engine.live} live entries at the end of ${label}; coverage ${dumpCoverage(c)}\n` +
         `dmadebug: ${profileLine(r.engine.profile())}\n`,
     );
   }
   return 0;
+}
+
+/** What the dump may be missing. */
+function dumpCoverage(c: ReturnType<DmaDebugEngine['coverage']>): string {
+  if (!c.fromBoot) return 'partial: entries mapped before the trace are missing';
+  if (!c.complete) return 'from boot, with gaps: entries mapped by lost or unreadable events are missing';
+  return 'from boot';
 }
 
 /** The sidecar `record` wrote next to a trace, unless --no-side or stdin. */

@@ -188,7 +188,10 @@ const OPTIONS: Array<[string, Command[]]> = [
     REPLAY,
   ],
   [`    -q, --quiet            No summary and no progress on stderr.`, ALL],
-  [`    -v, --verbose          List malformed lines that were skipped.`, ['check', 'stats', 'report']],
+  [
+    `    -v, --verbose          List skipped lines (damaged ones, and no event lines) and why.`,
+    ['check', 'stats', 'report'],
+  ],
   [`    -h, --help             This help.`, ALL],
   [`    --version              Print the version.`, ALL],
 ];

@@ -20,6 +20,7 @@
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
+import type { ReplayResult } from '../pipeline.js';
 import { UsageError, type Values } from './options.js';
 
 /** Errors that mean the reader is gone: end quietly. */
@@ -317,5 +318,21 @@ export class Output {
     } catch (e) {
       this.fail(e as NodeJS.ErrnoException);
     }
+  }
+}
+
+/**
+ * -v: every line (trace.dat: record) the parser could not use, with its
+ * number and why; past the first MAX_WARNINGS_KEPT, only how many more.
+ */
+export function writeSkippedLines(label: string, r: Pick<ReplayResult, 'kind' | 'parser'>): void {
+  const unit = r.kind === 'text' ? 'line' : 'event';
+  const list = r.parser.warningList;
+  for (const w of list) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+  const more = r.parser.warnings - list.length;
+  if (more > 0) {
+    process.stderr.write(
+      `dmadebug: ${label}: and ${more} more ${unit}s skipped (only the first ${list.length} are listed)\n`,
+    );
   }
 }

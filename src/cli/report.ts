@@ -10,7 +10,7 @@ import { loadReportAssets, renderHtml } from '../report/html.js';
 import { humanBytes } from '../report/units.js';
 import { applyUnbinds, sideFor } from './check.js';
 import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
-import { openOutput } from './output.js';
+import { openOutput, writeSkippedLines } from './output.js';
 import { Progress } from './progress.js';
 
 export async function runReport(v: Values, positionals: string[], tool: string): Promise<number> {
@@ -45,10 +45,7 @@ export async function runReport(v: Values, positionals: string[], tool: string):
   (progress as Progress | null)?.done();
   if (side) applyUnbinds(side, r.engine);
   if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
-  if (v.verbose) {
-    const unit = r.kind === 'tracedat' ? 'event' : 'line';
-    for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
-  }
+  if (v.verbose) writeSkippedLines(label, r);
   // An input that is not a trace at all gets its one-line error, and no report of nothing.
   if (r.error && r.engine.eventCount === 0) {
     out.discard();

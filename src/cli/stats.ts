@@ -7,7 +7,7 @@ import { replay } from '../pipeline.js';
 import { statsJson, statsText } from '../report/stats.js';
 import { applyUnbinds, sideFor } from './check.js';
 import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
-import { openOutput } from './output.js';
+import { openOutput, writeSkippedLines } from './output.js';
 
 export async function runStats(v: Values, positionals: string[]): Promise<number> {
   const inputs = inputsOf(positionals, 'stats');
@@ -25,10 +25,7 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
   });
   if (side) applyUnbinds(side, r.engine);
   if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
-  if (v.verbose) {
-    const unit = r.kind === 'tracedat' ? 'event' : 'line';
-    for (const w of r.parser.warningList) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
-  }
+  if (v.verbose) writeSkippedLines(label, r);
   // An input that is not a trace at all gets its one-line error, not stats of nothing (nor an empty file).
   if (r.error && r.engine.eventCount === 0) {
     writer.discard();

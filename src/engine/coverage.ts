@@ -5,12 +5,13 @@
 // latest loss; an absence ("unmapped earlier, no map since") is proven only
 // within one loss epoch. Checks ask here; they never weigh losses themselves.
 //
-// Losses are counted as epochs (each LOST notice starts one). A CPU cut short by
-// damaged input (CpuCutShort) is a loss that never ends: from then on nothing
-// that depends on earlier events is proven.
+// Losses are counted as epochs (each LOST notice starts one, and so does each
+// line or record the parser could not read: a damaged line is a lost event). A
+// CPU cut short by damaged input (CpuCutShort) is a loss that never ends: from
+// then on nothing that depends on earlier events is proven.
 
 import type { EntryTable } from './entries.js';
-import { type DmaEvent, EventKind, type InputFacts } from './events.js';
+import { ALL_CPUS, type DmaEvent, EventKind, type InputFacts } from './events.js';
 import { MAX_OVERLAP } from './model.js';
 
 /** What the summary says about coverage. */
@@ -24,6 +25,19 @@ export interface CoverageReport {
   lossNotices: number;
   lostEvents: number;
   lostByCpu: Record<string, number>;
+  /**
+   * Lines (text) or records (trace.dat) that could not be read, each counted
+   * as one lost event in its place; by CPU, `all` for those whose CPU could not
+   * be read either.
+   */
+  damagedLines: number;
+  damagedByCpu: Record<string, number>;
+  /**
+   * Nothing is missing: the trace covers everything since boot and lost
+   * nothing (no notice, no damaged line, no CPU cut short). Only then does a
+   * lookup that finds nothing prove a bug.
+   */
+  complete: boolean;
   /** The ring buffer overwrote this many events before the trace was read. */
   overwritten: number;
   unknownUnmaps: number;
@@ -56,6 +70,9 @@ export class Coverage {
   lossNotices = 0;
   lostEvents = 0;
   readonly lostByCpu = new Map<number, number>();
+  /** Damaged lines/records, each a lost event (by CPU; ALL_CPUS: CPU unreadable). */
+  damagedLines = 0;
+  readonly damagedByCpu = new Map<number, number>();
   /** CPUs whose later events are missing (damaged input), and from when. */
   readonly cutShort: Array<{ cpu: number; from: string | null }> = [];
   unknownUnmaps = 0;
@@ -85,7 +102,8 @@ export class Coverage {
     const k = ev.kind;
     if (this.windowsWaiting !== 0 && k !== EventKind.Lost && k !== EventKind.CpuCutShort) this.windowBegins(ev);
     if (k === EventKind.Lost) {
-      this.noteLoss(ev.cpu, ev.lost);
+      if (ev.damaged) this.noteDamaged(ev.cpu);
+      else this.noteLoss(ev.cpu, ev.lost);
     } else if (k === EventKind.CpuCutShort) {
       // before any event was read, none of this CPU's events were
       this.noteCutShort(ev.cpu, this.firstTs === null ? null : tsString(ev.tsSec, ev.tsNs, ev.tsDigits));
@@ -117,7 +135,9 @@ export class Coverage {
       this.decidedBy = `the first event is at ${at} s, after early boot (> ${this.earlyBootSeconds} s)`;
     } else if (ev.kind === EventKind.Lost) {
       this.fromBoot = false;
-      this.decidedBy = 'the input starts with lost events';
+      this.decidedBy = ev.damaged
+        ? 'the input starts with a line it could not read'
+        : 'the input starts with lost events';
     } else {
       this.fromBoot = true;
       this.decidedBy = `the first event is at ${at} s (early boot) and nothing was overwritten`;
@@ -173,6 +193,14 @@ export class Coverage {
     this.lostByCpu.set(cpu, (this.lostByCpu.get(cpu) ?? 0) + count);
   }
 
+  /** A line/record of `cpu` (or ALL_CPUS) could not be read: one lost event, a new epoch like a notice's. */
+  private noteDamaged(cpu: number): void {
+    this.epoch++;
+    this.entries.noteLoss();
+    this.damagedLines++;
+    this.damagedByCpu.set(cpu, (this.damagedByCpu.get(cpu) ?? 0) + 1);
+  }
+
   /** Every later event of `cpu` is missing: an epoch that never ends. */
   private noteCutShort(cpu: number, from: string | null): void {
     this.epoch++;
@@ -196,6 +224,21 @@ export class Coverage {
   /** A record made in loss epoch `epoch` still proves what followed it (no loss since, none ongoing). */
   recordProven(epoch: number): boolean {
     return epoch === this.epoch && !this.lossOngoing;
+  }
+
+  /**
+   * Why an unmap at an address the trace saw unmapped (a record made in loss
+   * epoch `epoch`) is not a proven double unmap. That proof is absenceProven:
+   * short of every event since boot, a map at the address since may be
+   * missing, or a twin (a second live mapping of the same address, which the
+   * kernel allows) mapped before the trace began or behind a loss, whose
+   * unmap this one is.
+   */
+  twinNote(epoch: number): string {
+    if (epoch !== this.epoch) return 'events were lost since, so a map at this address since may be missing';
+    return this.fromBoot
+      ? 'events were lost before it, so a second mapping of this address may have been live'
+      : 'a second mapping of this address made before the trace began may have been live';
   }
 
   /** The entry pool is modelled (the kernel's counters are only known from boot). */
@@ -248,6 +291,10 @@ export class Coverage {
   report(unknownPhysEntries: number): CoverageReport {
     const lostByCpu: Record<string, number> = {};
     for (const [cpu, n] of [...this.lostByCpu].sort((a, b) => a[0] - b[0])) lostByCpu[String(cpu)] = n;
+    const damagedByCpu: Record<string, number> = {};
+    for (const [cpu, n] of [...this.damagedByCpu].sort((a, b) => a[0] - b[0])) {
+      damagedByCpu[cpu === ALL_CPUS ? 'all' : String(cpu)] = n;
+    }
     return {
       fromBoot: this.fromBoot,
       decidedBy: this.started ? this.decidedBy : 'no events',
@@ -256,6 +303,9 @@ export class Coverage {
       lossNotices: this.lossNotices,
       lostEvents: this.lostEvents,
       lostByCpu,
+      damagedLines: this.damagedLines,
+      damagedByCpu,
+      complete: this.absenceProven,
       overwritten: this.facts?.overwrittenCount ?? 0,
       unknownUnmaps: this.unknownUnmaps,
       unknownSyncs: this.unknownSyncs,

@@ -176,8 +176,12 @@ export class DmaDebugEngine {
       case EventKind.Unbind:
         this.side.unbind(ev.device, ev.text || 'pci');
         break;
+      case EventKind.Lost:
+        // coverage saw it; a stack block after it is a lost event's, not the last mapping's
+        this.stacks.lost(ev.cpu);
+        break;
       default:
-        // Lost and CpuCutShort: coverage saw them; Marker: no check uses it.
+        // CpuCutShort: coverage saw it; Marker: no check uses it.
         break;
     }
     this.tap.event(ev);

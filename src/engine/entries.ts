@@ -572,6 +572,26 @@ export class EntryTable {
     return best;
   }
 
+  /**
+   * Every other live entry of the device at this DMA address stops being fresh
+   * (its epoch tag cleared: 0 is never current). For an unmap that released an
+   * entry made before a loss: if that entry's own unmap was lost, the unmap was
+   * really the twin's, and the twin left live may be gone.
+   */
+  unfreshTwins(dev: number, hi: number, lo: number, except: number): void {
+    const lo32 = lo | 0;
+    const hi32 = hi | 0;
+    for (let e = this.head[bucketOf(hi, lo)]!; e >= 0; ) {
+      const p = this.pages[e >>> 16]!;
+      const i = e & 0xffff;
+      const m = 0x30000 + i;
+      if (e !== except && p[0x10000 + i] === lo32 && p[0x20000 + i] === hi32 && (p[m]! & 0xffff) === dev) {
+        p[m] = p[m]! & 0x1ffffff;
+      }
+      e = p[i]!;
+    }
+  }
+
   /** Is any entry of the device live at this DMA address? */
   anyAt(dev: number, hi: number, lo: number): boolean {
     const lo32 = lo | 0;

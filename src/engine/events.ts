@@ -158,6 +158,12 @@ export class DmaEvent {
   // ---- lost / stack / marker ----
   /** Number of lost events (Lost), 0 when unknown. */
   lost = 0;
+  /**
+   * Lost only: the loss is a line (text) or record (trace.dat) the parser
+   * could not read, in its place in the input, not a notice of the tracer's.
+   * Its `cpu` may be ALL_CPUS when the damage hides which CPU it was on.
+   */
+  damaged = false;
   /** Interned stack (see Interner `stacks`), for kind Stack. */
   stack = -1;
   /** Marker text (kind Marker only; allocation is fine there, markers are rare). */
@@ -189,6 +195,7 @@ export class DmaEvent {
     this.pfnLo = 0;
     this.order = 0;
     this.lost = 0;
+    this.damaged = false;
     this.stack = -1;
     this.text = '';
   }
@@ -226,6 +233,13 @@ export function isFailedAlloc(ev: DmaEvent): boolean {
   const noAddr = !ev.hasVirt && ev.addrHi === 0 && ev.addrLo === 0 && !(ev.hasPhys && ev.physLo !== 0);
   return virtNull || noAddr;
 }
+
+/**
+ * Lost.cpu of a damaged line whose CPU could not be read: the event may have
+ * been on any CPU. (Coverage's loss epochs are trace-wide, so one such Lost
+ * weighs as much as one per CPU.)
+ */
+export const ALL_CPUS = -1;
 
 /** Where parsers deliver events. Called synchronously with a reused record. */
 export type EventSink = (ev: DmaEvent) => void;

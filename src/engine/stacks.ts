@@ -3,6 +3,7 @@
 // arrives (or another event of that CPU replaces it). No check reads stacks;
 // findings and the dump show them ("Mapped at").
 
+import { ALL_CPUS } from './events.js';
 import type { EngineState } from './state.js';
 
 export class Stacks {
@@ -33,6 +34,15 @@ export class Stacks {
       this.lastOnCpu = l;
     }
     return k;
+  }
+
+  /**
+   * Events of `cpu` (ALL_CPUS: of any) were lost or could not be read: a stack
+   * block that follows belongs to one of them, not to the last mapping.
+   */
+  lost(cpu: number): void {
+    if (cpu === ALL_CPUS) this.lastOnCpu.fill(-1);
+    else if (cpu >= 0 && cpu * 3 < this.lastOnCpu.length) this.lastOnCpu[cpu * 3] = -1;
   }
 
   /** A stack block (interned id) for the last event of `cpu`. */

@@ -45,7 +45,8 @@ export class StatsTap {
 
   /** Counts one handled event's call (after the checks, which decided the kernel profile). */
   event(ev: DmaEvent): void {
-    if (ev.kind !== EventKind.CpuCutShort) this.eventCount++; // a reader's mark, not a traced event
+    // CpuCutShort and a damaged line's Lost are a reader's marks, not traced events
+    if (ev.kind !== EventKind.CpuCutShort && !ev.damaged) this.eventCount++;
     switch (ev.kind) {
       case EventKind.MapPage:
       case EventKind.MapResource: {

@@ -34,7 +34,10 @@ export const EventKind = {
   SyncSgForDevice: 18,
   /** kmem:mm_page_free / mm_page_free_batched: pfn + order. */
   PageFree: 19,
-  /** Events were lost on `cpu` (count in `lost`, 0 when unknown). */
+  /**
+   * Events were lost on `cpu` (count in `lost`, 0 when unknown): a notice of
+   * the tracer's, or (`damaged`) a line or record the parser could not read.
+   */
   Lost: 20,
   /** A `<stack trace>` block for the previous event of `cpu`; frames in `stack`. */
   Stack: 21,

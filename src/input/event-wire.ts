@@ -36,6 +36,8 @@ const F_HAS_PHYS = 2;
 const F_HAS_VIRT = 4;
 const F_VIRT_RAW = 8;
 const F_TRUNCATED = 16;
+/** Lost: a record the worker could not decode (DmaEvent.damaged). */
+const F_DAMAGED = 32;
 // Optional groups (flag bits above the timestamp digits), in the order they follow the fixed part.
 const G_ADDR = 1 << 16; // addrHi, addrLo
 const G_PHYS = 1 << 17; // physHi, physLo
@@ -152,6 +154,7 @@ export class WireWriter {
       (ev.hasVirt ? F_HAS_VIRT : 0) |
       (ev.virtRaw ? F_VIRT_RAW : 0) |
       (ev.truncated ? F_TRUNCATED : 0) |
+      (ev.damaged ? F_DAMAGED : 0) |
       (ev.tsDigits << 8) |
       groups;
     b[p + 3] = ev.tsSec;
@@ -312,6 +315,7 @@ export class WireReader {
     ev.hasVirt = (flags & F_HAS_VIRT) !== 0;
     ev.virtRaw = (flags & F_VIRT_RAW) !== 0;
     ev.truncated = (flags & F_TRUNCATED) !== 0;
+    ev.damaged = (flags & F_DAMAGED) !== 0;
     ev.tsDigits = (flags >>> 8) & 0xff;
     ev.tsSec = b[p + 3]! >>> 0;
     ev.tsNs = b[p + 4]!;

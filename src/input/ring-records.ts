@@ -3,7 +3,8 @@
 // - RingRecords turns records into DmaEvents on one reused event: it reads
 //   the common_type id and common_pid, decodes with a RecordDecoder and the
 //   per-id Plan, stamps the time, resolves the comm (cached per pid), counts
-//   records, events and skipped records, emits lost-event markers, and
+//   records, events and skipped records, emits lost-event markers (and a
+//   lost event in place of a dma/kmem record it cannot decode), and
 //   notes which single-mapping events the kernel has at the first one read
 //   (when the reader did not learn it from the formats before);
 // - MergeLead is the per-round choice of the k-way time merge across CPUs:
@@ -68,7 +69,7 @@ export interface RingRecordsOptions {
   sink: EventSink;
   /** The comm of a pid other than 0 (undefined: unknown, comm -1 and not cached). */
   commName: (pid: number) => string | undefined;
-  /** A malformed record (not emitted). */
+  /** A malformed record (not emitted; a dma/kmem one is a lost event in its place). */
   warn: (message: string) => void;
   /**
    * The reader's facts: mapEvents (and its source) are set from the first
@@ -85,6 +86,8 @@ export class RingRecords {
   events = 0;
   /** Records of events not decoded. */
   skipped = 0;
+  /** dma/kmem records that could not be decoded, each handed on as a lost event. */
+  damaged = 0;
   readonly ev = new DmaEvent();
   typeOff = 0;
   typeSize = 2;
@@ -110,11 +113,15 @@ export class RingRecords {
     this.pidOff = c.pidOff;
   }
 
-  /** Counts the reader's current record and returns its event id (-1: too short for one, counted skipped). */
-  recordId(r: PageReader): number {
+  /**
+   * Counts the reader's current record (of CPU `cpu`) and returns its event id;
+   * -1 when it is too short to hold one: damaged, and it may have been a
+   * dma/kmem event, so a lost event on its CPU.
+   */
+  recordId(r: PageReader, cpu: number): number {
     this.lines++;
     if (r.recLen < this.typeOff + this.typeSize) {
-      this.skipped++;
+      this.damagedRecord(r, cpu, `a record of ${r.recLen} bytes, too short for an event id`);
       return -1;
     }
     const at = r.recOff + this.typeOff;
@@ -130,6 +137,8 @@ export class RingRecords {
     const res = decoder.decode(ev, plan, r.buf, dv, off, r.recLen);
     if (res !== Decoded.Emit) {
       if (res === Decoded.Skip) this.skipped++;
+      // a dma/kmem record we cannot read is a lost event; a bad stack or marker is only a warning
+      else if (!plan.ftrace) this.damagedRecord(r, cpu, decoder.problem);
       else this.opts.warn(decoder.problem);
       return;
     }
@@ -154,12 +163,19 @@ export class RingRecords {
 
   /** Emits a Lost event on `cpu` at time hi:lo (`lost` = count, 0 = unknown). */
   emitLost(cpu: number, hi: number, lo: number, lost: number): void {
-    this.emitMark(K.Lost, cpu, hi, lo, lost);
+    this.emitMark(K.Lost, cpu, hi, lo, lost, false);
+  }
+
+  /** The reader's current record of `cpu` cannot be read: a warning, and a lost event (damaged) in its place. */
+  private damagedRecord(r: PageReader, cpu: number, why: string): void {
+    this.opts.warn(`${why} (damaged record: counted as a lost event on CPU ${cpu})`);
+    this.damaged++;
+    this.emitMark(K.Lost, cpu, r.tsHi, r.tsLo, 1, true);
   }
 
   /** Emits CpuCutShort on `cpu` at time hi:lo: the input is damaged there, and that CPU's later events are missing. */
   emitCutShort(cpu: number, hi: number, lo: number): void {
-    this.emitMark(K.CpuCutShort, cpu, hi, lo, 0);
+    this.emitMark(K.CpuCutShort, cpu, hi, lo, 0, false);
   }
 
   /** A reader's mark about the stream, not a traced event. */
@@ -169,6 +185,7 @@ export class RingRecords {
     hi: number,
     lo: number,
     lost: number,
+    damaged: boolean,
   ): void {
     const ev = this.ev;
     ev.resetPayload();
@@ -178,6 +195,7 @@ export class RingRecords {
     ev.pid = 0;
     ev.comm = -1;
     ev.lost = lost;
+    ev.damaged = damaged;
     this.events++;
     ev.line = this.events;
     this.opts.sink(ev);

@@ -16,14 +16,21 @@
 // is completed from the next chunk. Nothing refers to a chunk after push()
 // returns, so sources may refill their read buffer at once.
 //
-// A malformed dma line is a warning (line number + what was expected) and is
-// not emitted. Input that is not text at all (NUL bytes) and absurdly long
-// lines are an InputError.
+// A line that may hold a dma/kmem event but cannot be read (cut short, glued
+// to the next line, bytes flipped, a field mangled) is a warning (line number
+// + what was expected) and a lost event in its place: a Lost event (count 1,
+// `damaged`) on its CPU, or on ALL_CPUS when its header is unreadable too, so
+// nothing that rests on it is proven. A line that is no event line at all is a
+// warning ("not an event line") unless it mentions a dma/kmem event, which
+// makes it a damaged line. Lines that are clearly something else (comments,
+// other tracepoints, trace_printk) are skipped. Input that is not text at all
+// (NUL bytes) and absurdly long lines are an InputError.
 
 import type { Names } from '../base/interner.js';
 import { NameCache } from '../base/name-cache.js';
 import {
   type AddrList,
+  ALL_CPUS,
   type Dir,
   DmaEvent,
   type EventKind,
@@ -188,6 +195,110 @@ const EVENTS = new NameTable([
   ['tracing_mark_write', X_MARK_WRITE],
 ]);
 
+/** The traced names' bytes, to tell a damaged name from another tracepoint's. */
+const TRACED_NAMES = TRACED_EVENTS.map((e) => bytesOf(e.name));
+
+/**
+ * Is b[s, e) (an event name no table knows) one of ours damaged? Equal to a
+ * traced name or one byte off it; when `cut` (the line ends inside the name),
+ * also a prefix of one.
+ */
+function nearTracedName(b: Uint8Array, s: number, e: number, cut: boolean): boolean {
+  const n = e - s;
+  for (const nb of TRACED_NAMES) {
+    if (nb.length === n) {
+      let d = 0;
+      for (let i = 0; i < n && d < 2; i++) if (b[s + i] !== nb[i]) d++;
+      if (d < 2) return true;
+    } else if (cut && n < nb.length) {
+      let i = 0;
+      while (i < n && b[s + i] === nb[i]) i++;
+      if (i === n) return true;
+    }
+  }
+  return false;
+}
+
+const L_DMA_ = bytesOf('dma_');
+const L_MM_PAGE_FREE = bytesOf('mm_page_free');
+
+/** Does b[p, e) mention `dma_` or `mm_page_free` (a line too damaged to read may be one of ours)? */
+function mentionsTraced(b: Uint8Array, p: number, e: number): boolean {
+  for (let i = p; i < e; i++) {
+    const c = b[i];
+    if (
+      (c === 0x64 /* d */ && startsWith(b, i, e, L_DMA_)) ||
+      (c === 0x6d /* m */ && startsWith(b, i, e, L_MM_PAGE_FREE))
+    )
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Does b[p, e) hold a dma/kmem event line glued into it (`…: dma_map_page: …`
+ * after another line whose newline was lost)? A ': ' followed by a traced
+ * name and ':'.
+ */
+function swallowsEvent(b: Uint8Array, p: number, e: number): boolean {
+  for (let i = p; i + 2 < e; i++) {
+    if (b[i] !== COLON || b[i + 1] !== SP) continue;
+    let j = i + 2;
+    while (j < e && b[j] === SP) j++;
+    let k = j;
+    while (k < e && b[k] !== COLON && b[k] !== SP) k++;
+    if (k < e && b[k] === COLON && k > j) {
+      const code = EVENTS.get(b, j, k);
+      if (code >= 0 && code < N_TRACED) return true;
+    }
+  }
+  return false;
+}
+
+/** Bytes a payload key may hold: [A-Za-z0-9_]. */
+const KEY_CHAR = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) KEY_CHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) KEY_CHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) KEY_CHAR[c] = 1;
+KEY_CHAR[0x5f] = 1;
+/** Is b[s, e) a possible key: [A-Za-z0-9_], not empty? */
+function isKeyName(b: Uint8Array, s: number, e: number): boolean {
+  if (e === s) return false;
+  for (let i = s; i < e; i++) if (KEY_CHAR[b[i]!] === 0) return false;
+  return true;
+}
+
+/** Bytes an attribute name may hold: [A-Z0-9_]. */
+const ATTR_CHAR = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) ATTR_CHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) ATTR_CHAR[c] = 1;
+ATTR_CHAR[0x5f] = 1;
+/** Attribute names as bytes (a name cut short is a prefix of one). */
+const ATTR_BYTES = ATTR_NAMES.map(([n]) => bytesOf(n));
+
+/**
+ * Can the unknown attribute name b[s, e) be one newer than this parser? Not
+ * when empty, when it holds a byte no name has, or when it is a known name (or
+ * `DMA_ATTR_`) cut short.
+ */
+function newAttrName(b: Uint8Array, s: number, e: number): boolean {
+  if (e === s) return false;
+  for (let i = s; i < e; i++) if (ATTR_CHAR[b[i]!] === 0) return false;
+  if (e - s < L_DMA_ATTR_.length && startsWith(L_DMA_ATTR_, 0, L_DMA_ATTR_.length, b.subarray(s, e))) return false;
+  for (const nb of ATTR_BYTES) if (e - s < nb.length && startsWith(nb, 0, nb.length, b.subarray(s, e))) return false;
+  return true;
+}
+
+/** Is b[s, e) a bracketed note such as `[TRUNCATED]` (capitals and '_' between '[' and ']')? */
+function isBracketNote(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s < 3 || b[s] !== LBRACK || b[e - 1] !== RBRACK) return false;
+  for (let i = s + 1; i < e - 1; i++) {
+    const c = b[i]!;
+    if (!((c >= 0x41 && c <= 0x5a) || c === 0x5f)) return false;
+  }
+  return true;
+}
+
 // ---- payload keys ----
 const K_DIR = 0;
 const K_DMA_ADDR = 1;
@@ -236,8 +347,25 @@ const KEY_NAMES = [
   'lengths',
   'addrs',
   'addr',
+  // printed and not used (mm_page_free's page, the gfp flags of dma_alloc*): known keys,
+  // so that they are skipped without the checks an unknown key gets
+  'page',
+  'flags',
 ] as const;
 const KEYS = new NameTable(KEY_NAMES.map((n, i) => [n, i] as const));
+const KEY_BYTES = KEY_NAMES.map(bytesOf);
+
+/** Is the unknown key b[s, e) a known one with one byte mangled (same length, one byte off)? */
+function nearKey(b: Uint8Array, s: number, e: number): boolean {
+  const n = e - s;
+  for (const kb of KEY_BYTES) {
+    if (kb.length !== n) continue;
+    let d = 0;
+    for (let i = 0; i < n && d < 2; i++) if (b[s + i] !== kb[i]) d++;
+    if (d < 2) return true;
+  }
+  return false;
+}
 
 const bit = (k: number): number => 1 << k;
 /** Keys every layout of a kind prints (any kernel version, either text form). */
@@ -254,7 +382,8 @@ const REQUIRED: Record<number, number> = {
   [K.AllocPages]: bit(K_DMA_ADDR) | bit(K_SIZE),
   [K.FreePages]: bit(K_DMA_ADDR) | bit(K_SIZE),
   [K.AllocSgt]: bit(K_DMA_ADDR) | bit(K_SIZE),
-  [K.FreeSgt]: bit(K_DMA_ADDR) | bit(K_SIZE),
+  // ends with phys_addrs= (6.12 and 7.3): without it the line was cut short
+  [K.FreeSgt]: bit(K_DMA_ADDR) | bit(K_SIZE) | bit(K_PHYS_ADDRS),
   [K.AllocSgtErr]: bit(K_DMA_ADDR) | bit(K_SIZE),
   [K.SyncSingleForCpu]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
   [K.SyncSingleForDevice]: bit(K_DIR) | bit(K_DMA_ADDR) | bit(K_SIZE),
@@ -283,6 +412,11 @@ const ENDS_WITH_ATTRS = new Set<number>([
   K.AllocSgt,
   K.AllocSgtErr,
 ]);
+/** REQUIRED, plus attrs where every layout ends with it, by kind. */
+const NEED = new Int32Array(32);
+for (const [k, v] of Object.entries(REQUIRED))
+  NEED[Number(k)] = v | (ENDS_WITH_ATTRS.has(Number(k)) ? bit(K_ATTRS) : 0);
+
 // ---- attribute names (decode_dma_attrs() of dma.h) ----
 const ATTRS = new NameTable(ATTR_NAMES);
 
@@ -299,6 +433,9 @@ const L_STACK = bytesOf('<stack trace');
 const L_USER_STACK = bytesOf('<user stack trace');
 const L_CPU = bytesOf('CPU:');
 const L_CPUS = bytesOf('cpus=');
+const L_VERSION = bytesOf('version = ');
+const L_CPU_SP = bytesOf('CPU ');
+const L_IS_EMPTY = bytesOf(' is empty');
 const L_LOST = bytesOf('LOST ');
 const L_EVENTS_DROPPED = bytesOf('EVENTS DROPPED]');
 const L_EVENTS = bytesOf(' EVENTS');
@@ -369,12 +506,14 @@ export class TextParser {
   events = 0;
   /** Comment, blank, unknown-event and non-trace lines. */
   skipped = 0;
-  /** The input began with `trace-cmd report`'s `cpus=N` line. */
+  /** The input began with `trace-cmd report`'s `cpus=N` line (before any event line). */
   sawReportHeader = false;
-  /** Malformed dma lines (not emitted). */
+  /** Lines listed for -v: damaged dma/kmem lines and lines that are no event line (neither emitted). */
   warnings = 0;
   /** The first MAX_WARNINGS_KEPT warnings. */
   readonly warningList: ParseWarning[] = [];
+  /** Damaged lines, each handed on as a lost event (counted in `warnings` too). */
+  damagedLines = 0;
 
   private readonly names: Names;
   private readonly sink: EventSink;
@@ -406,6 +545,10 @@ export class TextParser {
   private hCommEnd = 0;
   /** Where the `[cpu]` bracket was on the last header line (offset from the line start). */
   private bracketCol = 25;
+  /** Where the event name began on the last event line (offset from the line start). */
+  private nameCol = 0;
+  /** Where the current line starts in its buffer. */
+  private lineStart = 0;
   private tsSec = 0;
   private tsNs = 0;
   private tsDigits = 6;
@@ -541,13 +684,79 @@ export class TextParser {
 
   // ---------------------------------------------------------------- lines
 
-  private warn(message: string): void {
+  /** Is there room for another warning's text? (Callers build no string when not.) */
+  private get keeps(): boolean {
+    return this.warningList.length < MAX_WARNINGS_KEPT;
+  }
+
+  /** Counts a warning for the current line; its text (null: not kept) while there is room. */
+  private warn(message: string | null): void {
     this.warnings++;
-    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line: this.lines, message });
+    if (message !== null && this.keeps) this.warningList.push({ line: this.lines, message });
+  }
+
+  /**
+   * The current line may hold a dma/kmem event of `cpu` (ALL_CPUS: any) but
+   * cannot be read: a warning, and a lost event in its place, so that nothing
+   * resting on what it held is proven. `why` is null when not kept.
+   */
+  private damaged(cpu: number, why: string | null): void {
+    if (why !== null) {
+      const where = cpu === ALL_CPUS ? 'on every CPU' : `on CPU ${cpu}`;
+      this.warn(`${why} (damaged line: counted as a lost event ${where})`);
+    } else {
+      this.warnings++;
+    }
+    this.damagedLines++;
+    const ev = this.ev;
+    ev.resetPayload();
+    ev.kind = K.Lost;
+    ev.line = this.lines;
+    ev.tsSec = this.tsSec;
+    ev.tsNs = this.tsNs;
+    ev.tsDigits = this.tsDigits;
+    ev.cpu = cpu;
+    ev.pid = 0;
+    ev.comm = -1;
+    ev.lost = 1;
+    ev.damaged = true;
+    this.emit();
+  }
+
+  /**
+   * A dma/kmem event line is glued into the current line (its newline was
+   * lost) after text that is read as something else: that event is lost, on a
+   * CPU only its unread header told.
+   */
+  private swallowed(): void {
+    this.damaged(ALL_CPUS, this.keeps ? 'a dma/kmem event line is glued into this line (a newline lost)' : null);
+  }
+
+  /**
+   * A line with no event header (p: its first non-blank byte): a damaged line
+   * if it mentions a dma/kmem event, or if, among event lines, it ends before
+   * their event names begin (an event line cut inside its header); else
+   * garbage.
+   */
+  private notEventLine(b: Buffer, p: number, e: number): void {
+    if (mentionsTraced(b, p, e)) {
+      this.damaged(
+        ALL_CPUS,
+        this.keeps ? 'no `task-pid [cpu] timestamp:` header, yet it mentions a dma/kmem event' : null,
+      );
+    } else if (this.eventLines > 0 && e - this.lineStart <= this.nameCol) {
+      this.damaged(
+        ALL_CPUS,
+        this.keeps ? 'not an event line, and it ends before event names begin: an event line cut short?' : null,
+      );
+    } else {
+      this.warn(this.keeps ? 'not an event line' : null);
+    }
   }
 
   private parseLine(b: Buffer, s: number, e: number): void {
     this.lines++;
+    this.lineStart = s;
     if (e > s && b[e - 1] === CR) e--;
     let p = s;
     while (p < e && (b[p] === SP || b[p] === TAB)) p++;
@@ -557,7 +766,10 @@ export class TextParser {
     }
     if (this.stackOpen) this.flushStack();
     if (p >= e) {
-      this.skipped++;
+      // Empty, or blanks only: among event lines, blanks are an event line cut
+      // inside its padded task column (an empty line tells nothing: a deleted line).
+      if (p > s && this.eventLines > 0) this.notEventLine(b, p, e);
+      else this.skipped++;
       return;
     }
     const c0 = b[p]!;
@@ -566,12 +778,17 @@ export class TextParser {
       return;
     }
     if (c0 === 0x43 /* C */ && startsWith(b, p, e, L_CPU)) {
-      this.lostLine(b, p + L_CPU.length, e);
+      this.lostLine(b, p, e);
       return;
     }
-    if (c0 === 0x63 /* c */ && this.lines === 1 && startsWith(b, p, e, L_CPUS)) {
-      // `trace-cmd report`'s first line: a text trace, even with no events after it
+    if (c0 === 0x63 /* c */ && this.eventLines === 0 && startsWith(b, p, e, L_CPUS)) {
+      // `trace-cmd report`'s header (after `version = 6` in some): a text trace, even with no events after it
       this.sawReportHeader = true;
+      this.skipped++;
+      return;
+    }
+    if ((c0 === 0x76 /* v */ && startsWith(b, p, e, L_VERSION)) || (c0 === 0x43 /* C */ && this.cpuIsEmpty(b, p, e))) {
+      // `trace-cmd report`'s other notes: `version = 6`, `CPU 1 is empty`
       this.skipped++;
       return;
     }
@@ -612,14 +829,22 @@ export class TextParser {
       }
     }
     this.skipped++;
+    if (swallowsEvent(b, p, e)) this.swallowed();
   }
 
-  /** After `CPU:`: `N [LOST M EVENTS]` (ftrace), `N [M EVENTS DROPPED]` / `N [EVENTS DROPPED]` (trace-cmd). */
+  /** trace-cmd report's `CPU N is empty`? */
+  private cpuIsEmpty(b: Buffer, p: number, e: number): boolean {
+    if (!startsWith(b, p, e, L_CPU_SP)) return false;
+    const q = this.scanDec(b, p + L_CPU_SP.length, e);
+    return q >= 0 && startsWith(b, q, e, L_IS_EMPTY) && q + L_IS_EMPTY.length === e;
+  }
+
+  /** `CPU:N [LOST M EVENTS]` (ftrace), `CPU:N [M EVENTS DROPPED]` / `CPU:N [EVENTS DROPPED]` (trace-cmd) at p. */
   private lostLine(b: Buffer, p: number, e: number): void {
-    let q = this.scanDec(b, p, e);
+    let q = this.scanDec(b, p + L_CPU.length, e);
     if (q < 0) {
-      // `CPU:` followed by something else: not ours.
-      this.skipped++;
+      // `CPU:` followed by something else: no notice
+      this.notEventLine(b, p, e);
       return;
     }
     const cpu = this.vNum;
@@ -638,7 +863,8 @@ export class TextParser {
       }
     }
     if (lost < 0) {
-      this.warn('expected `CPU:N [LOST M EVENTS]`');
+      // a loss notice we cannot read still says events of that CPU were lost
+      this.damaged(cpu, this.keeps ? 'expected `CPU:N [LOST M EVENTS]`' : null);
       return;
     }
     const ev = this.ev;
@@ -653,6 +879,7 @@ export class TextParser {
     ev.comm = -1;
     ev.lost = lost;
     this.emit();
+    if (swallowsEvent(b, q, e)) this.swallowed();
   }
 
   private emit(): void {
@@ -683,7 +910,7 @@ export class TextParser {
       }
     }
     if (r < 0) {
-      this.skipped++;
+      this.notEventLine(b, p, e);
       return;
     }
     // 2. the timestamp: `sec.frac:` (or `sec:` for counter clocks)
@@ -691,7 +918,8 @@ export class TextParser {
     for (;;) {
       while (t < e && b[t] === SP) t++;
       if (t >= e) {
-        this.skipped++;
+        // a `task-pid [cpu]` header and nothing readable after it: cut or damaged
+        this.damaged(this.hCpu, this.keeps ? 'expected a timestamp after the `task-pid [cpu]` header' : null);
         return;
       }
       const q = this.scanTimestamp(b, t, e);
@@ -705,10 +933,12 @@ export class TextParser {
     // 3. the event name, up to ':' (or '+' / ' ' for trace_printk's symbolic ip)
     while (t < e && b[t] === SP) t++;
     const ns = t;
+    if (ns < e) this.nameCol = ns - s;
     if (t < e && b[t] === LT) {
       if (startsWith(b, t, e, L_STACK)) this.openStack(b);
       else if (startsWith(b, t, e, L_USER_STACK)) this.openUserStack();
       else this.skipped++;
+      if (swallowsEvent(b, t, e)) this.swallowedInStack();
       return;
     }
     while (t < e) {
@@ -736,6 +966,7 @@ export class TextParser {
         while (q < e && b[q] === SP) q++;
         if (startsWith(b, q, e, L_STACK)) this.openStack(b);
         else this.skipped++;
+        if (swallowsEvent(b, q, e)) this.swallowedInStack();
         return;
       }
       case X_FTRACE + FtraceRecord.UserStack:
@@ -748,7 +979,38 @@ export class TextParser {
       this.marker(b, this.afterColonSpace(b, t, e), e, false);
       return;
     }
+    if (this.damagedName(b, ns, t, e)) {
+      this.damaged(
+        this.hCpu,
+        this.keeps ? `unreadable event name '${b.toString('latin1', ns, Math.min(t, ns + 40))}'` : null,
+      );
+      return;
+    }
+    // another tracepoint's line (a dma/kmem line glued into it is lost)
     this.skipped++;
+    if (swallowsEvent(b, t, e)) this.swallowed();
+  }
+
+  /**
+   * Is the unknown event name b[ns, t) (ended by ':', ' ', or the line's end
+   * at e) a dma/kmem name damaged, rather than another tracepoint's? It is when
+   * it is missing, holds bytes no name has, or is a traced name (or one byte
+   * off one; a prefix of one when the line ends in it) that lost its ':'. The
+   * function tracer's `func <-caller` is not.
+   */
+  private damagedName(b: Buffer, ns: number, t: number, e: number): boolean {
+    if (t === ns) return true;
+    for (let i = ns; i < t; i++) {
+      const c = b[i]!;
+      if (c < 0x21 || c > 0x7e) return true;
+    }
+    if (t === e) return nearTracedName(b, ns, t, true);
+    if (b[t] === SP) {
+      let q = t;
+      while (q < e && b[q] === SP) q++;
+      if (q + 1 < e && b[q] === LT && b[q + 1] === DASH) return false;
+    }
+    return nearTracedName(b, ns, t, false);
   }
 
   /**
@@ -842,11 +1104,24 @@ export class TextParser {
     return id;
   }
 
+  /**
+   * The device name b[s, e) interned; -1 (and err) when it holds a byte no
+   * name has (bytes flipped, garbage). Names the cache knows were checked.
+   */
   private deviceId(b: Buffer, s: number, e: number): number {
     if (b !== this.viewOf) {
       // the name cache reads four bytes at a time; one view per read buffer
       this.viewOf = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    const hit = this.devices.get(b, this.view, s, e);
+    if (hit >= 0) return hit;
+    for (let i = s; i < e; i++) {
+      const c = b[i]!;
+      if (c < 0x21 || c > 0x7e || c === EQ) {
+        this.err = `unreadable device name '${b.toString('latin1', s, Math.min(e, s + 40))}'`;
+        return -1;
+      }
     }
     return this.devices.id(b, this.view, s, e);
   }
@@ -908,6 +1183,7 @@ export class TextParser {
       }
     }
     this.emit();
+    if (swallowsEvent(b, q, e)) this.swallowed();
   }
 
   private openStack(b: Buffer): void {
@@ -923,6 +1199,12 @@ export class TextParser {
     this.stkComm = this.commId(b);
   }
 
+  /** A stack header or frame line holds a dma/kmem line glued to it: the block ends there, and that event is lost. */
+  private swallowedInStack(): void {
+    if (this.stackOpen) this.flushStack();
+    this.swallowed();
+  }
+
   /** `<user stack trace>`: its frames are user addresses, of no use here; they are skipped as orphans. */
   private openUserStack(): void {
     this.skipped++;
@@ -930,6 +1212,11 @@ export class TextParser {
 
   /** ` => symbol+0x1d4/0x1e3 [mod]` (ftrace) or `=> symbol (ffffffff81234567)` (trace-cmd). */
   private frameLine(b: Buffer, p: number, e: number): void {
+    if (swallowsEvent(b, p, e)) {
+      if (!this.stackOpen) this.skipped++;
+      this.swallowedInStack();
+      return;
+    }
     if (!this.stackOpen) {
       this.skipped++;
       return;
@@ -981,11 +1268,7 @@ export class TextParser {
     ev.kind = kind;
     this.err = '';
     if (!this.payload(b, p, e, kind)) {
-      if (this.warningList.length < MAX_WARNINGS_KEPT) {
-        this.warn(`${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}`);
-      } else {
-        this.warnings++;
-      }
+      this.damaged(this.hCpu, this.keeps ? `${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}` : null);
       return;
     }
     if (te.phys) ev.kind = kindOf(te, ev.attrs);
@@ -1023,9 +1306,12 @@ export class TextParser {
         while (p < e && b[p] !== SP) p++;
         if (p === ds || b[ds - 1] !== SP) return this.fail('expected a device name after the event name');
         ev.device = this.deviceId(b, ds, p);
+        if (ev.device < 0) return false;
       }
     }
     let seen = 0;
+    /** Keys met, by their own index (seen also marks the keys they stand in for). */
+    let met = 0;
     let dirVal = -1;
     for (;;) {
       while (p < e && b[p] === SP) p++;
@@ -1037,11 +1323,27 @@ export class TextParser {
         p++;
       }
       if (p >= e || b[p] === SP) {
-        // a bare token
+        // A bare token: only a `[NOTE]` such as ` [TRUNCATED]` (the sg layouts' %s). Anything
+        // else (`task-pid`, `[001]`, `12.345678:`) is another line's header glued to this one.
         if (startsWith(b, ks, p, L_TRUNCATED)) ev.truncated = true;
+        else if (!isBracketNote(b, ks, p)) {
+          const tok = b.toString('latin1', ks, Math.min(p, ks + 40));
+          return this.fail(
+            p >= e
+              ? `'${tok}' at the end of the line is no key=value (cut short?)`
+              : `unexpected '${tok}' (glued to the next line?)`,
+          );
+        }
         continue;
       }
       const key = KEYS.get(b, ks, p);
+      if (key >= 0) {
+        if ((met & bit(key)) !== 0) return this.fail(`${KEY_NAMES[key]}= twice (glued to the next line?)`);
+        met |= bit(key);
+      } else if (!isKeyName(b, ks, p) || nearKey(b, ks, p)) {
+        // a key of a newer kernel is skipped; one with bytes no key has, or a known one mangled, is damage
+        return this.fail(`unreadable key '${b.toString('latin1', ks, Math.min(p, ks + 40))}='`);
+      }
       p++;
       let q: number;
       switch (key) {
@@ -1124,6 +1426,7 @@ export class TextParser {
             q = -1;
           } else {
             ev.device = this.deviceId(b, p, q);
+            if (ev.device < 0) q = -1;
           }
           break;
         case K_TRUNCATED:
@@ -1144,9 +1447,11 @@ export class TextParser {
       p = q;
     }
 
-    // Required keys.
-    let need = REQUIRED[kind] ?? 0;
-    if (this.strict && ENDS_WITH_ATTRS.has(kind)) need |= bit(K_ATTRS);
+    // Required keys. attrs= comes last where every layout prints it, and
+    // mm_page_free prints order= last (only trace-cmd's raw batched form has none):
+    // a line without them was cut short.
+    let need = NEED[kind]!;
+    if (kind === K.PageFree && !raw) need |= bit(K_ORDER);
     const missing = need & ~seen;
     if (missing !== 0) {
       const k = 31 - Math.clz32(missing & -missing);
@@ -1353,11 +1658,19 @@ export class TextParser {
         else if (this.strict) {
           this.err = `unknown attribute ${b.toString('latin1', s, q)} (the last line has no newline: cut short?)`;
           return -1;
+        } else if (!newAttrName(b, s, q)) {
+          this.err = `unreadable attribute '${b.toString('latin1', s, Math.min(q, s + 40))}' in attrs=`;
+          return -1;
         }
         // Otherwise an attribute newer than this parser: ignore it.
       }
-      if (q < e && b[q] === PIPE) q++;
-      else if (q < e && b[q] !== SP) {
+      if (q < e && b[q] === PIPE) {
+        q++;
+        if (q === e || b[q] === SP) {
+          this.err = 'attrs= ends with | (cut short?)';
+          return -1;
+        }
+      } else if (q < e && b[q] !== SP) {
         this.err = 'expected attribute names separated by | after attrs=';
         return -1;
       }

@@ -612,7 +612,7 @@ export class TraceDatParser implements StreamHost {
   /** Decodes and emits the head record of a stream. */
   private record(st: CpuStream): void {
     const r = st.reader;
-    const id = this.out.recordId(r);
+    const id = this.out.recordId(r, st.cpu);
     if (id < 0) return;
     const k = this.kinds[id]!;
     if (k <= 0) {

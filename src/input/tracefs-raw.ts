@@ -527,7 +527,7 @@ export class RawLiveSource {
   /** Decodes and emits the CPU's current record. */
   private record(st: CpuRaw): void {
     const r = st.reader;
-    const id = this.out.recordId(r);
+    const id = this.out.recordId(r, st.cpu);
     if (id < 0) return;
     const plan = this.plans[id];
     if (plan === undefined) {

@@ -64,7 +64,8 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   if (checks.length > 0) lines.push(`  findings: ${checks.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (c.firstTs === null) lines.push('  coverage: no events were read');
   else {
-    const scope = c.fromBoot ? 'from boot' : 'partial (started after boot)';
+    // from boot, yet with gaps (lost events, damaged lines, a CPU cut short): not complete
+    const scope = c.fromBoot ? (c.complete ? 'from boot' : 'from boot, with gaps') : 'partial (started after boot)';
     lines.push(`  coverage: ${scope} (${c.decidedBy}); events ${c.firstTs}..${c.lastTs} s`);
   }
   const lost: string[] = [];
@@ -77,6 +78,15 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   }
   if (c.overwritten > 0) lost.push(`${c.overwritten} overwritten before reading`);
   if (lost.length > 0) lines.push(`  lost: ${lost.join('; ')}`);
+  if (c.damagedLines > 0) {
+    const per = Object.entries(c.damagedByCpu)
+      .map(([cpu, n]) => (cpu === 'all' ? `any cpu:${n}` : `cpu${cpu}:${n}`))
+      .join(' ');
+    const n = c.damagedLines;
+    lines.push(
+      `  damaged: ${n} line${n === 1 ? '' : 's'} could not be read (${per}), each counted as a lost event; findings that rest on ${n === 1 ? 'it' : 'them'} are unconfirmed (-v lists them)`,
+    );
+  }
   for (const cut of c.cutShort) {
     const which =
       cut.from === null
@@ -130,6 +140,8 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   if (s.driverNames === 'bus-names') {
     lines.push('  driver names: not in the trace; findings name the bus (record side information for real names)');
   }
-  if (s.badLines > 0) lines.push(`  ${s.badLines} malformed lines skipped (-v lists them)`);
+  // damaged lines were said above; the rest are lines that are no event line
+  const malformed = s.badLines - c.damagedLines;
+  if (malformed > 0) lines.push(`  ${malformed} malformed lines skipped (-v lists them)`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { runDmadebug } from '../helpers/child.js';
-import { fixture } from '../helpers/fixtures.js';
+import { fixture, kernelFixtures } from '../helpers/fixtures.js';
 
 const dmadebug = runDmadebug;
 
@@ -155,7 +155,7 @@ describe('bad input', () => {
     assert.doesNotMatch(r.err, /\n\s+at /);
   });
 
-  it('a malformed dma line is a counted warning; findings before and after still come', () => {
+  it('a malformed dma line is a counted lost event; findings on mappings made after it still come', () => {
     const src = readFileSync(fixture('bug-unmap-size'), 'utf8').split('\n');
     const i = src.findIndex((l) => l.includes('dma_map_page: 0000:00:02.0'));
     src.splice(
@@ -168,8 +168,8 @@ describe('bad input', () => {
     const r = dmadebug(['check', '-v', p]);
     assert.equal(r.code, 1);
     assert.match(r.out, /different size/);
-    assert.match(r.err, /1 malformed line/);
-    assert.match(r.err, new RegExp(`line ${i + 1}:`));
+    assert.match(r.err, /damaged: 1 line could not be read \(cpu1:1\)/);
+    assert.match(r.err, new RegExp(`line ${i + 1}: dma_map_page: .*counted as a lost event on CPU 1`));
   });
 
   it('a truncated last line still yields every finding before it', () => {
@@ -181,6 +181,66 @@ describe('bad input', () => {
     const r = dmadebug(['check', p]);
     assert.equal(r.code, 1);
     assert.match(r.out, /different size/);
+  });
+});
+
+describe('damaged lines', () => {
+  const clean = join(kernelFixtures('6.12'), 'bug-clean', 'trace.txt');
+
+  it('a from-boot fixture with one dma_map_page line cut short: no errors, exit 0 (was 2 proven errors, exit 1)', () => {
+    const src = readFileSync(clean, 'utf8').split('\n');
+    const i = src.findIndex((l) => l.includes(': dma_map_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=bba7c00'));
+    assert.ok(i > 0);
+    src[i] = src[i]!.slice(0, src[i]!.indexOf(' dir=') + ' di'.length); // `… dma_map_page: 0000:00:02.0 di`
+    const p = join(tmp, 'cut-map.txt');
+    writeFileSync(p, src.join('\n'));
+    const r = dmadebug(['check', '-v', p]);
+    assert.equal(r.code, 0, r.out + r.err);
+    // its sync and unmap find no mapping: unconfirmed, not errors
+    assert.equal((r.out.match(/^\[unconfirmed\] DMA-API: /gm) ?? []).length, 2, r.out);
+    assert.doesNotMatch(r.out, /^DMA-API: /m);
+    assert.match(r.err, /^dmadebug: no errors, 2 unconfirmed/m);
+    assert.match(
+      r.err,
+      new RegExp(`: line ${i + 1}: dma_map_page: .*\\(damaged line: counted as a lost event on CPU 1\\)`),
+    );
+    assert.match(r.err, /coverage: from boot, with gaps /);
+    assert.match(r.err, /damaged: 1 line could not be read \(cpu1:1\)/);
+    const j = dmadebug(['check', '--json', p]);
+    const summary = JSON.parse(j.out.trim().split('\n').at(-1)!);
+    assert.equal(summary.error_count, 0);
+    assert.equal(summary.coverage.fromBoot, true);
+    assert.equal(summary.coverage.complete, false);
+    assert.equal(summary.coverage.damagedLines, 1);
+    assert.deepEqual(summary.coverage.damagedByCpu, { 1: 1 });
+    assert.equal(summary.coverage.lossNotices, 0);
+  });
+
+  it('-v lists a garbage line with its number; the undamaged fixture says nothing of damage', () => {
+    const src = readFileSync(clean, 'utf8').split('\n');
+    src.splice(1, 0, 'hello from a bug report');
+    const p = join(tmp, 'garbage-line.txt');
+    writeFileSync(p, src.join('\n'));
+    const r = dmadebug(['check', '-v', p]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /garbage-line\.txt: line 2: not an event line$/m);
+    assert.match(r.err, /1 malformed lines skipped \(-v lists them\)/);
+    assert.match(r.err, /coverage: from boot \(/, 'a line before the first event hides no event');
+    const ok = dmadebug(['check', '-v', clean]);
+    assert.doesNotMatch(ok.err, /damaged|malformed|with gaps|not an event line/);
+  });
+
+  it('-v lists the first 1000 skipped lines, then how many more', () => {
+    const src = readFileSync(clean, 'utf8').split('\n');
+    src.splice(1, 0, ...Array.from({ length: 1500 }, (_, k) => `garbage ${k}`));
+    const p = join(tmp, 'much-garbage.txt');
+    writeFileSync(p, src.join('\n'));
+    const r = dmadebug(['check', '-v', p]);
+    assert.equal(r.code, 0, r.err);
+    const listed = r.err.split('\n').filter((l) => l.endsWith(': not an event line'));
+    assert.equal(listed.length, 1000);
+    assert.match(listed[999]!, /: line 1001: not an event line$/);
+    assert.match(r.err, /much-garbage\.txt: and 500 more lines skipped \(only the first 1000 are listed\)/);
   });
 });
 

@@ -39,6 +39,7 @@ function randomEvent(ev: DmaEvent, names: Names, r: () => number, i: number): vo
   ev.nents = Math.floor(r() * 300);
   ev.ents = Math.floor(r() * 300);
   ev.truncated = r() < 0.2;
+  ev.damaged = r() < 0.1;
   const n = r() < 0.3 ? Math.floor(r() * (r() < 0.1 ? 5000 : 40)) : 0;
   for (let k = 0; k < n; k++) {
     ev.sgDma.push(u32(), u32());

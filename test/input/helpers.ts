@@ -78,6 +78,8 @@ export function serialize(ev: DmaEvent, names: Names): string {
     ...sgFields(ev),
     `stack=${ev.stack < 0 ? ev.stack : JSON.stringify(names.stacks.name(ev.stack))}`,
     `text=${JSON.stringify(ev.text)}`,
+    // a lost event in place of a line or record that could not be read
+    ...(ev.damaged ? ['damaged'] : []),
   ].join(' ');
 }
 

@@ -436,7 +436,10 @@ describe('trace-cmd [FAILED TO PARSE] raw fields', () => {
     const p = parseBytes(
       'x-1 [000] 2.0: dma_unmap_sg: [FAILED TO PARSE] device=0000:00:02.0 addrs=ARRAY[80, a6, 21] dir=2 attrs=0x0\n',
     );
-    assert.equal(p.events.length, 0);
+    assert.deepEqual(
+      p.events.map((e) => e.kind),
+      [EventKind.Lost],
+    );
     assert.equal(p.parser.warnings, 1);
     assert.match(p.parser.warningList[0]!.message, /addrs=/);
   });
@@ -501,8 +504,10 @@ describe('64-bit values', () => {
       line('dma_sync_sg_for_cpu', '0000:00:02.0 dir=TO_DEVICE dma_addrs={0x10000000000000000} sizes={0x1}') +
       line('dma_map_page', '0000:00:02.0 dir=TO_DEVICE dma_addr=1000 size=512 phys_addr=0 attrs=');
     const p = parseBytes(text);
-    assert.equal(p.events.length, 1);
-    assert.equal(p.events[0]!.line, 7);
+    const good = p.events.filter((e) => e.kind !== EventKind.Lost);
+    assert.equal(good.length, 1);
+    assert.equal(good[0]!.line, 7);
+    assert.equal(p.events.length, 7, 'each bad line is a lost event');
     assert.deepEqual(
       p.parser.warningList.map((w) => w.line),
       [1, 2, 3, 4, 5, 6],
@@ -548,7 +553,10 @@ describe('dir and attrs', () => {
       line('dma_map_page', '0000:00:02.0 dir=SIDEWAYS dma_addr=1 size=1 phys_addr=1 attrs=') +
         line('dma_map_page', '0000:00:02.0 dir=7 dma_addr=1 size=1 phys_addr=1 attrs='),
     );
-    assert.equal(p.events.length, 0);
+    assert.deepEqual(
+      p.events.map((e) => e.kind),
+      [EventKind.Lost, EventKind.Lost],
+    );
     assert.equal(p.parser.warnings, 2);
     assert.match(p.parser.warningList[0]!.message, /dir=/);
     assert.match(p.parser.warningList[1]!.message, /dir=/);
@@ -734,20 +742,45 @@ describe('markers', () => {
 });
 
 describe('skipped and bad lines', () => {
-  test('comments, blank lines, unknown events and non-trace text are skipped and counted', () => {
+  test('comments, blank lines and unknown events are skipped and counted; non-trace text is listed', () => {
     const text =
       '# tracer: nop\n' +
       '\n' +
       '   \n' +
+      'random text from a bug report\n' +
       line('sched_switch', 'prev_comm=a prev_pid=1 ==> next_comm=b next_pid=2') +
       line('dma_future_event', '0000:00:02.0 whatever=1') +
-      'random text from a bug report\n' +
+      line('dma_fence_init', 'driver=i915 timeline=signaled context=2 seqno=0') +
+      '\n' +
+      'more random text from a bug report, long enough to reach where event names begin\n' +
       line('mm_page_free', 'page=0 pfn=0x1 order=0');
     const p = parseBytes(text);
-    assert.equal(p.parser.lines, 7);
-    assert.equal(p.parser.skipped, 6);
+    assert.equal(p.parser.lines, 10);
+    assert.equal(p.parser.skipped, 7);
     assert.equal(p.parser.events, 1);
-    assert.equal(p.parser.warnings, 0);
+    assert.deepEqual(p.parser.warningList, [
+      { line: 4, message: 'not an event line' },
+      { line: 9, message: 'not an event line' },
+    ]);
+    assert.equal(p.parser.damagedLines, 0);
+  });
+
+  test('among event lines, a short non-event line or one of blanks may be an event line cut short: a loss on every CPU', () => {
+    const text =
+      line('mm_page_free', 'page=0 pfn=0x1 order=0') +
+      'random text\n' +
+      '        \n' +
+      line('mm_page_free', 'page=0 pfn=0x1 order=0');
+    const p = parseBytes(text);
+    assert.deepEqual(
+      p.events.map((e) => (e.kind === EventKind.Lost ? `lost cpu${e.cpu} ${e.damaged}` : String(e.kind))),
+      [String(EventKind.PageFree), 'lost cpu-1 true', 'lost cpu-1 true', String(EventKind.PageFree)],
+    );
+    assert.deepEqual(
+      p.parser.warningList.map((w) => w.line),
+      [2, 3],
+    );
+    assert.match(p.parser.warningList[0]!.message, /cut short\?.*on every CPU/);
   });
 
   test('a malformed dma line is a warning with its line number; parsing goes on', () => {
@@ -761,17 +794,28 @@ describe('skipped and bad lines', () => {
       line('mm_page_free', 'page=0 pfn=0x1 order=x') +
       line('dma_unmap_page', '0000:00:02.0 dir=TO_DEVICE dma_addr=1000 size=512 attrs=');
     const p = parseBytes(text);
+    // each bad line is a lost event (count 1, damaged) on its CPU, in its place
     assert.deepEqual(
-      p.events.map((e) => e.line),
-      [1, 8],
+      p.events.map((e) => `${e.line}:${e.kind === EventKind.Lost ? `lost ${e.lost} cpu${e.cpu} ${e.damaged}` : 'ok'}`),
+      [
+        '1:ok',
+        '2:lost 1 cpu0 true',
+        '3:lost 1 cpu0 true',
+        '4:lost 1 cpu0 true',
+        '5:lost 1 cpu0 true',
+        '6:lost 1 cpu0 true',
+        '7:lost 1 cpu0 true',
+        '8:ok',
+      ],
     );
     assert.equal(p.parser.warnings, 6);
+    assert.equal(p.parser.damagedLines, 6);
     const w = p.parser.warningList;
     assert.deepEqual(
       w.map((x) => x.line),
       [2, 3, 4, 5, 6, 7],
     );
-    assert.equal(w[0]!.message, 'dma_map_page: expected dma_addr=');
+    assert.equal(w[0]!.message, 'dma_map_page: expected dma_addr= (damaged line: counted as a lost event on CPU 0)');
     assert.match(w[1]!.message, /^dma_map_page: .*size=/);
     assert.match(w[2]!.message, /^dma_map_page: expected a 64-bit hex number after dma_addr=/);
     assert.match(w[3]!.message, /^dma_map_sg: .*dma_addrs=/);
@@ -795,7 +839,10 @@ describe('skipped and bad lines', () => {
 
     const cut = good.slice(0, good.indexOf('size=51') + 'size=51'.length);
     const b = parseBytes(good + cut);
-    assert.equal(b.events.length, 1);
+    assert.deepEqual(
+      b.events.map((e) => e.kind),
+      [EventKind.MapPage, EventKind.Lost],
+    );
     assert.equal(b.parser.warnings, 1);
     assert.equal(b.parser.warningList[0]!.line, 2);
     assert.match(b.parser.warningList[0]!.message, /cut short/);
@@ -805,7 +852,10 @@ describe('skipped and bad lines', () => {
       -1,
     );
     const c = parseBytes(cutAttr);
-    assert.equal(c.events.length, 0);
+    assert.deepEqual(
+      c.events.map((e) => e.kind),
+      [EventKind.Lost],
+    );
     assert.equal(c.parser.warnings, 1);
 
     const pf = parseBytes(line('mm_page_free', 'page=0 pfn=0x1 order=0').slice(0, -1));

@@ -54,7 +54,7 @@ const MMIO = 1 << 10;
 interface Case {
   records: WRecord[];
   opts: WriterOptions;
-  /** records whose dir is out of range for a non-alloc event: warnings */
+  /** records whose dir is out of range for a non-alloc event: warnings, and lost events in their place */
   bad: Set<number>;
 }
 
@@ -422,7 +422,20 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
         throw new Error(rec.event);
     }
     if (!emit) {
+      // a dma record that cannot be read: a warning, and a lost event in its place
       warnings++;
+      ev.resetPayload();
+      ev.kind = K.Lost;
+      ev.line = out.length + 1;
+      ev.tsSec = sec;
+      ev.tsNs = ns;
+      ev.tsDigits = 9;
+      ev.cpu = rec.cpu;
+      ev.pid = 0;
+      ev.comm = -1;
+      ev.lost = 1;
+      ev.damaged = true;
+      out.push(serialize(ev, names));
       continue;
     }
     ev.line = out.length + 1;

@@ -758,7 +758,7 @@ describe('7.3 layouts: trace.dat', () => {
     for (let base = 0; base < bytes.length; base += 4096) {
       assert.ok(r.load(bytes, dv, base, 4096), r.error);
       while (r.next()) {
-        const id = out.recordId(r);
+        const id = out.recordId(r, 0);
         const plan = plans[id];
         assert.ok(plan, `plan for id ${id}`);
         out.emitRecord(r, 0, plan);
@@ -787,7 +787,7 @@ describe('7.3 layouts: trace.dat', () => {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let base = 0; base < bytes.length; base += 4096) {
       r.load(bytes, dv, base, 4096);
-      while (r.next()) out.emitRecord(r, 0, plans[out.recordId(r)]!);
+      while (r.next()) out.emitRecord(r, 0, plans[out.recordId(r, 0)]!);
     }
     assert.equal(out.events, CASES.length);
     assert.equal(facts.mapEventsSource, 'formats of trace.dat');

@@ -167,6 +167,9 @@ export class UnmapChecks {
     }
     s.recent.record(r.dev, r.hi, r.lo, r.hi, r.lo, r.size, s.cov.epoch, s.cur ? s.cur.line : 0);
     if (this.trueAttrs.size !== 0) this.trueAttrs.delete(e);
+    // Released an entry made before a loss: had its unmap been lost, this unmap
+    // was a twin's (same address), and the twin left live may be gone.
+    if (!proven) t.unfreshTwins(r.dev, r.hi, r.lo, e);
     s.releaseEntry(e);
   }
 
@@ -209,14 +212,15 @@ export class UnmapChecks {
     const text = sync ? CHECKS['sync-not-mapped'].message(a, size) : CHECKS['unmap-not-mapped'].message(a, size);
     const rec = s.recent;
     const slot = rec.find(dev, hi, lo);
-    // The latest unmap at this address proves it was not mapped since, unless a
-    // live entry starts here: a map at it that was released since would have
+    // The latest unmap at this address names what happened, unless a live
+    // entry starts here: a map at it that was released since would have
     // recorded a later unmap, as every release is an unmap (maps do not forget
     // the record: this, the rare path, checks instead).
-    if (slot >= 0 && cov.recordProven(rec.epoch(slot)) && !s.entries.anyAt(dev, hi, lo)) {
+    if (slot >= 0 && !s.entries.anyAt(dev, hi, lo)) {
       const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
-      const note = `unmapped earlier in this trace${where}, with no map since`;
-      s.report.err(sync ? 'sync-not-mapped' : 'double-unmap', text, dev, -1, true, null, note);
+      const proof = `unmapped earlier in this trace${where}, with no map since`;
+      const check: CheckId = sync ? 'sync-not-mapped' : 'double-unmap';
+      s.report.err(check, text, dev, -1, cov.absenceProven, cov.twinNote(rec.epoch(slot)), proof);
       return;
     }
     const check: CheckId = sync ? 'sync-not-mapped' : 'unmap-not-mapped';
@@ -274,7 +278,7 @@ export class UnmapChecks {
     const pLo = ev.sgPhys.lo[0]!;
     const rec = s.recentSg;
     const slot = rec.find(dev | SG_KEY, pHi, pLo);
-    if (slot >= 0 && cov.recordProven(rec.epoch(slot))) {
+    if (slot >= 0) {
       const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
       cov.unknownUnmaps++;
       s.report.err(
@@ -282,8 +286,8 @@ export class UnmapChecks {
         CHECKS['double-unmap'].message(addr(rec.dmaHi(slot), rec.dmaLo(slot)), rec.size(slot)),
         dev,
         -1,
-        true,
-        null,
+        cov.absenceProven,
+        cov.twinNote(rec.epoch(slot)),
         `this sg list was unmapped earlier in this trace${where}, with no map since (${nelems} entries)`,
       );
       return;
