@@ -36,6 +36,11 @@ export interface ReplayOptions {
    * this one (false). Default: in a worker for files of 16 MiB and more.
    */
   decodeThread?: boolean;
+  /**
+   * The ring buffer was emptied just before reading began (live does), so
+   * nothing of it was overwritten before: every CPU's events begin together.
+   */
+  startsEmpty?: boolean;
   /** Called with each event after the engine has handled it (the report's timeline); the record is reused. */
   tap?: (ev: DmaEvent) => void;
 }
@@ -116,6 +121,7 @@ export class Pipeline {
       : (ev) => engine.handle(ev);
     const text = new TextParser({ names: this.names, sink: this.sink, file: this.label });
     this.parser = text;
+    if (opts.startsEmpty) text.facts.overwriteKnown = true;
     engine.attachInputFacts(text.facts);
   }
 
@@ -199,6 +205,9 @@ export class Pipeline {
     } catch (e) {
       if (e instanceof InputError) this.error = e;
       else throw e;
+    } finally {
+      // nothing more comes (or the input broke off): the errors held for a late loss notice go out
+      this.engine.inputDrained();
     }
     return this;
   }
@@ -215,6 +224,8 @@ export class Pipeline {
     this.raw = raw;
     this.parser = raw;
     this.kind = 'tracefs-raw';
+    if (this.opts.startsEmpty) raw.facts.overwriteKnown = true;
+    raw.facts.cpus = raw.cpus.length === 0 ? 0 : Math.max(...raw.cpus) + 1;
     engine.attachInputFacts(raw.facts);
     if (this.stopped) raw.stop();
     await raw.run();
@@ -227,6 +238,7 @@ export class Pipeline {
    */
   drain(): void {
     this.raw?.drain();
+    this.engine.inputDrained();
   }
 
   /** Stops reading (live mode): releases the input; a pending read may still complete. */

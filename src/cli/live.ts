@@ -75,6 +75,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     engine: { sideKernel: { ...uname, source: 'the running kernel (uname)' }, ...cfg },
     onFinding,
     follow: true,
+    // enableTracing() emptied the buffer (clear: true)
+    startsEmpty: true,
     ...(raw ? { rawTracefs: dir } : {}),
     onChunk: async () => {
       status?.update(pipeline);

@@ -233,7 +233,7 @@ export const CHECKS = {
     family: 'unmap',
     origin: 'ours',
     kernelText: true,
-    severity: 'proven',
+    severity: 'coverage',
     // the kernel's unmap-not-mapped text, so it reads and greps like the kernel's warning
     message: (a: string, size: string | number) =>
       `device driver tries to free DMA memory it has not allocated [device address=${a}] [size=${size} bytes]`,

@@ -54,7 +54,12 @@ export interface CoverageReport {
    * every CPU's window is open (null: never), which is where proofs that rest
    * on the absence of events can start.
    */
-  windows: { late: Array<{ cpu: number; from: string | null }>; allFrom: string | null } | null;
+  windows: {
+    late: Array<{ cpu: number; from: string | null }>;
+    allFrom: string | null;
+    /** The input said its buffer overwrote; false: it starts late without saying, so it may have. */
+    known: boolean;
+  } | null;
 }
 
 export class Coverage {
@@ -88,6 +93,8 @@ export class Coverage {
   /** How many of `windows` have not begun; -1: unknown CPUs (the input named none), so never all. */
   private windowsWaiting = 0;
   private allWindowsFrom: string | null = null;
+  /** The input said its buffer overwrote (false: it starts late and does not say). */
+  private windowsKnown = true;
 
   constructor(
     private readonly entries: EntryTable,
@@ -133,6 +140,7 @@ export class Coverage {
     } else if (ev.tsSec + ev.tsNs / 1e9 > this.earlyBootSeconds) {
       this.fromBoot = false;
       this.decidedBy = `the first event is at ${at} s, after early boot (> ${this.earlyBootSeconds} s)`;
+      if (f && !f.overwriteKnown) this.openWindows(f, false);
     } else if (ev.kind === EventKind.Lost) {
       this.fromBoot = false;
       this.decidedBy = ev.damaged
@@ -148,8 +156,11 @@ export class Coverage {
    * An overwritten buffer: each CPU's kept events begin at its own time. Until
    * every CPU that lost events has shown its first kept one, a proof could rest
    * on events some CPU no longer has: nothing is fresh and no absence is proven.
+   * `known`: the input says it overwrote; else it starts late and does not say
+   * (trace-cmd report's text, trace_pipe), so every CPU may have.
    */
-  private openWindows(f: InputFacts): void {
+  private openWindows(f: InputFacts, known = true): void {
+    this.windowsKnown = known;
     const late = f.overwrittenCpus ?? Array.from({ length: f.cpus }, (_, i) => i);
     this.windows = new Map(late.map((c) => [c, '']));
     this.windowsWaiting = f.overwrittenCpus === null && f.cpus === 0 ? -1 : late.length;
@@ -274,7 +285,8 @@ export class Coverage {
       let cpu = -1;
       for (const [c, from] of this.windows!) if (from === '' && cpu < 0) cpu = c;
       const who = cpu >= 0 ? `CPU ${cpu}` : 'a CPU';
-      return `the ring buffer overwrote its oldest events and ${who} has shown none of the events it kept yet, so this may depend on events that are gone`;
+      const gone = this.windowsKnown ? 'overwrote its oldest events' : 'may have overwritten its oldest events';
+      return `the ring buffer ${gone} and ${who} has shown none of the events it kept yet, so this may depend on events that are gone`;
     }
     const c = this.cutShort[0]!;
     const missing =
@@ -318,6 +330,7 @@ export class Coverage {
               .sort((a, b) => a[0] - b[0])
               .map(([cpu, from]) => ({ cpu, from: from === '' ? null : from })),
             allFrom: this.allWindowsFrom,
+            known: this.windowsKnown,
           }
         : null,
     };

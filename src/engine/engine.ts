@@ -23,7 +23,7 @@ import { MapChecks } from './checks/map.js';
 import { SideChecks } from './checks/side.js';
 import { SyncChecks } from './checks/sync.js';
 import { UnmapChecks } from './checks/unmap.js';
-import type { CoverageReport } from './coverage.js';
+import { type CoverageReport, tsString } from './coverage.js';
 import type { DeviceCounts, DevState, EngineStats } from './dev-stats.js';
 import { bucketOf } from './entries.js';
 import { Dir, DmaEvent, EventKind, type InputFacts } from './events.js';
@@ -107,13 +107,35 @@ export class DmaDebugEngine {
     this.s.attachInputFacts(facts);
   }
 
+  /**
+   * The input holds nothing more now: its end, or a live source drained. The
+   * errors held for a late loss notice (gate.ts) go out; call it before
+   * reading the findings' totals.
+   */
+  inputDrained(): void {
+    this.s.report.gate.drained();
+  }
+
+  private lastTsOf(cpu: number): string {
+    const t = this.s.report.gate.last(cpu);
+    return t ? tsString(t.sec, t.ns, 6) : 'the start';
+  }
+
   // ------------------------------------------------------------------
   // Event dispatch
   // ------------------------------------------------------------------
 
   handle(ev: DmaEvent): void {
     const s = this.s;
+    const gate = s.report.gate;
+    if (!s.cov.started && s.cov.facts) gate.setCpus(s.cov.facts.cpus);
     s.cov.see(ev);
+    if (ev.kind === EventKind.Lost || ev.kind === EventKind.CpuCutShort) {
+      // a damaged line stands in its place; a notice (or a cut) concerns what its CPU did since its last event
+      if (!ev.damaged) gate.lost(ev.cpu, (cpu) => this.lastTsOf(cpu));
+    } else {
+      gate.seen(ev.cpu, ev.tsSec, ev.tsNs);
+    }
     if (ev.kind === EventKind.PageFree) {
       // most events of a kmem-traced run, and almost always nothing to check: the short way
       if (s.physIndex.count !== 0) {

@@ -250,6 +250,13 @@ export interface InputFacts {
   overwritten: boolean;
   /** The header was seen at all (a `trace` file, not trace_pipe). */
   sawBufferHeader: boolean;
+  /**
+   * The input says whether its ring buffer overwrote events before it was read
+   * (a `trace` file's entries header, trace.dat's per-CPU stats, a live session
+   * that emptied the buffer first). When it does not, a trace that starts late
+   * may hold a different window of events per CPU.
+   */
+  overwriteKnown: boolean;
   /** Events written minus entries in buffer, when known. */
   overwrittenCount: number;
   /** How many CPUs the ring buffer has (`#P:N`, trace.dat's CPU count); 0 when unknown. */
@@ -287,6 +294,7 @@ export function noInputFacts(): InputFacts {
   return {
     overwritten: false,
     sawBufferHeader: false,
+    overwriteKnown: false,
     overwrittenCount: 0,
     cpus: 0,
     overwrittenCpus: null,

@@ -3,11 +3,14 @@
 // and num_errors budget, the driver filter, the severity from the catalogue's
 // rule and the coverage verdict, the kernel-false-positive flag, and the
 // snapshot of the entry a finding is about. Checks call fire()/err(); nothing
-// else makes findings.
+// else makes findings. Findings leave through the gate (gate.ts), which holds
+// an error that rests on the trace's history until no late loss notice can
+// still concern it.
 
 import { addr, CHECKS, type CheckDef, type CheckId, pa } from './catalogue.js';
 import { tsString } from './coverage.js';
 import type { EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
+import { FindingGate } from './gate.js';
 import { DIR_NAMES, TYPE_NAMES } from './model.js';
 import type { EngineState } from './state.js';
 
@@ -17,11 +20,24 @@ export class Reporter {
   readonly findingCounts = new Map<CheckId, number>();
   readonly severityCounts = { error: 0, unconfirmed: 0, info: 0 };
 
+  readonly gate: FindingGate;
+
   constructor(
     private readonly s: EngineState,
-    private readonly sink: FindingSink,
+    sink: FindingSink,
   ) {
     this.showNumErrors = s.config.numErrors;
+    this.gate = new FindingGate(sink, (f, cpu, after) => this.downgrade(f, cpu, after));
+  }
+
+  /** A held error that a late loss notice concerns: unconfirmed, saying why. */
+  private downgrade(f: Finding, cpu: number, after: string): void {
+    f.severity = 'unconfirmed';
+    const who = cpu < 0 ? 'every CPU' : `CPU ${cpu}`;
+    const since = after === 'the start' ? 'before its first event shown' : `after ${after} s`;
+    f.note = `${who} lost events ${since} (the tracer said so only with a later event), and this may depend on them`;
+    this.severityCounts.error--;
+    this.severityCounts.unconfirmed++;
   }
 
   /**
@@ -92,7 +108,11 @@ export class Reporter {
       shown,
       kernelFalsePositive: falsePositive,
     };
-    this.sink(f);
+    const ev = this.s.cur;
+    // an error the trace proves from its history is held until no late notice can concern it;
+    // one made by no event (an unbind after the input, a library call) has no notice to wait for
+    if (ev === null) this.gate.push(f, 0, 0, false);
+    else this.gate.push(f, ev.tsSec, ev.tsNs, severity === 'error' && def.severity === 'coverage');
   }
 
   private passesDriverFilter(device: string | null, driver: string | null): boolean {

@@ -784,6 +784,7 @@ export class TextParser {
     if (c0 === 0x63 /* c */ && this.eventLines === 0 && startsWith(b, p, e, L_CPUS)) {
       // `trace-cmd report`'s header (after `version = 6` in some): a text trace, even with no events after it
       this.sawReportHeader = true;
+      if (this.scanDec(b, p + L_CPUS.length, e) >= 0) this.facts.cpus = this.vNum;
       this.skipped++;
       return;
     }
@@ -808,6 +809,7 @@ export class TextParser {
         if (r >= 0) {
           const written = this.vNum;
           this.facts.sawBufferHeader = true;
+          this.facts.overwriteKnown = true;
           if (inBuffer < written) {
             this.facts.overwritten = true;
             this.facts.overwrittenCount += written - inBuffer;

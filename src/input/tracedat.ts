@@ -427,6 +427,7 @@ export class TraceDatParser implements StreamHost {
     // empty buffer) still keeps the top buffer's stats, whose overruns are the coverage
     const stats = chosen?.stats ?? (this.instance === undefined ? (box.statsByName.get('') ?? []) : []);
     this.facts.sawBufferHeader = stats.length > 0;
+    this.facts.overwriteKnown = stats.length > 0;
     this.facts.cpus = stats.length;
     const late: number[] = [];
     stats.forEach((s, cpu) => {

@@ -105,9 +105,10 @@ export function summaryText(s: SummaryData, paint: Paint): string {
       c.windows.allFrom !== null
         ? `proofs that rest on the absence of events hold from ${c.windows.allFrom} s, where every window is open`
         : 'no span is covered by every CPU, so no proof rests on the absence of events';
-    lines.push(
-      `  windows: the ring buffer overwrote each CPU's oldest events; kept: ${late || 'unknown CPUs'}; ${all}`,
-    );
+    const why = c.windows.known
+      ? "the ring buffer overwrote each CPU's oldest events"
+      : 'the trace starts late and does not say whether the ring buffer overwrote events, so each CPU may keep its own window';
+    lines.push(`  windows: ${why}; kept: ${late || 'unknown CPUs'}; ${all}`);
   }
   if (c.unknownUnmaps > 0 || c.unknownSyncs > 0) {
     lines.push(`  unknown addresses: ${c.unknownUnmaps} unmaps/frees, ${c.unknownSyncs} syncs`);

@@ -34,6 +34,7 @@ function run(lines: string[]) {
   engine.attachInputFacts(p.facts);
   p.push(new TextEncoder().encode(`${lines.join('\n')}\n`));
   p.end();
+  engine.inputDrained();
   const errors = findings.filter((f) => f.severity === 'error');
   return { engine, findings, errors };
 }

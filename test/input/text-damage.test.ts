@@ -105,6 +105,7 @@ function run(lines: string[]): Run {
   engine.attachInputFacts(parser.facts);
   parser.push(Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
   parser.end();
+  engine.inputDrained();
   const summary = summaryText(summarize(['damaged.txt'], { engine, parser, tally }), makePaint(false));
   return { findings, events, parser, summary, coverage: engine.coverage() };
 }
