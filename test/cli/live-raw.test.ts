@@ -61,6 +61,8 @@ describe('dmadebug live on trace_pipe_raw', () => {
       writeTraceDat(records, {
         version: 6,
         cpus: 2,
+        // as trace-cmd record writes them: nothing overwritten (live emptied the buffer first)
+        stats: ['entries: 0\noverrun: 0\n', 'entries: 0\noverrun: 0\n'],
         cmdlines: new Map([
           [100, 'kworker/0:1'],
           [101, 'insmod'],

@@ -126,6 +126,7 @@ describe('overwritten ring buffers: one window per CPU', () => {
         { cpu: 1, from: '3.000000' },
       ],
       allFrom: null,
+      known: true,
     });
   });
 

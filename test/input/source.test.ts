@@ -335,6 +335,7 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
       ...noInputFacts(),
       overwritten: false,
       sawBufferHeader: true,
+      overwriteKnown: true,
       overwrittenCount: 0,
       cpus: 2,
       mapEvents: 'page',

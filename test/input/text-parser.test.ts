@@ -694,6 +694,7 @@ describe('lost events and buffer headers', () => {
       ...none,
       overwritten: true,
       sawBufferHeader: true,
+      overwriteKnown: true,
       overwrittenCount: 56173 - 2630,
       cpus: 2,
     });
@@ -703,6 +704,7 @@ describe('lost events and buffer headers', () => {
       ...none,
       overwritten: false,
       sawBufferHeader: true,
+      overwriteKnown: true,
       overwrittenCount: 0,
       cpus: 2,
     });
