@@ -708,6 +708,11 @@ export class TextParser {
       this.warnings++;
     }
     this.damagedLines++;
+    this.emitLost(cpu, 1, true);
+  }
+
+  /** A Lost event of `cpu` at this line: `count` events (0: unknown), a notice or (`damaged`) this line. */
+  private emitLost(cpu: number, count: number, damaged: boolean): void {
     const ev = this.ev;
     ev.resetPayload();
     ev.kind = K.Lost;
@@ -718,8 +723,8 @@ export class TextParser {
     ev.cpu = cpu;
     ev.pid = 0;
     ev.comm = -1;
-    ev.lost = 1;
-    ev.damaged = true;
+    ev.lost = count;
+    ev.damaged = damaged;
     this.emit();
   }
 
@@ -869,18 +874,7 @@ export class TextParser {
       this.damaged(cpu, this.keeps ? 'expected `CPU:N [LOST M EVENTS]`' : null);
       return;
     }
-    const ev = this.ev;
-    ev.resetPayload();
-    ev.kind = K.Lost;
-    ev.line = this.lines;
-    ev.tsSec = this.tsSec;
-    ev.tsNs = this.tsNs;
-    ev.tsDigits = this.tsDigits;
-    ev.cpu = cpu;
-    ev.pid = 0;
-    ev.comm = -1;
-    ev.lost = lost;
-    this.emit();
+    this.emitLost(cpu, lost, false);
     if (swallowsEvent(b, q, e)) this.swallowed();
   }
 

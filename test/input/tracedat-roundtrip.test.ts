@@ -269,20 +269,25 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
     const x = BigInt.asUintN(64, BigInt(v));
     return [Number(x >> 32n), Number(x & 0xffffffffn)];
   };
+  /** A Lost event of `cpu`: a page's notice of `count` events, or (`damaged`) a record that cannot be read. */
+  const lostAt = (cpu: number, sec: number, ns: number, count: number, damaged: boolean) => {
+    ev.resetPayload();
+    ev.kind = K.Lost;
+    ev.line = out.length + 1;
+    ev.tsSec = sec;
+    ev.tsNs = ns;
+    ev.tsDigits = 9;
+    ev.cpu = cpu;
+    ev.pid = 0;
+    ev.comm = -1;
+    ev.lost = count;
+    ev.damaged = damaged;
+    out.push(serialize(ev, names));
+  };
   for (const { rec, i } of order) {
     const [sec, ns] = split(rec.ts);
     for (const lost of lostBefore.get(i) ?? []) {
-      ev.resetPayload();
-      ev.kind = K.Lost;
-      ev.line = out.length + 1;
-      ev.tsSec = sec;
-      ev.tsNs = ns;
-      ev.tsDigits = 9;
-      ev.cpu = rec.cpu;
-      ev.pid = 0;
-      ev.comm = -1;
-      ev.lost = lost;
-      out.push(serialize(ev, names));
+      lostAt(rec.cpu, sec, ns, lost, false);
     }
     const v = rec.values;
     ev.resetPayload();
@@ -424,18 +429,7 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
     if (!emit) {
       // a dma record that cannot be read: a warning, and a lost event in its place
       warnings++;
-      ev.resetPayload();
-      ev.kind = K.Lost;
-      ev.line = out.length + 1;
-      ev.tsSec = sec;
-      ev.tsNs = ns;
-      ev.tsDigits = 9;
-      ev.cpu = rec.cpu;
-      ev.pid = 0;
-      ev.comm = -1;
-      ev.lost = 1;
-      ev.damaged = true;
-      out.push(serialize(ev, names));
+      lostAt(rec.cpu, sec, ns, 1, true);
       continue;
     }
     ev.line = out.length + 1;
