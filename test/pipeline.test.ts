@@ -61,13 +61,23 @@ describe('a trace that starts late', () => {
     const i = lines.findIndex((l) => l.includes('dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=b20fc00'));
     const body = lines.slice(i - 2); // starts mid-run, at the map before it
     body.splice(3, 0, body[2]!); // the unmap, twice
+    // the header says nothing was overwritten: the trace began late on both CPUs at once
+    const header = lines.filter((l) => l.startsWith('#'));
     const late = join(tmp, 'late-double.txt');
-    writeFileSync(late, body.join('\n'));
+    writeFileSync(late, [...header, ...body].join('\n'));
     const { r, findings } = await run(late);
     assert.equal(r.engine.coverage().fromBoot, false);
     assert.deepEqual(
       findings.filter((f) => f.severity !== 'info').map((f) => `${f.severity}:${f.check}`),
       ['unconfirmed:double-unmap', 'error:unmap-size-mismatch'],
+    );
+    // without any header nothing says whether each CPU kept its own window, nor how many CPUs there are
+    const bare = join(tmp, 'late-double-bare.txt');
+    writeFileSync(bare, body.join('\n'));
+    const b = await run(bare);
+    assert.deepEqual(
+      b.findings.filter((f) => f.severity !== 'info').map((f) => `${f.severity}:${f.check}`),
+      ['unconfirmed:double-unmap', 'unconfirmed:unmap-size-mismatch'],
     );
     assert.equal(
       findings.find((f) => f.check === 'double-unmap')!.message,

@@ -146,6 +146,7 @@ export class Coverage {
       this.decidedBy = ev.damaged
         ? 'the input starts with a line it could not read'
         : 'the input starts with lost events';
+      if (f && !f.overwriteKnown) this.openWindows(f, false);
     } else {
       this.fromBoot = true;
       this.decidedBy = `the first event is at ${at} s (early boot) and nothing was overwritten`;

@@ -104,7 +104,9 @@ export function summaryText(s: SummaryData, paint: Paint): string {
     const all =
       c.windows.allFrom !== null
         ? `proofs that rest on the absence of events hold from ${c.windows.allFrom} s, where every window is open`
-        : 'no span is covered by every CPU, so no proof rests on the absence of events';
+        : c.windows.late.every((w) => w.from !== null)
+          ? 'the input does not say how many CPUs there are (no #P:N or cpus=N), so no span is known to be covered by every CPU and no proof rests on the absence of events'
+          : 'no span is covered by every CPU, so no proof rests on the absence of events';
     const why = c.windows.known
       ? "the ring buffer overwrote each CPU's oldest events"
       : 'the trace starts late and does not say whether the ring buffer overwrote events, so each CPU may keep its own window';
