@@ -233,11 +233,6 @@ export class Coverage {
     return this.fromBoot && this.epoch === 0;
   }
 
-  /** A record made in loss epoch `epoch` still proves what followed it (no loss since, none ongoing). */
-  recordProven(epoch: number): boolean {
-    return epoch === this.epoch && !this.lossOngoing;
-  }
-
   /**
    * Why an unmap at an address the trace saw unmapped (a record made in loss
    * epoch `epoch`) is not a proven double unmap. That proof is absenceProven:
