@@ -592,6 +592,13 @@ export class EntryTable {
     }
   }
 
+  /** Entry e is no longer fresh: it may stand for a mapping already gone (see unfreshTwins). */
+  unfresh(e: number): void {
+    const p = this.pages[e >>> 16]!;
+    const m = 0x30000 + (e & 0xffff);
+    p[m] = p[m]! & 0x1ffffff;
+  }
+
   /** Is any entry of the device live at this DMA address? */
   anyAt(dev: number, hi: number, lo: number): boolean {
     const lo32 = lo | 0;

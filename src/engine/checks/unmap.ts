@@ -236,8 +236,12 @@ export class UnmapChecks {
       this.unknownSg(ev, nelems);
       return;
     }
-    // collect the call's segments first: check_unmap releases them as it goes
     const t = s.entries;
+    // a call made before a loss may be a ghost whose unmap was lost: then this unmap may be
+    // another live call's with the same physical list (an IOMMU gives it other DMA addresses),
+    // and what that call leaves proves nothing
+    if (!t.fresh(head)) this.unfreshSameList(head, ev);
+    // collect the call's segments first: check_unmap releases them as it goes
     const call = t.callId(head);
     const mapped = t.sgMapped(head);
     let n = 0;
@@ -314,6 +318,16 @@ export class UnmapChecks {
       }
     }
     return fallback >= 0 ? fallback : first;
+  }
+
+  /** Every other live sg call with ev's physical list: not fresh. */
+  private unfreshSameList(head: number, ev: DmaEvent): void {
+    const t = this.s.entries;
+    for (let h = this.s.sgIndex.get(ev.device, ev.sgPhys.hi[0]!, ev.sgPhys.lo[0]!); h >= 0; h = t.sgAlt(h)) {
+      if (h === head || !this.samePhysList(h, ev)) continue;
+      const call = t.callId(h);
+      for (let e = h; e >= 0 && t.callId(e) === call; e = t.sgNext(e)) t.unfresh(e);
+    }
   }
 
   private samePhysList(head: number, ev: DmaEvent): boolean {
