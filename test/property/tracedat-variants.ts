@@ -295,18 +295,21 @@ const cpustat = (cpu: number, overrun: number) =>
 
 /**
  * The variant number `n` of a trace as trace.dat, from `seed`: damage.ts's
- * variant of the same numbers for its kinds (the same units kept, the same
- * notices, the same lines damaged), written in trace.dat's terms.
+ * variant of the same numbers (the same kind, units kept, notices and lines
+ * damaged) written in trace.dat's terms, or, one in eight, a CPU cut short.
  */
 export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: number, kind?: DatKind): DatVariant {
   const r = prng((seed * 1_000_003 + n) ^ 0x7d47);
-  const k = kind ?? DAT_KINDS[pick(r, 0, DAT_KINDS.length)]!;
+  // a CPU cut short as often as each of damage.ts's kinds; else its variant of these numbers
+  const k = kind ?? (r() < 1 / DAT_KINDS.length ? 'cutShort' : undefined);
   const version = r() < 0.5 ? 6 : 7;
-  const native = k === 'truncate' || k === 'cutShort';
-  const v: Variant | null = native ? null : makeVariant(t, seed, n, k);
-  // damage.ts may make another kind where a trace allows none of this one
-  const kindName = v?.kind ?? (k === 'cutShort' ? 'cut-short' : k);
-  const kept = v?.loss.kept ?? t.units.map(() => true);
+  const v: Variant | null = k === 'cutShort' ? null : makeVariant(t, seed, n, k);
+  // (damage.ts may make another kind where a trace allows none of the one asked for)
+  const kindName = v?.kind ?? 'cut-short';
+  // a cut file is cut where trace.dat has the data; a CPU cut short loses no unit before its cut
+  const native = kindName === 'truncate' || kindName === 'cut-short';
+  const loss = native || !v ? null : v.loss;
+  const kept = loss?.kept ?? t.units.map(() => true);
   const said: string[] = [];
 
   // units damaged: those with a damaged line (-1: a header line)
@@ -321,9 +324,9 @@ export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: num
     }
     return lo;
   };
-  const damaged = new Set((v?.loss.damaged ?? []).map(unitOf));
+  const damaged = new Set((loss?.damaged ?? []).map(unitOf));
   // notices, by unit; each goes with its CPU's next record
-  const notices = new Map<number, Notice>((v?.loss.notices ?? []).map((x) => [x.unit, x]));
+  const notices = new Map<number, Notice>((loss?.notices ?? []).map((x) => [x.unit, x]));
   const pending = new Map<number, Notice>();
 
   const records: WRecord[] = [];
@@ -361,7 +364,7 @@ export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: num
   if (pending.size > 0) throw new Error('tracedat-variants: a notice with no later record of its CPU');
 
   // a CPU cut short: a record of an event with no format, before one of its records
-  if (k === 'cutShort' && records.length > 0) {
+  if (kindName === 'cut-short' && records.length > 0) {
     const at = pick(r, 0, records.length);
     const victim = records[at]!;
     records.splice(at, 0, { cpu: victim.cpu, ts: victim.ts, pid: victim.pid, event: BROKEN.name, values: {} });
@@ -370,7 +373,7 @@ export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: num
   }
 
   // the per-CPU stats: which CPUs overwrote, and how much
-  const cuts = v?.loss.cuts ?? null;
+  const cuts = loss?.cuts ?? null;
   let stats: string[] | undefined = [];
   if (kindName === 'overwrite-bare') stats = undefined;
   else {
@@ -388,7 +391,7 @@ export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: num
     ...(stats ? { stats } : {}),
   });
   let bytes = written.bytes;
-  if (k === 'truncate') {
+  if (kindName === 'truncate') {
     // most often inside the CPUs' data, where a cut means something
     const from = r() < 0.9 ? (written.dataAt[0] ?? 0) : 0;
     const at = pick(r, from, bytes.length);
@@ -399,7 +402,7 @@ export function makeDatVariant(t: ParsedTrace, d: DatTrace, seed: number, n: num
   records.forEach((rec, i) => {
     if (origins[i]! > 0) delivered[rec.cpu]!.push(origins[i]!);
   });
-  const what = `v${version} ${v ? v.what : k}${said.length > 0 ? `; records: ${said.join(', ')}` : ''}`;
+  const what = `v${version} ${native || !v ? kindName : v.what}${said.length > 0 ? `; records: ${said.join(', ')}` : ''}`;
   return { kind: kindName, what, bytes, version, delivered };
 }
 
