@@ -8,7 +8,9 @@
 // A text trace becomes records through our own TextParser: each unit's event
 // (a DmaEvent) is written as the kernel's record of the event its line names,
 // in the layouts of the fixtures' format files of its kernel line, with its
-// CPU, pid and time. Times are the text's, in ns; records with equal times
+// CPU, pid and time (a `<stack trace>` as a kernel_stack record with one
+// made-up caller, since no check reads frames; a trace_marker line as an
+// ftrace print record). Times are the text's, in ns; records with equal times
 // get 1 ns steps in text order, so the reader's merge (lower CPU first on a
 // tie) delivers them in the text's order. The reader numbers events, not
 // lines: replayDat() follows each CPU's delivered events back to their units.
@@ -35,10 +37,14 @@
 //                     with no format): the reader goes on with the other CPUs.
 // Files are little-endian, version 6 or version 7 with zlib.
 //
-// What text can say and trace.dat cannot: a line whose CPU is unreadable
-// (trace.dat always knows the CPU of a record), and a notice that lost events
-// on a CPU with no later event (the missing-events bit needs a sub-buffer
-// with a record): neither is made here.
+// What the formats do not share: a damaged text line may hide its CPU, while
+// a damaged record is always in its own CPU's data (it is damaged there); a
+// loss on a CPU with no later event has no sub-buffer to carry its bit (the
+// text variants make none either); a CPU cut short while the others go on is
+// trace.dat's alone. A record of an event with no format cuts its CPU short
+// in the reader (corrupt data, not one damaged record): the other ways to
+// corrupt a CPU's data from a point (a commit past its sub-buffer, a bad zlib
+// chunk) end the same way and are not made.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
