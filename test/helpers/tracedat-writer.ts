@@ -3,7 +3,10 @@
 // Debian's trace-cmd writes no zlib). It exists to reach what the fixtures do
 // not: big-endian files, 4-byte longs, absolute time stamps, time extends,
 // padding, missing-events bits with and without counts, sub-buffers larger
-// than a page, instances, and chunks that split a sub-buffer.
+// than a page, instances, and chunks that split a sub-buffer; and to write a
+// text trace's losses as trace.dat (test/property/tracedat-variants.ts): a
+// sub-buffer that starts where a lost span ends, damaged records, and any
+// kernel's layouts from its format files.
 //
 // It follows the layouts trace-cmd writes (Documentation/trace-cmd/
 // trace-cmd.dat.v6.txt and .v7.txt) and the kernel's ring-buffer page format;
@@ -38,6 +41,15 @@ export interface WRecord {
   pid: number;
   event: string;
   values: Record<string, WValue>;
+  /**
+   * Start a new sub-buffer with this record; `lost` sets that sub-buffer's
+   * missing-events bit (a number: with the count stored, null: without).
+   */
+  pageBreak?: { lost?: number | null };
+  /** Keep only the first N bytes of the encoded record: a damaged record (0: too short for an event id). */
+  truncateTo?: number;
+  /** The record already encoded (encodeRecordOf, same byte order and long size): `values` are not read. */
+  payload?: Uint8Array;
 }
 
 export interface PageInfo {
@@ -139,7 +151,23 @@ interface Laid {
   elem: number;
 }
 
+const laidOut = new WeakMap<EventDef, Map<number, { fields: Laid[]; fixed: number }>>();
+
 function layout(def: EventDef, longSize: number): { fields: Laid[]; fixed: number } {
+  let bySize = laidOut.get(def);
+  if (!bySize) {
+    bySize = new Map();
+    laidOut.set(def, bySize);
+  }
+  let l = bySize.get(longSize);
+  if (!l) {
+    l = layOut(def, longSize);
+    bySize.set(longSize, l);
+  }
+  return l;
+}
+
+function layOut(def: EventDef, longSize: number): { fields: Laid[]; fixed: number } {
   let off = 8;
   const out: Laid[] = [];
   for (const f of def.fields) {
@@ -182,6 +210,26 @@ export function formatText(def: EventDef, longSize: number): string {
 }
 
 const D = (name: string, type: string, signed = false): FieldDef => ({ name, type, signed });
+
+/**
+ * A kernel's event format file (tracefs events/<system>/<name>/format) as an
+ * EventDef with its ID and fields (the common_* fields are the writer's own;
+ * offsets are laid out again, as the kernel aligns them).
+ */
+export function eventDefOf(system: string, format: string): EventDef {
+  const name = /^name: (\S+)/m.exec(format)?.[1];
+  const id = /^ID: (\d+)/m.exec(format)?.[1];
+  if (name === undefined || id === undefined) throw new Error('writer: a format file without name or ID');
+  const fields: FieldDef[] = [];
+  for (const m of format.matchAll(/^\s*field:(.+?);\s*offset:\d+;\s*size:\d+;\s*signed:(\d);/gm)) {
+    const decl = /^(.*?)\s*\b(\w+)(?:\[(\d*)\])?$/.exec(m[1]!.trim());
+    if (!decl || decl[2]!.startsWith('common_')) continue;
+    const f: FieldDef = { name: decl[2]!, type: decl[1]!, signed: m[2] === '1' };
+    if (decl[3] !== undefined) f.arrayLen = decl[3] === '' ? 0 : Number(decl[3]);
+    fields.push(f);
+  }
+  return { system, name, id: Number(id), fields };
+}
 
 /** The dma/kmem/ftrace events of a 6.12 kernel (fixture layout), by name. */
 export function standardEvents(): EventDef[] {
@@ -300,10 +348,17 @@ export function ftraceEvents(): EventDef[] {
 
 /** A growable byte buffer with u8..u64 appends in a chosen byte order (also bench/gen-tracedat.ts's, little endian). */
 export class Bytes {
-  private b = new Uint8Array(1 << 16);
-  private dv = new DataView(this.b.buffer);
+  private b: Uint8Array;
+  private dv: DataView;
   len = 0;
-  constructor(private readonly le: boolean) {}
+  /** `capacity`: bytes to start with (it grows as needed). */
+  constructor(
+    private readonly le: boolean,
+    capacity = 1 << 16,
+  ) {
+    this.b = new Uint8Array(Math.max(16, capacity));
+    this.dv = new DataView(this.b.buffer);
+  }
   private room(n: number): void {
     if (this.len + n <= this.b.length) return;
     let cap = this.b.length * 2;
@@ -492,7 +547,7 @@ function encodeRecord(def: EventDef, rec: WRecord, le: boolean, longSize: number
   const { fields, fixed } = layout(def, longSize);
   const dyn: Uint8Array[] = [];
   let dynLen = 0;
-  const buf = new Uint8Array(fixed + 4096);
+  const buf = new Uint8Array(fixed);
   const dv = new DataView(buf.buffer);
   dv.setUint16(0, def.id, le);
   dv.setInt32(4, rec.pid, le);
@@ -551,6 +606,17 @@ function encodeRecord(def: EventDef, rec: WRecord, le: boolean, longSize: number
   return out;
 }
 
+/** A record's bytes as the writer would encode them, to write it many times (WRecord.payload). */
+export function encodeRecordOf(
+  rec: WRecord,
+  events: EventDef[],
+  opts: { longSize?: 4 | 8; bigEndian?: boolean } = {},
+): Uint8Array {
+  const def = events.find((e) => e.name === rec.event);
+  if (!def) throw new Error(`writer: no format for ${rec.event}`);
+  return encodeRecord(def, rec, !opts.bigEndian, opts.longSize ?? 8);
+}
+
 const TWO27 = 1n << 27n;
 
 /** Builds one CPU's sub-buffers. */
@@ -562,7 +628,8 @@ function cpuRecords(records: WRecord[], byName: Map<string, EventDef>, cpu: numb
     .map(({ index, rec }) => {
       const def = byName.get(rec.event);
       if (!def) throw new Error(`writer: no format for ${rec.event}`);
-      return { index, rec, data: encodeRecord(def, rec, le, longSize) };
+      const data = rec.payload ?? encodeRecord(def, rec, le, longSize);
+      return { index, rec, data: rec.truncateTo === undefined ? data : data.subarray(0, rec.truncateTo) };
     });
 }
 
@@ -586,7 +653,7 @@ function buildPages(
   const finish = () => {
     if (!page) return;
     const body = page.out();
-    const sb = new Bytes(le);
+    const sb = new Bytes(le, o.subbufSize);
     sb.u64(pageTs);
     let commit = body.length;
     if (lost !== undefined) commit |= 0x80000000;
@@ -610,14 +677,15 @@ function buildPages(
     const pad = rnd() < (o.padProb ?? 0) ? 8 + 4 * Math.floor(rnd() * 6) : 0;
     const lostRoom = o.longSize;
     let need = recBytes + (abs ? 8 : 0) + 8 + pad + lostRoom;
-    if (!page || page.len + need > room) {
+    if (!page || page.len + need > room || rec.pageBreak) {
       finish();
-      page = new Bytes(le);
+      page = new Bytes(le, o.subbufSize);
       // the page time is at or a little before its first record
       pageTs = rec.ts - BigInt(Math.floor(rnd() * 1000)) < 0n ? rec.ts : rec.ts - BigInt(Math.floor(rnd() * 1000));
       cur = pageTs;
       lost = undefined;
       if (rnd() < (o.lostProb ?? 0)) lost = rnd() < 0.5 ? null : 1 + Math.floor(rnd() * 100000);
+      if (rec.pageBreak) lost = rec.pageBreak.lost;
       pages.push(lost === undefined ? { cpu, first: index } : { cpu, first: index, lost });
       need = 0;
     }

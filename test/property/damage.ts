@@ -45,6 +45,8 @@ export interface Unit {
   count: number;
   /** A dma_* or kmem line (one the damage kind may damage). */
   dma: boolean;
+  /** The event's name as the line prints it (`dma_map_page`, `tracing_mark_write`, `<stack`). */
+  name: string;
 }
 
 export interface ParsedTrace {
@@ -83,9 +85,38 @@ export function parseTrace(text: string): ParsedTrace {
     cpus = Math.max(cpus, cpu + 1);
     const name = m[4]!;
     const dma = name.startsWith('dma_') || name.startsWith('mm_page_free');
-    units.push({ cpu, ts: Number(`${m[2]}.${m[3]}`), first: i, count: 1, dma });
+    units.push({ cpu, ts: Number(`${m[2]}.${m[3]}`), first: i, count: 1, dma, name });
   }
   return { lines, header, entriesLine, units, cpus };
+}
+
+/** A tracer's notice that `gone` events of `cpu` were lost, in one of the ways it says so. */
+export interface Notice {
+  cpu: number;
+  gone: number;
+  /** `[LOST n EVENTS]` (ftrace), `[n EVENTS DROPPED]` or `[EVENTS DROPPED]` (trace-cmd report). */
+  style: 'lost' | 'dropped' | 'uncounted';
+}
+
+function noticeText(n: Notice): string {
+  if (n.style === 'lost') return `CPU:${n.cpu} [LOST ${n.gone} EVENTS]`;
+  if (n.style === 'dropped') return `CPU:${n.cpu} [${n.gone} EVENTS DROPPED]`;
+  return `CPU:${n.cpu} [EVENTS DROPPED]`;
+}
+
+/**
+ * What a variant lost, by unit of the original: enough to write the same
+ * losses in another format (tracedat-variants.ts).
+ */
+export interface Loss {
+  /** Per unit of the original: is it in the variant (damaged or not)? */
+  kept: boolean[];
+  /** The notices written, each before the unit it comes with (an index into units). */
+  notices: Array<Notice & { unit: number }>;
+  /** An overwritten buffer: each CPU's cut (its units before it are gone; Infinity: all); else null. */
+  cuts: number[] | null;
+  /** Original lines (1-based) damaged, or glued onto the line before them. */
+  damaged: number[];
 }
 
 /** A damaged trace: its lines, and for each the original line number (1-based; 0 for a line of ours). */
@@ -94,6 +125,7 @@ export interface Variant {
   what: string;
   lines: string[];
   orig: number[];
+  loss: Loss;
 }
 
 type Rng = () => number;
@@ -106,10 +138,11 @@ function render(
   what: string,
   keep: (u: Unit, k: number) => boolean,
   headerLine: string | null | undefined,
-  before: (k: number) => string | null = () => null,
+  before: (k: number) => Notice | null = () => null,
 ): Variant {
   const lines: string[] = [];
   const orig: number[] = [];
+  const loss: Loss = { kept: [], notices: [], cuts: null, damaged: [] };
   for (const h of t.header) {
     if (h === t.entriesLine) {
       if (headerLine === null) continue;
@@ -124,16 +157,18 @@ function render(
     const u = t.units[k]!;
     const pre = before(k);
     if (pre !== null) {
-      lines.push(pre);
+      lines.push(noticeText(pre));
       orig.push(0);
+      loss.notices.push({ ...pre, unit: k });
     }
-    if (!keep(u, k)) continue;
+    loss.kept.push(keep(u, k));
+    if (!loss.kept[k]) continue;
     for (let i = u.first; i < u.first + u.count; i++) {
       lines.push(t.lines[i]!);
       orig.push(i + 1);
     }
   }
-  return { kind, what, lines, orig };
+  return { kind, what, lines, orig, loss };
 }
 
 const entries = (kept: number, written: number, cpus: number) =>
@@ -163,7 +198,9 @@ function overwrite(t: ParsedTrace, r: Rng): Variant {
   const keep = (u: Unit) => u.ts >= cuts[u.cpu]!;
   const kept = t.units.filter(keep).length;
   const what = `overwrite, cuts ${cuts.map((c, i) => `cpu${i}@${c}`).join(' ')}`;
-  return render(t, 'overwrite', what, keep, entries(kept, t.units.length, t.cpus));
+  const v = render(t, 'overwrite', what, keep, entries(kept, t.units.length, t.cpus));
+  v.loss.cuts = cuts;
+  return v;
 }
 
 /**
@@ -179,7 +216,9 @@ function overwriteBare(t: ParsedTrace, r: Rng): Variant {
   const cuts = overwriteCuts({ ...t, units: late }, r).map((c) => (c === 0 ? late[0]!.ts : c));
   const keep = (u: Unit) => u.ts > EARLY_BOOT && u.ts >= cuts[u.cpu]!;
   const what = `overwrite without header, cuts ${cuts.map((c, i) => `cpu${i}@${c}`).join(' ')}`;
-  return render(t, 'overwrite-bare', what, keep, null);
+  const v = render(t, 'overwrite-bare', what, keep, null);
+  v.loss.cuts = cuts;
+  return v;
 }
 
 function late(t: ParsedTrace, r: Rng): Variant {
@@ -193,7 +232,7 @@ function late(t: ParsedTrace, r: Rng): Variant {
 }
 
 /** 1-3 spans of one CPU's units gone, each behind a LOST notice at the CPU's next kept unit. */
-function lostSpans(t: ParsedTrace, r: Rng, drop: Set<number>, notices: Map<number, string>): string {
+function lostSpans(t: ParsedTrace, r: Rng, drop: Set<number>, notices: Map<number, Notice>): string {
   const said: string[] = [];
   const n = 1 + pick(r, 0, 3);
   for (let s = 0; s < n; s++) {
@@ -210,14 +249,7 @@ function lostSpans(t: ParsedTrace, r: Rng, drop: Set<number>, notices: Map<numbe
     const gone = span.length;
     // ftrace's notice, and trace-cmd report's with and without a count
     const x = r();
-    notices.set(
-      j,
-      x < 0.6
-        ? `CPU:${cpu} [LOST ${gone} EVENTS]`
-        : x < 0.8
-          ? `CPU:${cpu} [${gone} EVENTS DROPPED]`
-          : `CPU:${cpu} [EVENTS DROPPED]`,
-    );
+    notices.set(j, { cpu, gone, style: x < 0.6 ? 'lost' : x < 0.8 ? 'dropped' : 'uncounted' });
     said.push(`cpu${cpu} ${gone} from line ${t.units[k]!.first + 1}`);
   }
   return said.join(', ');
@@ -225,7 +257,7 @@ function lostSpans(t: ParsedTrace, r: Rng, drop: Set<number>, notices: Map<numbe
 
 function lost(t: ParsedTrace, r: Rng): Variant {
   const drop = new Set<number>();
-  const notices = new Map<number, string>();
+  const notices = new Map<number, Notice>();
   const what = lostSpans(t, r, drop, notices);
   return render(
     t,
@@ -248,6 +280,11 @@ export function damageLine(v: Variant, i: number, r: Rng): string {
   const l = lines[i]!;
   const name = l.search(/: (dma_|mm_page_free)/) + 2;
   const kind = DAMAGE[pick(r, 0, DAMAGE.length)]!;
+  // the original lines this damages (a glue: both)
+  const hit = (k: number) => {
+    if (v.orig[k]! > 0) v.loss.damaged.push(v.orig[k]!);
+  };
+  if (kind !== 'glue') hit(i);
   switch (kind) {
     case 'cut': {
       // anywhere but the ends (an empty line is a deleted one); not right after `attrs=` (a well-formed line)
@@ -282,6 +319,8 @@ export function damageLine(v: Variant, i: number, r: Rng): string {
     }
     case 'glue': {
       const j = i + 1 < lines.length ? i : i - 1;
+      hit(j);
+      hit(j + 1);
       lines.splice(j, 2, lines[j]! + lines[j + 1]!);
       v.orig.splice(j + 1, 1);
       return `line ${v.orig[j]} glued to the next`;
@@ -326,7 +365,7 @@ function truncate(t: ParsedTrace, r: Rng): Variant {
 function mixed(t: ParsedTrace, r: Rng): Variant {
   const cuts = overwriteCuts(t, r);
   const drop = new Set<number>();
-  const notices = new Map<number, string>();
+  const notices = new Map<number, Notice>();
   const spans = lostSpans(t, r, drop, notices);
   const keep = (u: Unit, k: number) => u.ts >= cuts[u.cpu]! && !drop.has(k);
   let kept = 0;
@@ -334,6 +373,7 @@ function mixed(t: ParsedTrace, r: Rng): Variant {
   const v = render(t, 'mixed', '', keep, entries(kept, t.units.length, t.cpus), (k) =>
     t.units[k]!.ts >= cuts[t.units[k]!.cpu]! ? (notices.get(k) ?? null) : null,
   );
+  v.loss.cuts = cuts;
   v.what = `mixed: cuts ${cuts.join(' ')}; lost ${spans}; damage ${damageSome(t, v, r)}`;
   return v;
 }
@@ -379,7 +419,11 @@ export function errorKey(f: Finding, orig: (line: number) => number): string {
 }
 
 /** The errors of a variant that the original does not have. */
-export function newErrors(variant: Variant, findings: Finding[], original: ReadonlySet<string>): Finding[] {
+export function newErrors(
+  variant: Pick<Variant, 'orig'>,
+  findings: Finding[],
+  original: ReadonlySet<string>,
+): Finding[] {
   const orig = (line: number) => variant.orig[line - 1] ?? 0;
   return findings.filter((f) => f.severity === 'error' && !original.has(errorKey(f, orig)));
 }
