@@ -18,18 +18,22 @@ const EMPTY = -1;
 const STRIDE = 16;
 
 export class RecentUnmaps {
-  private readonly w: Int32Array;
-  private readonly f: Float64Array;
+  /** Empty until the first unmap (find() then finds nothing): a run without unmaps allocates no 4 MiB. */
+  private w = new Int32Array(0);
+  private f = new Float64Array(0);
   /** Slots - 1 (a power of two). */
   private readonly mask: number;
 
   /** `slots`: a power of two (64 bytes each). */
-  constructor(slots = 1 << 16) {
+  constructor(private readonly slots = 1 << 16) {
     this.mask = slots - 1;
-    const buf = new ArrayBuffer(slots * STRIDE * 4);
+  }
+
+  private allocate(): void {
+    const buf = new ArrayBuffer(this.slots * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
-    for (let s = 0; s < slots; s++) this.w[s * STRIDE] = EMPTY;
+    for (let s = 0; s < this.slots; s++) this.w[s * STRIDE] = EMPTY;
   }
 
   /** The word offset of the key's slot. */
@@ -51,6 +55,7 @@ export class RecentUnmaps {
     epoch: number,
     line: number,
   ): void {
+    if (this.w.length === 0) this.allocate();
     const o = this.slot(dev, hi, lo);
     const w = this.w;
     w[o] = dev;
