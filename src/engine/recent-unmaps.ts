@@ -10,10 +10,11 @@
 // Layout: every unmap writes a slot and every map reads one, at a random
 // place, so a slot is one 64-byte cache line of one buffer (an Int32 view and
 // a Float64 view of the same memory), not one word in each of eight arrays:
-//   words 0-5  key device (-1 = empty), key hi, key lo, dma hi, dma lo, epoch
+//   words 0-5  key device + 1 (0 = empty: a new buffer is empty as it is),
+//              key hi, key lo, dma hi, dma lo, epoch
 //   f64 4, 5   (words 8-11) size, line
 
-const EMPTY = -1;
+const EMPTY = 0;
 /** Words per slot (64 bytes). */
 const STRIDE = 16;
 
@@ -33,7 +34,6 @@ export class RecentUnmaps {
     const buf = new ArrayBuffer(this.slots * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
-    for (let s = 0; s < this.slots; s++) this.w[s * STRIDE] = EMPTY;
   }
 
   /** The word offset of the key's slot. */
@@ -58,7 +58,7 @@ export class RecentUnmaps {
     if (this.w.length === 0) this.allocate();
     const o = this.slot(dev, hi, lo);
     const w = this.w;
-    w[o] = dev;
+    w[o] = dev + 1;
     w[o + 1] = hi;
     w[o + 2] = lo;
     w[o + 3] = dmaHi;
@@ -79,7 +79,7 @@ export class RecentUnmaps {
   find(dev: number, hi: number, lo: number): number {
     const o = this.slot(dev, hi, lo);
     const w = this.w;
-    return w[o] === dev && w[o + 2] === (lo | 0) && w[o + 1] === (hi | 0) ? o : -1;
+    return w[o] === dev + 1 && w[o + 2] === (lo | 0) && w[o + 1] === (hi | 0) ? o : -1;
   }
 
   dmaHi(s: number): number {
