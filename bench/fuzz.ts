@@ -89,6 +89,7 @@ interface Failure {
 
 type RunnerMessage =
   | { t: 'start'; i: number }
+  | { t: 'ran' }
   | { t: 'beat' }
   | { t: 'fail'; f: Failure }
   | { t: 'note'; text: string }
@@ -156,6 +157,7 @@ async function runner(o: Options): Promise<void> {
       const argv = cases.write(c);
       send({ t: 'start', i });
       const r = await runInProcess(argv);
+      send({ t: 'ran' });
       maxMs = Math.max(maxMs, r.ms);
       maxPeak = Math.max(maxPeak, r.peak);
       const bad = judge(r, size);
@@ -241,6 +243,8 @@ async function supervise(o: Options): Promise<Summary> {
     const remaining = o.timeLimit > 0 ? o.timeLimit - (Date.now() - t0) / 1000 : 0;
     if (o.timeLimit > 0 && remaining <= 0) break;
     let current = -1;
+    /** Input `current` is running (not yet finished: a kill then is its hang). */
+    let running = false;
     let beat = Date.now();
     let done: Extract<RunnerMessage, { t: 'done' }> | null = null;
     let killed = false;
@@ -269,11 +273,15 @@ async function supervise(o: Options): Promise<Summary> {
       switch (m.t) {
         case 'start':
           current = m.i;
+          running = true;
           s.inputs++;
           if (beat - lastProgress > 10_000) {
             lastProgress = beat;
             progress();
           }
+          break;
+        case 'ran':
+          running = false;
           break;
         case 'fail':
           count(m.f);
@@ -305,8 +313,11 @@ async function supervise(o: Options): Promise<Summary> {
       next = d.next;
       if (exit.code === 0) break;
     }
-    if (current < 0)
-      throw new Error(`fuzz ${o.target}: the runner exited (${exit.code ?? exit.signal}) before its first input`);
+    if (current < 0 || !running) {
+      // between inputs: making an input or a CLI confirmation got stuck, a fault of this harness
+      const how = killed ? 'made no progress' : `exited (${exit.code ?? exit.signal})`;
+      throw new Error(`fuzz ${o.target}: the runner ${how} between inputs (after input ${current})`);
+    }
     // the runner died or was killed on input `current`: remake it, run the CLI on it, go on after it
     const target = makeTarget(o.target);
     target.prepare(o.seed);
