@@ -2,7 +2,7 @@
 // looks. Seeds:
 //   - bench's generator (gen-tracedat.ts) with the fixtures' real 6.12 event
 //     formats: version 6, version 7 uncompressed, version 7 zlib; 1-4 CPUs;
-//     a few dozen to a thousand dma/kmem events;
+//     a few dozen to 400 dma/kmem events (small files: more inputs a second);
 //   - the test writer (test/helpers/tracedat-writer.ts) for what the fixtures
 //     lack: big-endian, 4-byte longs, an instance, absolute time stamps,
 //     padding, missing-events bits, sub-buffers larger than a page;
@@ -41,14 +41,14 @@ export class TraceDatTarget implements FuzzTarget {
     const dir = mkdtempSync(join(tmpdir(), 'dmadebug-fuzz-seeds-'));
     try {
       const gen: Array<[6 | 7, boolean, number, number]> = [
-        [6, false, 1, 40],
-        [6, false, 2, 300],
-        [6, false, 4, 1000],
-        [7, false, 1, 60],
-        [7, false, 2, 400],
-        [7, true, 1, 80],
-        [7, true, 2, 300],
-        [7, true, 4, 1000],
+        [6, false, 1, 30],
+        [6, false, 2, 150],
+        [6, false, 4, 400],
+        [7, false, 1, 50],
+        [7, false, 2, 200],
+        [7, true, 1, 60],
+        [7, true, 2, 150],
+        [7, true, 4, 400],
       ];
       gen.forEach(([version, zlib, cpus, events], i) => {
         const out = join(dir, `g${i}.dat`);
@@ -73,7 +73,7 @@ export class TraceDatTarget implements FuzzTarget {
     ];
     exotic.forEach((o, i) => {
       const rng = prng(seed * 31 + i);
-      const w = writeTraceDat(records(150 + i * 60, o.cpus, rng), { ...o, rng, cmdlines: new Map([[7, 'insmod']]) });
+      const w = writeTraceDat(records(60 + i * 30, o.cpus, rng), { ...o, rng, cmdlines: new Map([[7, 'insmod']]) });
       const page = o.version === 6 || o.compression === 'none' ? (o.subbufSize ?? o.pageSize ?? 4096) : 0;
       const cpus: Array<[number, number]> = w.dataAt.map((at, c) => [at, w.dataAt[c + 1] ?? w.bytes.length]);
       this.seeds.push({ bytes: w.bytes, cpus, page, le: !o.bigEndian });
