@@ -97,13 +97,12 @@ type RunnerMessage =
 
 // ---------------------------------------------------------------- shared
 
-/** The CLI's peak memory on the target's smallest valid inputs (max of 3). */
+/** The CLI's peak memory on a small input of the target: input 0's trace alone (max of 3 runs). */
 function cliBaseline(target: FuzzTarget, work: string): number {
   const dir = new CaseDir(join(work, 'baseline'));
   let peak = 0;
   for (let i = 0; i < 3; i++) {
     const c = target.make(new Rng(1, 0));
-    // the first seed as it is: only its trace
     const plain: FuzzCase = { files: [c.files[0]!], args: [] };
     peak = Math.max(peak, runCli(dir.write(plain)).maxRss);
   }

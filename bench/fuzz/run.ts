@@ -96,6 +96,8 @@ function rmQuiet(p: string): void {
 
 type Write = typeof process.stdout.write;
 let uncaught: ((e: unknown) => void) | null = null;
+/** Uncaught while no input ran: work an input left behind, failing after main() returned. */
+const late: unknown[] = [];
 let hooked = false;
 
 function hookUncaught(): void {
@@ -103,7 +105,7 @@ function hookUncaught(): void {
   hooked = true;
   const on = (e: unknown) => {
     if (uncaught) uncaught(e);
-    else throw e;
+    else late.push(e);
   };
   process.on('uncaughtException', on);
   process.on('unhandledRejection', on);
@@ -145,6 +147,10 @@ export async function runInProcess(argv: string[]): Promise<Outcome> {
     process.stderr.write = err;
   }
   const ms = performance.now() - t0;
+  // what the run left behind (timers, streams) gets a turn: its failure is this input's
+  await new Promise((resolve) => setImmediate(resolve));
+  if (threw === null && late.length > 0) threw = late[0];
+  late.length = 0;
   return { code, stderr, threw, ms, peak: (process.resourceUsage().maxRSS - rss0) * 1024 };
 }
 
