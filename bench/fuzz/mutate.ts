@@ -101,14 +101,28 @@ export function interestingInt(rng: Rng, width: number): bigint {
   }
 }
 
-/** One byte-level mutation of `b` inside [lo, hi) (the whole buffer by default); a new buffer. */
-export function mutateBytes(rng: Rng, b: Uint8Array, lo = 0, hi = b.length, other?: Uint8Array): Uint8Array {
+/** The mutations of mutateBytes that keep the length (and so every offset after them). */
+const IN_PLACE = [0, 1, 2, 7, 9, 10];
+
+/**
+ * One byte-level mutation of `b` inside [lo, hi) (the whole buffer by default); a new buffer.
+ * `inPlace`: only mutations that keep the length (a trace.dat's offsets stay right, so the
+ * reader gets past them to what was changed).
+ */
+export function mutateBytes(
+  rng: Rng,
+  b: Uint8Array,
+  lo = 0,
+  hi = b.length,
+  other?: Uint8Array,
+  inPlace = false,
+): Uint8Array {
   lo = Math.max(0, Math.min(lo, b.length));
   hi = Math.max(lo, Math.min(hi, b.length));
   const span = hi - lo;
   const at = lo + rng.int(span);
   const out = () => Uint8Array.from(b);
-  switch (rng.int(11)) {
+  switch (inPlace ? rng.pick(IN_PLACE) : rng.int(11)) {
     case 0: {
       // bit flips
       const o = out();

@@ -189,7 +189,8 @@ export function runCli(argv: string[]): CliOutcome {
     if (m) maxRss = Number(m[1]) * 1024;
     else if (!/^Command (exited with non-zero status|terminated by signal) /.test(l)) lines.push(l);
   }
-  const timedOut = r.status === 137 && maxRss < 0;
+  // timeout kills its process group with SIGKILL, itself included
+  const timedOut = (r.status === 137 || r.signal === 'SIGKILL') && maxRss < 0;
   return { code: r.status, stderr: lines.join('\n'), ms, timedOut, maxRss };
 }
 

@@ -188,7 +188,7 @@ function mutateJson(rng: Rng, v: Json, depth: number): Json {
       case 1:
         return v + rng.pick(['0', 'f', 'ffffffffffffffff', 'g', ' ', '\u0000', '\u00ff']);
       case 2:
-        return v.repeat(rng.logUniform(2000));
+        return v.length > 4096 ? v : v.repeat(rng.logUniform(2000));
       default:
         return v.replace(/^0x/, rng.pick(['', '0X', '-0x', '0x-', '0b']));
     }

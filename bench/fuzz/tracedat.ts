@@ -93,7 +93,7 @@ export class TraceDatTarget implements FuzzTarget {
     const real = this.fixtures.length > 0 && rng.chance(0.002);
     const s = real ? rng.pick(this.fixtures) : rng.pick(this.seeds);
     let b = s.bytes;
-    const ops = rng.chance(0.05) ? 0 : rng.logUniform(6);
+    const ops = rng.chance(0.05) ? 0 : rng.logUniform(4);
     for (let k = 0; k < ops; k++) b = this.mutate(rng, s, b);
     // a fixture's compressed data is expensive and mutation mostly stops at its header: cut it short too
     if (real && rng.chance(0.8)) b = b.slice(0, rng.int(b.length));
@@ -102,37 +102,47 @@ export class TraceDatTarget implements FuzzTarget {
 
   private mutate(rng: Rng, s: DatSeed, b: Uint8Array): Uint8Array {
     const first = s.cpus[0]?.[0] ?? Math.min(b.length, 4096);
-    switch (rng.int(8)) {
+    // mostly changes that keep every offset: the reader then gets past them to what was changed
+    const inPlace = rng.chance(0.8);
+    const bytes = (lo: number, hi: number) => mutateBytes(rng, b, lo, hi, undefined, inPlace);
+    switch (rng.int(16)) {
       case 0:
         // the file header: magic, version, endianness, long and page size
-        return mutateBytes(rng, b, 0, Math.min(64, first));
+        return bytes(0, Math.min(64, first));
       case 1:
-        // metadata: header_page/header_event, formats, kallsyms, options, v7 section headers
-        return mutateBytes(rng, b, 0, first);
       case 2:
-      case 3: {
+      case 3:
+        // metadata: header_page/header_event, formats, kallsyms, options, v7 section headers
+        return bytes(0, first);
+      case 4:
+      case 5:
+      case 6:
+      case 7:
+      case 8:
+      case 9: {
         // one CPU's data: a page header (time stamp, commit) or its records
         const c = s.cpus.length > 0 ? rng.pick(s.cpus) : ([first, b.length] as [number, number]);
         if (s.page > 0 && rng.chance(0.5)) {
           const pages = Math.max(1, Math.floor((c[1] - c[0]) / s.page));
           const at = c[0] + rng.int(pages) * s.page;
           if (rng.chance(0.6)) return setField(rng, b, at + rng.pick([0, 8]), rng.pick([4, 8]), s.le);
-          return mutateBytes(rng, b, at, at + 16);
+          return bytes(at, at + 16);
         }
-        return mutateBytes(rng, b, c[0], c[1]);
+        return bytes(c[0], c[1]);
       }
-      case 4: {
+      case 10:
+      case 11: {
         // what follows the data (v7: options, the BUFFER option) or the last CPU's tail
         const last = s.cpus.at(-1)?.[0] ?? first;
-        return mutateBytes(rng, b, last, b.length);
+        return bytes(last, b.length);
       }
-      case 5: {
+      case 12: {
         // truncate at or near a region boundary
         const marks = [first, ...s.cpus.flat(), b.length];
         const m = rng.pick(marks) + rng.range(-24, 24);
         return b.slice(0, Math.max(0, Math.min(b.length, m)));
       }
-      case 6: {
+      case 13: {
         // splice: this file's head, another seed's tail
         const o = rng.pick(this.seeds).bytes;
         const at = rng.int(b.length);
@@ -143,7 +153,7 @@ export class TraceDatTarget implements FuzzTarget {
         return out;
       }
       default:
-        return mutateBytes(rng, b);
+        return bytes(0, b.length);
     }
   }
 }
