@@ -6,6 +6,11 @@
 // the mapping in every 1 GiB unit it spans, 2^34 of them, and `check` ran for
 // minutes until the kernel killed it for memory (17 inputs of the first
 // tracedat run). Now it registers each unit a query can probe once.
+//
+// A text header `# entries-in-buffer/entries-written: 007/5963   #P:29999999`
+// (a number mutated): coverage opened a window per CPU, 3 GB and a RangeError
+// ("Map maximum size exceeded", an internal error). A `#P:` above any kernel's
+// NR_CPUS is now not believed.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,5 +71,21 @@ describe('a mapping of a size near 2^64', () => {
     assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms`);
     assert.equal(r.error, null);
     assert.equal(r.engine.eventCount, 2);
+  });
+});
+
+describe('a header that claims 29999999 CPUs', () => {
+  it('is not believed: no internal error, the event is read', async () => {
+    const trace = join(tmp, 'cpus.txt');
+    writeFileSync(
+      trace,
+      '# tracer: nop\n#\n# entries-in-buffer/entries-written: 7/5963   #P:29999999\n#\n' +
+        line('2.789369', 'dma_map_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=bba7c00 size=512 phys_addr=bba7c00 attrs='),
+    );
+    const t0 = performance.now();
+    const r = await replay(trace);
+    assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(r.error, null);
+    assert.equal(r.engine.eventCount, 1);
   });
 });
