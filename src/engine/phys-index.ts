@@ -117,6 +117,10 @@ export class PhysIndex extends HashSlots {
       units = (last < 0x80000000 ? last >>> k : Math.floor(last / (1 << k))) + 1;
     }
     const u0 = p0 >>> (tier << 1);
+    // Queries only probe units of a page number modulo 2^32 (below 2^(32 - 2 tier)):
+    // a range over more units than that (a size near 2^64 from a damaged event)
+    // needs no more slots, and registering them all took minutes and gigabytes.
+    units = Math.min(units, 2 ** (32 - (tier << 1)));
     let done = 0;
     if (d > 0) {
       for (let j = 0; j < units; j++) {

@@ -10,26 +10,30 @@
 // Layout: every unmap writes a slot and every map reads one, at a random
 // place, so a slot is one 64-byte cache line of one buffer (an Int32 view and
 // a Float64 view of the same memory), not one word in each of eight arrays:
-//   words 0-5  key device (-1 = empty), key hi, key lo, dma hi, dma lo, epoch
+//   words 0-5  key device + 1 (0 = empty: a new buffer is empty as it is),
+//              key hi, key lo, dma hi, dma lo, epoch
 //   f64 4, 5   (words 8-11) size, line
 
-const EMPTY = -1;
+const EMPTY = 0;
 /** Words per slot (64 bytes). */
 const STRIDE = 16;
 
 export class RecentUnmaps {
-  private readonly w: Int32Array;
-  private readonly f: Float64Array;
+  /** Empty until the first unmap (find() then finds nothing): a run without unmaps allocates no 4 MiB. */
+  private w = new Int32Array(0);
+  private f = new Float64Array(0);
   /** Slots - 1 (a power of two). */
   private readonly mask: number;
 
   /** `slots`: a power of two (64 bytes each). */
-  constructor(slots = 1 << 16) {
+  constructor(private readonly slots = 1 << 16) {
     this.mask = slots - 1;
-    const buf = new ArrayBuffer(slots * STRIDE * 4);
+  }
+
+  private allocate(): void {
+    const buf = new ArrayBuffer(this.slots * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
-    for (let s = 0; s < slots; s++) this.w[s * STRIDE] = EMPTY;
   }
 
   /** The word offset of the key's slot. */
@@ -51,9 +55,10 @@ export class RecentUnmaps {
     epoch: number,
     line: number,
   ): void {
+    if (this.w.length === 0) this.allocate();
     const o = this.slot(dev, hi, lo);
     const w = this.w;
-    w[o] = dev;
+    w[o] = dev + 1;
     w[o + 1] = hi;
     w[o + 2] = lo;
     w[o + 3] = dmaHi;
@@ -74,7 +79,7 @@ export class RecentUnmaps {
   find(dev: number, hi: number, lo: number): number {
     const o = this.slot(dev, hi, lo);
     const w = this.w;
-    return w[o] === dev && w[o + 2] === (lo | 0) && w[o + 1] === (hi | 0) ? o : -1;
+    return w[o] === dev + 1 && w[o + 2] === (lo | 0) && w[o + 1] === (hi | 0) ? o : -1;
   }
 
   dmaHi(s: number): number {

@@ -84,7 +84,11 @@ export function sidecarPath(trace: string): string {
   return `${trace}.side.json`;
 }
 
-/** Reads a sidecar; null when there is none. A broken one is an InputError. */
+/**
+ * Reads a sidecar; null when there is none. A broken one is an InputError
+ * naming the file and the key that is not what `record` writes: every field
+ * the commands use is checked here, so none of them meets a wrong type.
+ */
 export function readSidecar(path: string): SideInfo | null {
   if (!existsSync(path)) return null;
   let data: unknown;
@@ -93,27 +97,86 @@ export function readSidecar(path: string): SideInfo | null {
   } catch (e) {
     throw new InputError(path, '', `not a dmadebug side-information file (${(e as Error).message})`);
   }
-  const s = data as Partial<SideInfo>;
-  if (typeof s !== 'object' || s === null || s.version !== SIDECAR_VERSION || typeof s.drivers !== 'object') {
+  const s = data as { [K in keyof SideInfo]?: unknown };
+  if (!isRecord(s) || s.version !== SIDECAR_VERSION || !isRecord(s.drivers)) {
     throw new InputError(path, '', `not a dmadebug side-information file of version ${SIDECAR_VERSION}`);
   }
+  const bad = (key: string, shape: string) => new InputError(path, '', `its "${key}" is not ${shape}`);
+  const side = emptySideInfo();
+  side.drivers = stringMap(s.drivers, () => bad('drivers', '{"device": "driver", ...}'));
+  if (s.buses !== undefined) side.buses = stringMap(s.buses, () => bad('buses', '{"device": "bus", ...}'));
   // Fields added later (kernel, systemRam) are optional: older sidecars lack them.
   const k = s.kernel;
-  if (k !== undefined && k !== null && (typeof k.release !== 'string' || typeof k.machine !== 'string')) {
-    throw new InputError(path, '', 'its "kernel" is not {"release": "...", "machine": "..."}');
+  if (k !== undefined && k !== null) {
+    if (!isRecord(k) || typeof k.release !== 'string' || typeof k.machine !== 'string') {
+      throw bad('kernel', '{"release": "...", "machine": "..."}');
+    }
+    side.kernel = { release: k.release, machine: k.machine };
   }
-  if (
-    s.systemRam !== undefined &&
-    (!Array.isArray(s.systemRam) ||
-      !s.systemRam.every((r) => typeof r?.start === 'string' && typeof r?.end === 'string' && isHex(r.start, r.end)))
-  ) {
-    throw new InputError(path, '', 'its "systemRam" is not a list of {"start": "0x...", "end": "0x..."}');
+  if (s.kernelImage !== undefined) {
+    const ranges = s.kernelImage;
+    if (!Array.isArray(ranges) || !ranges.every(isKernelRange)) {
+      throw bad('kernelImage', 'a list of {"name": "...", "start": "0x...", "end": "0x..."}');
+    }
+    side.kernelImage = ranges.map((r: KernelRange) => ({ name: r.name, start: r.start, end: r.end }));
   }
-  return {
-    ...emptySideInfo(),
-    ...s,
-    source: path,
-  } as SideInfo;
+  if (s.systemRam !== undefined) {
+    const ranges = s.systemRam;
+    if (!Array.isArray(ranges) || !ranges.every(isRange)) {
+      throw bad('systemRam', 'a list of {"start": "0x...", "end": "0x..."}');
+    }
+    side.systemRam = ranges.map((r: PhysRange) => ({ start: r.start, end: r.end }));
+  }
+  if (s.dmaMaskBits !== undefined) {
+    const m = s.dmaMaskBits;
+    if (!isRecord(m) || !Object.values(m).every((v) => Number.isInteger(v))) {
+      throw bad('dmaMaskBits', '{"device": bits, ...}');
+    }
+    side.dmaMaskBits = { ...(m as Record<string, number>) };
+  }
+  if (s.unbinds !== undefined) {
+    const list = s.unbinds;
+    if (!Array.isArray(list) || !list.every(isUnbind)) {
+      throw bad('unbinds', 'a list of {"device", "driver", "bus": "...", "atSeconds": number, "marker": true|false}');
+    }
+    side.unbinds = list.map((u: UnbindRecord) => ({ ...u }));
+  }
+  side.source = path;
+  return side;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A JSON object of strings, copied (no prototype keys from the file); `bad()` when it is not one. */
+function stringMap(v: unknown, bad: () => InputError): Record<string, string> {
+  if (!isRecord(v)) throw bad();
+  const out: Record<string, string> = Object.create(null);
+  for (const [key, value] of Object.entries(v)) {
+    if (typeof value !== 'string') throw bad();
+    out[key] = value;
+  }
+  return out;
+}
+
+function isRange(r: unknown): r is PhysRange {
+  return isRecord(r) && typeof r.start === 'string' && typeof r.end === 'string' && isHex(r.start, r.end);
+}
+
+function isKernelRange(r: unknown): r is KernelRange {
+  return isRange(r) && typeof (r as PhysRange & { name?: unknown }).name === 'string';
+}
+
+function isUnbind(u: unknown): u is UnbindRecord {
+  return (
+    isRecord(u) &&
+    typeof u.device === 'string' &&
+    typeof u.driver === 'string' &&
+    typeof u.bus === 'string' &&
+    typeof u.atSeconds === 'number' &&
+    typeof u.marker === 'boolean'
+  );
 }
 
 function isHex(...v: string[]): boolean {

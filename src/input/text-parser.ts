@@ -433,6 +433,11 @@ const L_STACK = bytesOf('<stack trace');
 const L_USER_STACK = bytesOf('<user stack trace');
 const L_CPU = bytesOf('CPU:');
 const L_CPUS = bytesOf('cpus=');
+/**
+ * The most CPUs a kernel can have (x86_64 MAXSMP's NR_CPUS): a bigger `#P:` is
+ * a damaged header, not believed (coverage would wait for that many CPUs).
+ */
+const MAX_CPUS = 8192;
 const L_VERSION = bytesOf('version = ');
 const L_CPU_SP = bytesOf('CPU ');
 const L_IS_EMPTY = bytesOf(' is empty');
@@ -827,7 +832,8 @@ export class TextParser {
             b[c] === HASH &&
             b[c + 1] === UPPER_P &&
             b[c + 2] === COLON &&
-            this.scanDec(b, c + 3, e) >= 0
+            this.scanDec(b, c + 3, e) >= 0 &&
+            this.vNum <= MAX_CPUS
           ) {
             this.facts.cpus = this.vNum;
           }

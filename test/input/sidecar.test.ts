@@ -17,6 +17,7 @@ import {
   readSidecar,
   systemRamFromIomem,
 } from '../../src/input/sidecar.js';
+import { runDmadebug } from '../helpers/child.js';
 import { kernelFixtures } from '../helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-side-'));
@@ -146,6 +147,59 @@ describe('sidecar', () => {
       assert.throws(
         () => readSidecar(p),
         (e: unknown) => e instanceof InputError && e.message.includes(p),
+      );
+    }
+  });
+
+  // Found by the fuzzer (npm run fuzz -- --target json-sidecar): each of these reached sideConfig or
+  // applyUnbinds unchecked and ended `check` with a TypeError/SyntaxError ("internal error").
+  const FUZZ_SHAPES: Array<[string, Record<string, unknown>, string]> = [
+    ['unbinds not a list', { unbinds: 5 }, 'unbinds'],
+    ['an unbind that is null', { unbinds: [null] }, 'unbinds'],
+    ['an unbind without marker', { unbinds: [{ device: 'd', driver: 'x', bus: 'pci', atSeconds: 1 }] }, 'unbinds'],
+    ['kernelImage not a list', { kernelImage: {} }, 'kernelImage'],
+    ['a kernel range with 1e3', { kernelImage: [{ name: 'Kernel code', start: '1e3', end: '0x10' }] }, 'kernelImage'],
+    [
+      'a kernel range with 0x-',
+      { kernelImage: [{ name: 'Kernel code', start: '0x-15388f8', end: '0x1' }] },
+      'kernelImage',
+    ],
+    ['a kernel range without end', { kernelImage: [{ name: 'Kernel code', start: '0x1' }] }, 'kernelImage'],
+    ['a kernel range without name', { kernelImage: [{ start: '0x1', end: '0x2' }] }, 'kernelImage'],
+    ['drivers null', { drivers: null }, 'side-information file'],
+    ['drivers a list', { drivers: ['ahci'] }, 'side-information file'],
+    ['a driver that is a number', { drivers: { '0000:00:02.0': 7 } }, 'drivers'],
+    ['buses a string', { buses: 'pci' }, 'buses'],
+    ['dmaMaskBits of strings', { dmaMaskBits: { '0000:00:02.0': '64' } }, 'dmaMaskBits'],
+  ];
+
+  it('every field check uses is checked: a wrong shape is an input error naming the file and the key', () => {
+    const base = { version: 1, drivers: {}, buses: {}, kernelImage: [], dmaMaskBits: {}, unbinds: [] };
+    FUZZ_SHAPES.forEach(([what, extra, key], i) => {
+      const p = write(`fuzz${i}.side.json`, { ...base, ...extra });
+      assert.throws(
+        () => readSidecar(p),
+        (e: unknown) => e instanceof InputError && e.message.includes(p) && e.message.includes(key),
+        what,
+      );
+    });
+  });
+
+  it('check on a trace whose sidecar has a wrong shape: one line naming the sidecar, exit 2', () => {
+    const trace = join(tmp, 'fuzz.txt');
+    writeFileSync(
+      trace,
+      '          insmod-107     [001] .....     2.789369: dma_map_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=bba7c00 size=512 phys_addr=bba7c00 attrs=\n',
+    );
+    const base = { version: 1, drivers: {}, buses: {}, kernelImage: [], dmaMaskBits: {}, unbinds: [] };
+    for (const [what, extra] of FUZZ_SHAPES) {
+      writeFileSync(`${trace}.side.json`, JSON.stringify({ ...base, ...extra }));
+      const r = runDmadebug(['check', trace]);
+      assert.equal(r.code, 2, what);
+      assert.match(
+        r.err,
+        /^dmadebug: \S+fuzz\.txt\.side\.json: (its "\w+" is not|not a dmadebug side-information file)[^\n]*\n$/,
+        what,
       );
     }
   });
