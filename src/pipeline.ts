@@ -225,7 +225,6 @@ export class Pipeline {
     this.parser = raw;
     this.kind = 'tracefs-raw';
     if (this.opts.startsEmpty) raw.facts.overwriteKnown = true;
-    raw.facts.cpus = raw.cpus.length === 0 ? 0 : Math.max(...raw.cpus) + 1;
     engine.attachInputFacts(raw.facts);
     if (this.stopped) raw.stop();
     await raw.run();

@@ -257,6 +257,7 @@ export class RawLiveSource {
     this.readCmdlines(Date.now());
     const now = Date.now();
     this.cpus = tracefsCpus(dir).filter((c) => existsSync(this.pipePath(c)));
+    this.facts.cpus = this.cpus.length === 0 ? 0 : Math.max(...this.cpus) + 1;
     try {
       for (const cpu of this.cpus) {
         let fd: number;

@@ -173,7 +173,10 @@ export class TimelineSampler {
 
   /** A finding at time sec.ns (its own time: it is reported before its event is sampled). */
   finding(sec: number, ns: number, severity: Severity): void {
-    const b = this.time(sec, ns);
+    // an error can come out after later events (it waited for late loss notices): its own bucket
+    const now = this.time(sec, ns);
+    const t = (sec - this.startSec) * 1e9 + (ns - this.startNs);
+    const b = t < 0 ? now : Math.min(now, Math.floor(t / this.widthNs));
     const i = severity === 'error' ? 0 : severity === 'unconfirmed' ? 1 : 2;
     this.findingCounts[i][b]!++;
   }
