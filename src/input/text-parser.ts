@@ -794,7 +794,8 @@ export class TextParser {
     if (c0 === 0x63 /* c */ && this.eventLines === 0 && startsWith(b, p, e, L_CPUS)) {
       // `trace-cmd report`'s header (after `version = 6` in some): a text trace, even with no events after it
       this.sawReportHeader = true;
-      if (this.scanDec(b, p + L_CPUS.length, e) >= 0) this.facts.cpus = this.vNum;
+      // a count above any kernel's NR_CPUS is a damaged header: the count stays unknown
+      if (this.scanDec(b, p + L_CPUS.length, e) >= 0 && this.vNum <= MAX_CPUS) this.facts.cpus = this.vNum;
       this.skipped++;
       return;
     }

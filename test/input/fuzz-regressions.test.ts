@@ -89,3 +89,20 @@ describe('a header that claims 29999999 CPUs', () => {
     assert.equal(r.engine.eventCount, 1);
   });
 });
+
+describe("trace-cmd report's cpus= line that claims 4294967297 CPUs (found by the fuzzer)", () => {
+  it('is not believed: no internal error, no 4-million-CPU windows, the event is read', async () => {
+    for (const cpus of ['4294967297', '4294967']) {
+      const trace = join(tmp, `report-cpus-${cpus}.txt`);
+      writeFileSync(
+        trace,
+        `cpus=${cpus}\n${line('2.789369', 'dma_map_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=bba7c00 size=512 phys_addr=bba7c00 attrs=')}`,
+      );
+      const t0 = performance.now();
+      const r = await replay(trace);
+      assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms`);
+      assert.equal(r.error, null);
+      assert.equal(r.engine.eventCount, 1);
+    }
+  });
+});
