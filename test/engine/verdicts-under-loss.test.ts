@@ -8,10 +8,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Names } from '../../src/base/interner.js';
-import { DmaDebugEngine } from '../../src/engine/engine.js';
 import type { CheckId, Finding } from '../../src/engine/findings.js';
-import { TextParser } from '../../src/input/text-parser.js';
+import { replayText } from '../property/damage.js';
 
 const DEV = '0000:00:02.0';
 const line = (cpu: number, ts: number, body: string) =>
@@ -141,17 +139,8 @@ const LOSSES: Loss[] = [
   },
 ];
 
-function replay(lines: string[]): Finding[] {
-  const names = new Names();
-  const findings: Finding[] = [];
-  const engine = new DmaDebugEngine(names, (f) => findings.push(f), { kernel: '6.12' });
-  const p = new TextParser({ names, file: 't.txt', sink: (e) => engine.handle(e) });
-  engine.attachInputFacts(p.facts);
-  p.push(new TextEncoder().encode(`${lines.join('\n')}\n`));
-  p.end();
-  engine.inputDrained();
-  return findings;
-}
+/** The lines replayed as a 6.12 text trace to the end of the input. */
+const replay = (lines: string[]): Finding[] => replayText(`${lines.join('\n')}\n`, { kernel: '6.12' }).findings;
 
 describe('history-based verdicts under each kind of loss', () => {
   for (const v of VERDICTS) {

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Names } from '../../src/base/interner.js';
-import { DmaDebugEngine } from '../../src/engine/engine.js';
-import type { Finding } from '../../src/engine/findings.js';
 import { TextParser } from '../../src/input/text-parser.js';
+import { replayText } from '../property/damage.js';
 
 const DEV = '0000:00:02.0';
 const HEADER = (inBuffer: number, written: number, cpus: number) => [
@@ -27,14 +26,7 @@ const pageFree = (cpu: number, ts: string, pfn: string) =>
   ev(cpu, ts, 'mm_page_free', `page=000000004dd0210d pfn=${pfn} order=0`);
 
 function run(lines: string[]) {
-  const findings: Finding[] = [];
-  const names = new Names();
-  const engine = new DmaDebugEngine(names, (f) => findings.push(f), { kernel: '6.12' });
-  const p = new TextParser({ names, file: 't.txt', sink: (e) => engine.handle(e) });
-  engine.attachInputFacts(p.facts);
-  p.push(new TextEncoder().encode(`${lines.join('\n')}\n`));
-  p.end();
-  engine.inputDrained();
+  const { engine, findings } = replayText(`${lines.join('\n')}\n`, { kernel: '6.12' });
   const errors = findings.filter((f) => f.severity === 'error');
   return { engine, findings, errors };
 }

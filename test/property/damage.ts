@@ -394,7 +394,7 @@ export function replayText(
   text: string,
   config: Partial<EngineConfig>,
   unbindAtEnd: string[] = [],
-): { findings: Finding[]; whole: boolean } {
+): { findings: Finding[]; whole: boolean; engine: DmaDebugEngine } {
   const names = new Names();
   const findings: Finding[] = [];
   const engine = new DmaDebugEngine(names, (f) => findings.push(f), config);
@@ -405,7 +405,7 @@ export function replayText(
   engine.inputDrained();
   for (const d of unbindAtEnd) engine.unbind(d);
   const cov = engine.coverage();
-  return { findings, whole: cov.fromBoot && cov.complete };
+  return { findings, whole: cov.fromBoot && cov.complete, engine };
 }
 
 /**
