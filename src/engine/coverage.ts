@@ -11,11 +11,8 @@
 // then on nothing that depends on earlier events is proven.
 
 import type { EntryTable } from './entries.js';
-import { ALL_CPUS, type DmaEvent, EventKind, type InputFacts } from './events.js';
+import { ALL_CPUS, type DmaEvent, EventKind, type InputFacts, MAX_CPUS } from './events.js';
 import { MAX_OVERLAP } from './model.js';
-
-/** More CPUs than any kernel's NR_CPUS (x86_64: 8192). */
-const MAX_WINDOW_CPUS = 8192;
 
 /** What the summary says about coverage. */
 export interface CoverageReport {
@@ -166,7 +163,7 @@ export class Coverage {
   private openWindows(f: InputFacts, known = true): void {
     this.windowsKnown = known;
     // a CPU count no kernel has (a damaged input that slipped through) is as good as none
-    const cpus = f.cpus <= MAX_WINDOW_CPUS ? f.cpus : 0;
+    const cpus = f.cpus <= MAX_CPUS ? f.cpus : 0;
     const late = f.overwrittenCpus ?? Array.from({ length: cpus }, (_, i) => i);
     this.windows = new Map(late.map((c) => [c, '']));
     this.windowsWaiting = f.overwrittenCpus === null && cpus === 0 ? -1 : late.length;

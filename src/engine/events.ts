@@ -245,6 +245,13 @@ export const ALL_CPUS = -1;
 export type EventSink = (ev: DmaEvent) => void;
 
 /** Coverage facts a parser learns from headers (not events). */
+/**
+ * The most CPUs a kernel can have (x86_64 MAXSMP's NR_CPUS). A bigger CPU count
+ * in an input (`#P:`, `cpus=`, trace.dat's CPUCOUNT option) is damage, not
+ * believed: coverage would wait for that many CPUs, recovery would walk them.
+ */
+export const MAX_CPUS = 8192;
+
 export interface InputFacts {
   /** `# entries-in-buffer/entries-written: A/B` seen with A < B: the ring buffer overwrote events. */
   overwritten: boolean;

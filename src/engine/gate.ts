@@ -15,7 +15,7 @@
 // Cost: one store per event; the scan over CPUs runs only while an error is
 // held, and only when the CPU that holds it back shows an event.
 
-import { ALL_CPUS } from './events.js';
+import { ALL_CPUS, MAX_CPUS } from './events.js';
 import type { Finding, FindingSink } from './findings.js';
 
 interface Held {
@@ -25,9 +25,6 @@ interface Held {
   /** Proven, and resting on the events before it: a notice can still turn it unconfirmed. */
   held: boolean;
 }
-
-/** CPU numbers above this are not tracked (a damaged CPU field). */
-const MAX_CPUS = 4096;
 
 export class FindingGate {
   private readonly q: Held[] = [];

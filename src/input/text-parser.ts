@@ -37,6 +37,7 @@ import {
   type EventSink,
   type InputFacts,
   EventKind as K,
+  MAX_CPUS,
   noInputFacts,
   type SizeList,
 } from '../engine/events.js';
@@ -433,11 +434,6 @@ const L_STACK = bytesOf('<stack trace');
 const L_USER_STACK = bytesOf('<user stack trace');
 const L_CPU = bytesOf('CPU:');
 const L_CPUS = bytesOf('cpus=');
-/**
- * The most CPUs a kernel can have (x86_64 MAXSMP's NR_CPUS): a bigger `#P:` is
- * a damaged header, not believed (coverage would wait for that many CPUs).
- */
-const MAX_CPUS = 8192;
 const L_VERSION = bytesOf('version = ');
 const L_CPU_SP = bytesOf('CPU ');
 const L_IS_EMPTY = bytesOf(' is empty');

@@ -12,7 +12,7 @@
 // the reader (tracedat.ts) takes the result, chooses a buffer and merges its
 // CPUs' streams (tracedat-streams.ts), which never look at the container.
 
-import type { InputFacts } from '../engine/events.js';
+import { type InputFacts, MAX_CPUS } from '../engine/events.js';
 import { InputError, quoted } from './errors.js';
 import { Cur, latin1, MetaError, type Source, utf8 } from './tracedat-bytes.js';
 import { decodedEventCode } from './tracedat-decode.js';
@@ -371,9 +371,13 @@ export class TraceDatContainer {
         this.bufferOpts.push({ at, info });
         return;
       }
-      case OPT_CPUCOUNT:
-        if (data.length >= 4) this.cpuCount = c.u32();
+      case OPT_CPUCOUNT: {
+        const n = data.length >= 4 ? c.u32() : 0;
+        // more than any kernel has: a damaged option, the count stays unknown
+        if (n <= MAX_CPUS) this.cpuCount = n;
+        else this.note(`the CPU count option says ${n} CPUs, more than any kernel has (${MAX_CPUS}): not believed`);
         return;
+      }
       case OPT_UNAME: {
         // the recording machine's uname: kernel evidence for the checks (engine/profiles.ts)
         const u = parseUname(latin1(data));

@@ -11,6 +11,11 @@
 // (a number mutated): coverage opened a window per CPU, 3 GB and a RangeError
 // ("Map maximum size exceeded", an internal error). A `#P:` above any kernel's
 // NR_CPUS is now not believed.
+//
+// A v7 trace.dat cut inside its ring-buffer data (so its layout is rebuilt by
+// walking the data) whose CPU count option said 1962934274 CPUs: the rebuild
+// added an empty CPU for each, and `check` ran until killed (tracedat input
+// 239086 of seed 1). A CPU count above any kernel's is now not believed.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -104,5 +109,40 @@ describe("trace-cmd report's cpus= line that claims 4294967297 CPUs (found by th
       assert.equal(r.error, null);
       assert.equal(r.engine.eventCount, 1);
     }
+  });
+});
+
+describe('a cut v7 trace.dat whose CPU count option claims 1962934274 CPUs (found by the fuzzer)', () => {
+  it('is not believed: the cut file is read in well under a second, with a note', async () => {
+    const values = { device: '0000:00:02.0', phys_addr: 0x1000n, dma_addr: 0x1000n, size: 512n, dir: 1, attrs: 0 };
+    const records = Array.from({ length: 400 }, (_, i) => ({
+      cpu: i % 2,
+      ts: 5_000_000_000n + BigInt(i) * 1000n,
+      pid: 7,
+      event: i % 4 < 2 ? 'dma_map_page' : 'dma_unmap_page',
+      values,
+    }));
+    const count = new Uint8Array(4);
+    new DataView(count.buffer).setUint32(0, 1962934274, true);
+    const w = writeTraceDat(records, {
+      version: 7,
+      compression: 'zlib',
+      cpus: 2,
+      chunkPages: 1,
+      extraOptions: [{ id: 8, data: count }], // a second CPUCOUNT option, the one that counts
+    });
+    const trace = join(tmp, 'cpucount.dat');
+    writeFileSync(trace, w.bytes.subarray(0, w.dataAt[1]! + 8));
+    const notes: string[] = [];
+    const t0 = performance.now();
+    const r = await replay(trace);
+    notes.push(...(r.parser.notes ?? []));
+    assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms`);
+    assert.match(r.error?.message ?? '', /the file ends inside the ring-buffer data/);
+    assert.ok(
+      notes.some((n) => n.includes('the CPU count option says 1962934274 CPUs')),
+      notes.join('\n'),
+    );
+    assert.ok(r.engine.eventCount > 0);
   });
 });
