@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
+// Thin launcher: the compiled CLI lives in dist/ (in a clone, `npm ci` builds it through the
+// prepare script; the packed package ships it built).
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(

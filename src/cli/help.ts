@@ -1,9 +1,12 @@
 // Man-style help text, written by hand (parseArgs has none). One table of
 // commands and one of options, each option tagged with the commands it
-// applies to: `dmadebug --help` prints everything, `dmadebug CMD --help` the
-// page of that command alone.
+// applies to: `dmadebug --help` prints everything, `dmadebug CMD --help` (or
+// `dmadebug help CMD`) the page of that command alone. These tables are the one
+// source of the command line: the man page (man.ts, rendered at build time),
+// the shell completions (completion.ts) and which options each command accepts
+// (options.ts) are all read from them, so none can drift from --help.
 
-type Command = 'check' | 'dump' | 'stats' | 'live' | 'record' | 'report';
+export type Command = 'check' | 'dump' | 'stats' | 'live' | 'record' | 'report' | 'completion' | 'help';
 
 interface CommandHelp {
   /** The NAME line's words. */
@@ -90,14 +93,39 @@ const COMMANDS: Record<Command, CommandHelp> = {
     exit: `    0  the report was written
     2  usage error, input that cannot be read, or output that cannot be written`,
   },
+  completion: {
+    name: 'print a shell completion script',
+    synopsis: 'dmadebug completion bash|zsh',
+    text: `Print the completion script for bash or zsh on stdout: commands, each command's
+            options, the values of options that take one of a few, file names for traces.
+            bash: eval "$(dmadebug completion bash)" in ~/.bashrc; zsh: save the output as
+            _dmadebug in a directory on $fpath.`,
+    exit: `    0  the script was printed
+    2  usage error (no shell, or one other than bash and zsh)`,
+  },
+  help: {
+    name: 'the help page of dmadebug or of one command',
+    synopsis: 'dmadebug help [command]',
+    text: `Print this page, or the page of one command (as 'dmadebug COMMAND --help').
+            The same text is the dmadebug(1) man page.`,
+    exit: `    0  the page was printed
+    2  usage error (a command that does not exist)`,
+  },
 };
 
 const ALL: Command[] = ['check', 'dump', 'stats', 'live', 'record', 'report'];
 const REPLAY: Command[] = ['check', 'dump', 'stats', 'report'];
 const ENGINE: Command[] = ['check', 'dump', 'stats', 'live', 'report'];
+/** Every command, in the order the pages list them. */
+const EVERY: Command[] = [...ALL, 'completion', 'help'];
 
-/** [flags and text as printed, the commands it applies to]. */
-const OPTIONS: Array<[string, Command[]]> = [
+/**
+ * [flags and text as printed, the commands it applies to, and for an option
+ * that takes one of a few values, those values (the completions offer them)].
+ * The first line is `    FLAGS  text` (text at column 27) or FLAGS alone with
+ * the text below it; FLAGS is `-x, --name ARG`, `--name[=ARG]` or `--a, --b`.
+ */
+const OPTIONS: Array<[string, Command[], string[]?]> = [
   [
     `    --json                 JSON Lines on stdout: one object per finding, then a summary object
                            (stats: one stats object).`,
@@ -165,14 +193,22 @@ const OPTIONS: Array<[string, Command[]]> = [
                            sidecar, which map events the trace has), else 7.3, as the summary
                            says.`,
     ENGINE,
+    ['6.12', '7.3'],
   ],
   [
     `    --arch ARCH            The traced machine: x86_64 (amd64) or arm64 (aarch64). Default: from
                            the input, else x86_64. It decides, for one, whether 7.x reports
                            'cacheline tracking EEXIST' (arm64: yes; x86_64: never).`,
     ENGINE,
+    ['x86_64', 'arm64'],
   ],
-  [`    --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).`, ['check', 'live']],
+  [
+    `    --color[=WHEN], --no-color
+                           Colour: WHEN is auto (the default: on a TTY, unless NO_COLOR is set),
+                           always (--color alone) or never (--no-color).`,
+    ['check', 'live'],
+    ['auto', 'always', 'never'],
+  ],
   [`    --tracefs DIR          live, record: the tracefs mount (default /sys/kernel/tracing).`, ['live', 'record']],
   [
     `    --stacktrace           live, record: also turn on options/stacktrace ("Mapped at" stacks).`,
@@ -181,6 +217,12 @@ const OPTIONS: Array<[string, Command[]]> = [
   [`    --duration SECONDS     live: stop after this long.`, ['live']],
   [`    --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.`, ['live']],
   [`    --sysfs DIR            record: where sysfs is (default /sys).`, ['record']],
+  [`    --iomem FILE           record: where to read /proc/iomem (default /proc/iomem).`, ['record']],
+  [
+    `    -i, --input FILE       check, dump, stats, report: a trace to read, as with trace-cmd
+                           report -i or perf report -i (the same as naming it; repeatable).`,
+    REPLAY,
+  ],
   [`    --no-side              check, dump, stats, report: ignore the TRACE.side.json sidecar.`, REPLAY],
   [
     `    --instance NAME        trace.dat: read this buffer instance (default: the top buffer, or
@@ -192,8 +234,13 @@ const OPTIONS: Array<[string, Command[]]> = [
     `    -v, --verbose          List skipped lines (damaged ones, and no event lines) and why.`,
     ['check', 'stats', 'report'],
   ],
-  [`    -h, --help             This help.`, ALL],
-  [`    --version              Print the version.`, ALL],
+  [`    -h, --help             This help.`, EVERY],
+  [`    -V, --version          Print the version.`, EVERY],
+];
+
+/** Options left out of the pages (tuning for tests and benchmarks), tagged like OPTIONS. */
+const HIDDEN: Array<[string, Command[]]> = [
+  [`    --chunk-size BYTES     Read the input in chunks of this size.`, REPLAY],
 ];
 
 const ABOUT = `    dmadebug reads the kernel's dma:* tracepoints (Linux 6.12 and later), as printed by
@@ -246,18 +293,22 @@ const EXAMPLES: Array<[string, Command]> = [
   ['sudo dmadebug live --stacktrace', 'live'],
   ['sudo dmadebug record -o run.txt -- ./run-driver-tests.sh && dmadebug check run.txt', 'record'],
   ['dmadebug report trace.dat -o report.html', 'report'],
+  ['eval "$(dmadebug completion bash)"', 'completion'],
+  ['dmadebug completion zsh > ~/.zfunc/_dmadebug', 'completion'],
+  ['dmadebug help check', 'help'],
 ];
 
 const NAME = `NAME
     dmadebug - the kernel's DMA-API debug checks (CONFIG_DMA_API_DEBUG), replayed from dma:* trace events
 `;
 
-const pad = (name: string) => `    ${name.padEnd(8)}`;
+/** A command's name in the COMMANDS list: its paragraph at column 12, or below a longer name. */
+const pad = (name: string) => (name.length < 8 ? `    ${name.padEnd(8)}` : `    ${name}\n            `);
 
 function mainHelp(): string {
   return `${NAME}
 SYNOPSIS
-${ALL.map((c) => `    ${COMMANDS[c].synopsis}`).join('\n')}
+${EVERY.map((c) => `    ${COMMANDS[c].synopsis}`).join('\n')}
 
 DESCRIPTION
 ${ABOUT}
@@ -269,7 +320,7 @@ ${INPUTS}
 ${RECORDING}
 
 COMMANDS
-${ALL.map((c) => `${pad(c)}${COMMANDS[c].text}`).join('\n')}
+${EVERY.map((c) => `${pad(c)}${COMMANDS[c].text}`).join('\n')}
 
 OPTIONS
 ${OPTIONS.map(([t]) => t).join('\n')}
@@ -287,8 +338,8 @@ ${EXAMPLES.map(([e]) => `    ${e}`).join('\n')}
 function commandHelp(c: Command): string {
   const h = COMMANDS[c];
   const paragraph = h.text.replace(/\n {12}/g, '\n    ');
-  const inputs = c === 'record' || c === 'live' ? '' : `\n\n${INPUTS}`;
-  const kernels = c === 'record' ? '' : `\n\n${KERNELS}`;
+  const inputs = REPLAY.includes(c) ? `\n\n${INPUTS}` : '';
+  const kernels = ENGINE.includes(c) ? `\n\n${KERNELS}` : '';
   return `NAME
     dmadebug ${c} - ${h.name}
 
@@ -318,6 +369,118 @@ ${EXAMPLES.filter(([, ec]) => ec === c)
 
 /** The help page: of one command (`dmadebug CMD --help`), or of all. */
 export function helpText(command?: string): string {
-  if (command !== undefined && (ALL as string[]).includes(command)) return commandHelp(command as Command);
+  if (command !== undefined && isCommand(command)) return commandHelp(command);
   return mainHelp();
+}
+
+/** The commands, in the order the pages list them. */
+export const COMMAND_NAMES: readonly Command[] = EVERY;
+
+export function isCommand(name: string): name is Command {
+  return (EVERY as string[]).includes(name);
+}
+
+/** One name of an option as typed (`-o`, `--output`, `--color`) and the argument it takes there. */
+export interface FlagSpec {
+  name: string;
+  /** The argument's placeholder (FILE, N, WHEN), if this name takes one. */
+  arg?: string;
+  /** The argument may be left out (`--color[=WHEN]`); given, it follows `=` in the same word. */
+  optional?: boolean;
+}
+
+/** One row of the options table, read from the text as printed. */
+export interface OptionSpec {
+  /** The flags as printed: `-o, --output FILE`. */
+  flags: string;
+  names: FlagSpec[];
+  /** The description, one paragraph (continuation lines joined). */
+  text: string;
+  commands: Command[];
+  /** The values of an option that takes one of a few. */
+  values?: string[];
+  /** Left out of the pages (HIDDEN). */
+  hidden: boolean;
+}
+
+/** `-o, --output FILE` -> its names; an argument written on the last name is taken by the short ones too. */
+function parseFlags(flags: string): FlagSpec[] {
+  const names = flags.split(', ').map((part): FlagSpec => {
+    const m = /^(--?[A-Za-z0-9][\w-]*)(?:(\[=)([^\]]+)\]| (\S+))?$/.exec(part.trim());
+    if (!m) throw new Error(`help.ts: cannot read the flags '${flags}'`);
+    if (m[2] !== undefined) return { name: m[1]!, arg: m[3]!, optional: true };
+    return m[4] !== undefined ? { name: m[1]!, arg: m[4] } : { name: m[1]! };
+  });
+  const last = names[names.length - 1]!;
+  if (last.arg !== undefined && !last.optional) {
+    for (const n of names) if (n.arg === undefined) n.arg = last.arg;
+  }
+  return names;
+}
+
+function optionSpec(text: string, commands: Command[], values: string[] | undefined, hidden: boolean): OptionSpec {
+  const [first = '', ...rest] = text.split('\n');
+  // FLAGS, then two or more spaces and the text (column 27), or FLAGS alone on the line.
+  const m = /^ {4}(\S(?:.*?\S)?)(?: {2,}(\S.*))?$/.exec(first);
+  if (!m) throw new Error(`help.ts: cannot read the option line '${first}'`);
+  const words = [m[2] ?? '', ...rest.map((l) => l.trim())].filter((l) => l !== '');
+  return {
+    flags: m[1]!,
+    names: parseFlags(m[1]!),
+    text: words.join(' '),
+    commands,
+    ...(values ? { values } : {}),
+    hidden,
+  };
+}
+
+/** Every option, the pages' ones first, then the hidden ones. */
+export function optionSpecs(): OptionSpec[] {
+  return [
+    ...OPTIONS.map(([t, cs, values]) => optionSpec(t, cs, values, false)),
+    ...HIDDEN.map(([t, cs]) => optionSpec(t, cs, undefined, true)),
+  ];
+}
+
+/** One command as the pages describe it. */
+export interface CommandSpec {
+  name: Command;
+  /** The NAME line's words. */
+  summary: string;
+  synopsis: string;
+  /** The COMMANDS paragraph, continuation lines joined. */
+  text: string;
+}
+
+export function commandSpecs(): CommandSpec[] {
+  return EVERY.map((c) => ({
+    name: c,
+    summary: COMMANDS[c].name,
+    synopsis: COMMANDS[c].synopsis,
+    text: COMMANDS[c].text
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' '),
+  }));
+}
+
+/**
+ * The main page's parts, as --help prints them (4-space indented text), for
+ * the man page: the same words in roff.
+ */
+export function manualParts(): {
+  tagline: string;
+  description: string[];
+  output: string;
+  exit: string;
+  examples: string[];
+} {
+  const tagline = (NAME.split('\n')[1] ?? '').trim().replace(/^dmadebug - /, '');
+  return {
+    tagline,
+    description: [ABOUT, KERNELS, INPUTS, RECORDING],
+    output: OUTPUT.replace(/^OUTPUT\n/, ''),
+    exit: `${EXIT_FINDINGS}\n${EXIT_OUTPUT}`,
+    examples: EXAMPLES.map(([e]) => e),
+  };
 }

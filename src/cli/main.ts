@@ -4,12 +4,12 @@
 // their own modules; everything else in the engine, parsers and renderers.
 
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { InputError } from '../input/errors.js';
 import { runCheck, runDump } from './check.js';
-import { helpText } from './help.js';
+import { completionScript } from './completion.js';
+import { COMMAND_NAMES, helpText, isCommand } from './help.js';
 import { runLive } from './live.js';
-import { OPTIONS, UsageError, type Values } from './options.js';
+import { parseCommandLine, UsageError } from './options.js';
 import { outputFailureStatus, settleStdio, watchStdio } from './output.js';
 import { runRecord } from './record.js';
 import { runReport } from './report.js';
@@ -43,23 +43,24 @@ function failureStatus(e: unknown): number {
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+  if (command === undefined || command === '-h' || command === '--help') {
     process.stdout.write(helpText());
     return command === undefined ? 2 : 0;
   }
-  if (command === '--version') {
+  if (command === '--version' || command === '-V') {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  let parsed: { values: Values; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0] ?? 'bad arguments');
+  if (!isCommand(command)) {
+    throw new UsageError(`unknown command '${command}' (commands: ${COMMAND_NAMES.join(', ')})`);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(command, rest);
   if (values.help) {
     process.stdout.write(helpText(command));
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
     return 0;
   }
   switch (command) {
@@ -75,9 +76,34 @@ async function run(argv: string[]): Promise<number> {
       return runRecord(values, positionals);
     case 'report':
       return runReport(values, positionals, version());
-    default:
-      throw new UsageError(`unknown command '${command}' (commands: check, dump, stats, live, record, report)`);
+    case 'completion':
+      return runCompletion(positionals);
+    case 'help':
+      return runHelp(positionals);
   }
+}
+
+/** `dmadebug help [CMD]`: the page of CMD, or of all. */
+function runHelp(positionals: string[]): number {
+  const [cmd, extra] = positionals;
+  if (extra !== undefined) throw new UsageError('help takes one command');
+  if (cmd !== undefined && !isCommand(cmd)) {
+    throw new UsageError(`help: no command '${cmd}' (commands: ${COMMAND_NAMES.join(', ')})`);
+  }
+  process.stdout.write(helpText(cmd));
+  return 0;
+}
+
+/** `dmadebug completion bash|zsh`: the script on stdout. */
+function runCompletion(positionals: string[]): number {
+  const [shell, extra] = positionals;
+  if (shell === undefined || extra !== undefined || (shell !== 'bash' && shell !== 'zsh')) {
+    throw new UsageError(
+      `completion takes bash or zsh${shell === undefined ? '' : `, not '${positionals.join(' ')}'`}`,
+    );
+  }
+  process.stdout.write(completionScript(shell));
+  return 0;
 }
 
 function version(): string {
