@@ -40,6 +40,9 @@ export const OPTIONS = {
   stacktrace: { type: 'boolean' },
   duration: { type: 'string' },
   text: { type: 'boolean' },
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+  'min-severity': { type: 'string' },
 } as const;
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -12,6 +12,7 @@ import { InputError } from '../input/errors.js';
 import { collectSideInfo, driverBindings, type SideInfo, sidecarPath, type UnbindRecord } from '../input/sidecar.js';
 import { UNBIND_MARKER } from '../input/text-parser.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
+import { formatOption } from './formats.js';
 import { UsageError, type Values } from './options.js';
 import { Output } from './output.js';
 
@@ -21,6 +22,7 @@ const POLL_MS = 100;
 export async function runRecord(v: Values, positionals: string[]): Promise<number> {
   if (positionals.length === 0)
     throw new UsageError('record needs a command: dmadebug record [-o FILE] -- <command ...>');
+  formatOption(v, 'record'); // no output formats: --format is a usage error
   const out = v.output ?? 'dmadebug.trace.txt';
   if (out === '') throw new UsageError('-o takes a file name');
   const dir = findTracefs(v.tracefs);

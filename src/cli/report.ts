@@ -9,6 +9,7 @@ import { ReportCollector } from '../report/collect.js';
 import { loadReportAssets, renderHtml } from '../report/html.js';
 import { humanBytes } from '../report/units.js';
 import { applyUnbinds, sideFor } from './check.js';
+import { formatOption } from './formats.js';
 import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
 import { openOutput, writeSkippedLines } from './output.js';
 import { Progress } from './progress.js';
@@ -19,6 +20,7 @@ export async function runReport(v: Values, positionals: string[], tool: string):
   if (v.output === undefined) throw new UsageError('report needs -o FILE (the HTML to write; -o - for stdout)');
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
+  formatOption(v, 'report'); // html only: another --format is a usage error
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
   const side = sideFor(input, v);
