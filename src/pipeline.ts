@@ -80,6 +80,8 @@ export interface FindingTally {
   errors: number;
   /** Lines the kernel prints on correct code (Finding.kernelFalsePositive): never errors. */
   kernelFalsePositives: number;
+  /** Unconfirmed findings (--fail-on unconfirmed). */
+  unconfirmed: number;
 }
 
 /** The parts of one run, wired together; `run()` drives them from an input. */
@@ -91,7 +93,7 @@ export class Pipeline {
   readonly label: string;
   size: number | undefined;
   error: InputError | null = null;
-  readonly tally: FindingTally = { errors: 0, kernelFalsePositives: 0 };
+  readonly tally: FindingTally = { errors: 0, kernelFalsePositives: 0, unconfirmed: 0 };
   private input: OpenedInput | null = null;
   private raw: RawLiveSource | null = null;
   private stopped = false;
@@ -108,6 +110,7 @@ export class Pipeline {
     const count = (f: Finding) => {
       if (f.kernelFalsePositive !== null) tally.kernelFalsePositives++;
       else if (f.severity === 'error') tally.errors++;
+      else if (f.severity === 'unconfirmed') tally.unconfirmed++;
       onFinding?.(f);
     };
     this.engine = new DmaDebugEngine(this.names, count, opts.engine ?? {});

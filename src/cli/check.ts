@@ -1,15 +1,19 @@
 // `check` and `dump`: replay traces, print findings (or the live mappings at
-// the end), and say what the trace covered.
+// the end), and say what the trace covered. `check` takes several traces, one
+// after the other (a bad one does not stop the others), prints the findings in
+// the format --format picks (src/report/format.ts) and exits with the worst
+// status: 2 for an input error over 1 for findings --fail-on names over 0.
 
 import type { DmaDebugEngine } from '../engine/engine.js';
 import type { Finding } from '../engine/findings.js';
+import { InputError } from '../input/errors.js';
 import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
 import { Pipeline, replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
-import { findingJson, summaryJson } from '../report/json.js';
+import { findingsStatus, makeRenderer, SeverityFilter } from '../report/format.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
-import { formatFinding } from '../report/text.js';
+import { checkFormat, failOnOption, formatOption, minSeverityOption } from './formats.js';
 import { colorMode, engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
 import { openOutput, writeSkippedLines } from './output.js';
 import { Progress } from './progress.js';
@@ -18,25 +22,49 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
   const inputs = inputsOf(positionals, 'check');
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
+  const format = checkFormat(v);
+  const failOn = failOnOption(v);
+  const filter = new SeverityFilter(minSeverityOption(v));
   const writer = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
-  let anyErrors = false;
-  let inputError = false;
+  const renderer = makeRenderer(format, { failOn, minSeverity: filter.min, paint: outPaint });
+  // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
+  const emit = (text: string) => {
+    if (text !== '') writer.write(text);
+  };
+  const labels = inputs.map((i) => (i === '-' ? '<stdin>' : i));
+  // Several inputs: each summary names its file.
+  const named = inputs.length > 1;
+  let status = 0;
+  /** The findings' status so far (0 or 1), without input errors. */
+  let found = 0;
   let current: Pipeline | null = null;
   // A reader that stops reading (`| head`) ends the run: the status says what was found by then.
-  writer.closedStatus = () => (anyErrors || (current?.tally.errors ?? 0) > 0 ? 1 : 0);
-  for (const input of inputs) {
-    const label = input === '-' ? '<stdin>' : input;
-    const onFinding = (f: Finding) => {
-      if (!f.shown) return;
-      writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
-    };
+  writer.closedStatus = () => Math.max(found, current ? findingsStatus(current.tally, failOn) : 0);
+  emit(renderer.begin(labels));
+  for (const [i, input] of inputs.entries()) {
+    const label = labels[i]!;
+    const started = performance.now();
+    let side: SideInfo | null;
+    try {
+      side = sideFor(input, v);
+    } catch (e) {
+      // a bad sidecar spoils its input only: the others are still checked
+      if (!(e instanceof InputError)) throw e;
+      current = null;
+      status = 2;
+      emit(renderer.endInput({ label, summary: null, error: e, hidden: filter.take(), ms: 0 }));
+      process.stderr.write(`dmadebug: ${e.message}\n`);
+      continue;
+    }
     let progress: Progress | null = null;
-    const side = sideFor(input, v);
-    current = new Pipeline(input, {
+    const pipeline: Pipeline = new Pipeline(input, {
       engine: side ? { ...sideConfig(side), ...cfg } : cfg,
-      onFinding,
+      onFinding: (f: Finding) => {
+        if (!f.shown || !filter.passes(f)) return;
+        emit(renderer.finding(f, { label, kind: pipeline.kind }));
+      },
       ...(chunkSize !== undefined ? { chunkSize } : {}),
       ...(v.instance !== undefined ? { instance: v.instance } : {}),
       onChunk: async (bytes, events, total) => {
@@ -48,25 +76,29 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
         await writer.ready();
       },
     });
-    const r = (await current.run()).result();
+    current = pipeline;
+    const r = (await pipeline.run()).result();
     (progress as Progress | null)?.done();
     if (side) applyUnbinds(side, r.engine);
     const summary = summarize([label], r);
-    if (v.json) writer.write(`${summaryJson(summary)}\n`);
+    const hidden = filter.take();
+    emit(renderer.endInput({ label, summary, error: r.error, hidden, ms: performance.now() - started }));
     await writer.flush();
     if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
     if (v.verbose) writeSkippedLines(label, r);
     // An input that is not a trace at all gets its one-line error, not a summary of nothing.
-    if (!v.quiet && !(r.error && summary.events === 0)) process.stderr.write(summaryText(summary, errPaint));
-    if (r.error) {
-      process.stderr.write(`dmadebug: ${r.error.message}\n`);
-      inputError = true;
+    if (!v.quiet && !(r.error && summary.events === 0)) {
+      process.stderr.write(summaryText(summary, errPaint, { ...(named ? { input: label } : {}), hidden }));
     }
-    // Errors only: unconfirmed, info and the kernel's own false positives never fail a run.
-    if (r.tally.errors > 0) anyErrors = true;
+    if (r.error) process.stderr.write(`dmadebug: ${r.error.message}\n`);
+    // The worst of the inputs: 2 (an input error) over 1 (findings --fail-on names) over 0.
+    found = Math.max(found, findingsStatus(r.tally, failOn));
+    status = Math.max(status, r.error ? 2 : found);
+    current = null;
   }
+  emit(renderer.end());
   await writer.end();
-  return inputError ? 2 : anyErrors ? 1 : 0;
+  return status;
 }
 
 export async function runDump(v: Values, positionals: string[]): Promise<number> {
@@ -74,6 +106,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   if (inputs.length > 1) throw new UsageError('dump takes one trace');
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
+  const json = formatOption(v, 'dump') === 'json';
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
   const writer = openOutput(v);
@@ -89,7 +122,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
     return 2;
   }
   for (const e of r.engine.dump()) {
-    if (v.json) {
+    if (json) {
       const { type: entryType, ...rest } = e;
       writer.write(`${JSON.stringify({ type: 'entry', entry_type: entryType, ...rest })}\n`);
     } else {

@@ -18,7 +18,7 @@ interface CommandHelp {
 }
 
 const EXIT_FINDINGS = `    0  the run finished and found no error
-    1  errors were found
+    1  errors were found (--fail-on unconfirmed: or unconfirmed findings; --fail-on never: never 1)
     2  usage error, input that cannot be read, or output that cannot be written`;
 
 /** After every command's statuses: output errors and a reader that stops early. */
@@ -33,7 +33,9 @@ const COMMANDS: Record<Command, CommandHelp> = {
   check: {
     name: 'replay traces through the DMA-API debug checks',
     synopsis: 'dmadebug check [options] <trace|-> ...',
-    text: `Replay each trace and print findings on stdout, a summary on stderr.`,
+    text: `Replay each trace and print findings on stdout, a summary on stderr.
+            Several traces are checked one after the other (a bad one does not stop
+            the rest); each summary then names its file, and the status is the worst.`,
     exit: EXIT_FINDINGS,
   },
   dump: {
@@ -130,6 +132,27 @@ const OPTIONS: Array<[string, Command[], string[]?]> = [
     `    --json                 JSON Lines on stdout: one object per finding, then a summary object
                            (stats: one stats object).`,
     ['check', 'dump', 'stats', 'live'],
+  ],
+  [
+    `    --format FORMAT        What stdout gets. check: text (default), json, ktap (the kernel's
+                           KTAP: a test per check family), junit (JUnit XML: a testsuite per
+                           input) or github (GitHub Actions annotations); live: text, json or
+                           github (ktap and junit need the whole run: check a recorded trace);
+                           dump, stats: text or json. --json is --format json.`,
+    ['check', 'dump', 'stats', 'live'],
+  ],
+  [
+    `    --fail-on LEVEL        Exit 1 when a finding this severe is found: error (default),
+                           unconfirmed (errors and unconfirmed findings) or never (input and
+                           usage errors still exit 2). In ktap, junit and github what fails is
+                           a failed test or an ::error; with never, errors still show as such.`,
+    ['check', 'live'],
+  ],
+  [
+    `    --min-severity LEVEL   Print only findings at least this severe: error, unconfirmed or
+                           info (default), in every format. Hidden findings still count in the
+                           summary, which says how many were hidden.`,
+    ['check', 'live'],
   ],
   [
     `    -o, --output FILE      Write the output (findings, dump, stats; record: the trace) to FILE
@@ -280,12 +303,27 @@ const OUTPUT = `OUTPUT
     A line the kernel prints on correct code (a kernel false positive) is printed as the
     kernel prints it, followed by a note saying so and why; it is not an error.
     When no driver name is known, <driver> is the device's bus name (pci) or '?'.
+    --format picks another form for CI (the summary stays on stderr):
+      json    one JSON object per finding, then one summary object per input;
+      ktap    the kernel's KTAP v1: one test per check family (map, unmap, sync, sg,
+              coherent, cacheline, memory, leak, pool) and one for the trace itself,
+              'not ok' when the family has an error; every finding as '# ' lines
+              before its result (unconfirmed ones too, without failing); several
+              inputs: one subtest each, named by file;
+      junit   JUnit XML for GitLab and Jenkins: a <testsuite> per input, a <testcase>
+              per check family, a <failure> per error (type: the check), other
+              findings in <system-out>, an unreadable input as an <error>;
+      github  GitHub Actions workflow commands: ::error, ::warning (unconfirmed) and
+              ::notice (info) annotations on the trace's file and line, then the
+              summary as a ::notice.
 `;
 
 const EXAMPLES: Array<[string, Command]> = [
   ['dmadebug check trace.txt', 'check'],
   ['zstd -dc trace.txt.zst | dmadebug check -', 'check'],
   [`dmadebug check --json trace.txt.gz | jq 'select(.type=="finding")'`, 'check'],
+  ['dmadebug check --format junit -o dmadebug.xml run1.dat run2.dat', 'check'],
+  ['dmadebug check --format github --min-severity unconfirmed trace.dat', 'check'],
   ['dmadebug check --kernel 6.12 trace.txt', 'check'],
   ['dmadebug dump trace.txt', 'dump'],
   ['dmadebug stats trace.dat', 'stats'],

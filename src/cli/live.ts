@@ -11,10 +11,10 @@ import { runningKernel } from '../input/sidecar.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
-import { findingJson, summaryJson } from '../report/json.js';
+import { findingsStatus, makeRenderer, SeverityFilter } from '../report/format.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { summaryText } from '../report/summary.js';
-import { formatFinding } from '../report/text.js';
+import { failOnOption, formatOption, minSeverityOption } from './formats.js';
 import { colorMode, engineConfig, UsageError, type Values } from './options.js';
 import { openOutput, outputFailureStatus, settleStdio } from './output.js';
 
@@ -54,6 +54,10 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration takes seconds, not '${v.duration}'`);
   // Options first: a bad --kernel is a usage error before tracefs is looked at.
   const cfg = engineConfig(v);
+  const format = formatOption(v, 'live');
+  const failOn = failOnOption(v);
+  const filter = new SeverityFilter(minSeverityOption(v));
+  const started = performance.now();
   const dir = findTracefs(positionals[0] ?? v.tracefs);
   // Opened before tracefs is touched: an output that cannot be written leaves the events off.
   const writer = openOutput(v);
@@ -64,10 +68,16 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const raw = rawProblem === '';
   const label = raw ? join(dir, 'per_cpu', 'cpu*', 'trace_pipe_raw') : join(dir, 'trace_pipe');
 
+  const renderer = makeRenderer(format, { failOn, minSeverity: filter.min, paint: outPaint });
+  // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
+  const emit = (text: string) => {
+    if (text !== '') writer.write(text);
+  };
+  emit(renderer.begin([label]));
   const onFinding = (f: Finding) => {
-    if (!f.shown) return;
+    if (!f.shown || !filter.passes(f)) return;
     status?.clear();
-    writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
+    emit(renderer.finding(f, { label, kind: raw ? 'tracefs-raw' : 'text' }));
   };
   // The events come from the running kernel: its uname is evidence for the profile (--kernel/--arch win).
   const uname = runningKernel();
@@ -85,7 +95,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   });
 
   // A reader that stops reading (`| head`) ends the run: the status says what was found by then.
-  writer.closedStatus = () => (pipeline.tally.errors > 0 ? 1 : 0);
+  writer.closedStatus = () => findingsStatus(pipeline.tally, failOn);
 
   // From an empty ring buffer: what an earlier session left comes with an unmarked gap.
   const state: TracefsState = enableTracing(dir, { stacktrace: v.stacktrace === true, clear: true });
@@ -113,17 +123,20 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     const problems = restore();
     status?.clear();
     const summary = summarize([label], pipeline);
-    if (v.json) writer.write(`${summaryJson(summary)}\n`);
+    const hidden = filter.take();
+    const error = pipeline.error;
+    emit(renderer.endInput({ label, summary, error, hidden, ms: performance.now() - started }));
+    emit(renderer.end());
     try {
       await writer.flush();
     } catch (e) {
       tell(problems);
       throw e;
     }
-    if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint)}`);
+    if (!v.quiet) process.stderr.write(`dmadebug live: ${why}\n${summaryText(summary, errPaint, { hidden })}`);
     tell(problems);
     if (pipeline.error) process.stderr.write(`dmadebug: ${pipeline.error.message}\n`);
-    return pipeline.error ? 2 : pipeline.tally.errors > 0 ? 1 : 0;
+    return pipeline.error ? 2 : findingsStatus(pipeline.tally, failOn);
   };
 
   // On a signal or timeout: finish, then stop reading and exit with the code.

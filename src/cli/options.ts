@@ -56,6 +56,9 @@ export const OPTIONS = {
   duration: { type: 'string' },
   text: { type: 'boolean' },
   input: { type: 'string', short: 'i', multiple: true },
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+  'min-severity': { type: 'string' },
 } as const;
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -6,6 +6,7 @@
 import { replay } from '../pipeline.js';
 import { statsJson, statsText } from '../report/stats.js';
 import { applyUnbinds, sideFor } from './check.js';
+import { formatOption } from './formats.js';
 import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
 import { openOutput, writeSkippedLines } from './output.js';
 
@@ -14,6 +15,7 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
   if (inputs.length > 1) throw new UsageError('stats takes one trace');
   const input = inputs[0]!;
   const label = input === '-' ? '<stdin>' : input;
+  const json = formatOption(v, 'stats') === 'json';
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
   const side = sideFor(input, v);
@@ -31,7 +33,7 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
     writer.discard();
   } else {
     const s = r.engine.stats();
-    writer.write(v.json ? `${statsJson(s, label)}\n` : statsText(s, label));
+    writer.write(json ? `${statsJson(s, label)}\n` : statsText(s, label));
     await writer.end();
   }
   if (r.error) {

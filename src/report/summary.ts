@@ -2,6 +2,7 @@
 // prove (coverage), so that a clean result on a partial trace is not mistaken
 // for a clean bill of health.
 
+import type { Severity } from '../engine/findings.js';
 import type { ProfileChoice } from '../engine/profiles.js';
 import type { SummaryData } from './json.js';
 import type { Paint } from './paint.js';
@@ -41,7 +42,24 @@ function joinEvidence(list: string[]): string {
   return out;
 }
 
-export function summaryText(s: SummaryData, paint: Paint): string {
+/** Findings --min-severity kept from the output (still counted in the summary). */
+export interface Hidden {
+  unconfirmed: number;
+  /** Info findings, not counting the kernel's false positives. */
+  info: number;
+  kernelFalsePositives: number;
+  /** The --min-severity that hid them. */
+  below: Severity;
+}
+
+/** What the summary says beyond the run's data: the input's name (several inputs), what was hidden. */
+export interface SummaryExtra {
+  /** Named in the first line (`dmadebug: a.txt: 1 error, ...`) when a call has several inputs. */
+  input?: string;
+  hidden?: Hidden;
+}
+
+export function summaryText(s: SummaryData, paint: Paint, extra: SummaryExtra = {}): string {
   const lines: string[] = [];
   const c = s.coverage;
   const { error, unconfirmed } = s.severities;
@@ -50,9 +68,22 @@ export function summaryText(s: SummaryData, paint: Paint): string {
   const info = Math.max(0, s.severities.info - kfp);
   const verdict = error > 0 ? paint.error(`${error} error${error === 1 ? '' : 's'}`) : paint.bold('no errors');
   const falsePositives = kfp > 0 ? `, ${kfp} kernel false positive${kfp === 1 ? '' : 's'}` : '';
+  const name = extra.input !== undefined ? `${extra.input}: ` : '';
   lines.push(
-    `dmadebug: ${verdict}, ${unconfirmed} unconfirmed, ${info} info${falsePositives}; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
+    `dmadebug: ${name}${verdict}, ${unconfirmed} unconfirmed, ${info} info${falsePositives}; ${s.events} dma/kmem events; ${s.live} mappings live at the end`,
   );
+  const h = extra.hidden;
+  if (h && h.unconfirmed + h.info + h.kernelFalsePositives > 0) {
+    const k = h.kernelFalsePositives;
+    const what = [
+      h.unconfirmed > 0 ? `${h.unconfirmed} unconfirmed` : '',
+      h.info > 0 ? `${h.info} info` : '',
+      k > 0 ? `${k} kernel false positive${k === 1 ? '' : 's'}` : '',
+    ]
+      .filter((x) => x !== '')
+      .join(', ');
+    lines.push(`  hidden by --min-severity ${h.below}: ${what} (counted above, not printed)`);
+  }
   lines.push(`  ${profileLine(s.profile)}`);
   if (s.profile.conflict !== null) lines.push(`  ${paint.warn(`profile conflict: ${s.profile.conflict}`)}`);
   if (kfp > 0) {

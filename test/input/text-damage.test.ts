@@ -89,7 +89,7 @@ function run(lines: string[]): Run {
   const names = new Names();
   const findings: Finding[] = [];
   const events: DmaEvent[] = [];
-  const tally = { errors: 0, kernelFalsePositives: 0 };
+  const tally = { errors: 0, kernelFalsePositives: 0, unconfirmed: 0 };
   const engine = new DmaDebugEngine(names, (f) => {
     findings.push(f);
     if (f.severity === 'error' && f.kernelFalsePositive === null) tally.errors++;
