@@ -4,11 +4,13 @@
 // names its file, the worst status wins, a bad input does not stop the rest).
 
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runDmadebug as dmadebug } from '../helpers/child.js';
+import { collect, runDmadebug as dmadebug } from '../helpers/child.js';
 import { fixture, fixturesOf } from '../helpers/fixtures.js';
 
 const k612 = fixturesOf('kernel-6.12');
@@ -170,5 +172,35 @@ describe('several inputs in one call', () => {
     assert.match(r.err, /^dmadebug: .*trace\.txt\.side\.json: /m);
     assert.ok(r.err.includes(`dmadebug: ${unmapSize}: 1 error`), r.err);
     assert.match(r.out, /^DMA-API: pci 0000:00:02\.0: device driver frees DMA memory with different size/m);
+  });
+});
+
+describe('live', () => {
+  it('--format github streams annotations and ends with the summary notice; --fail-on never exits 0', async () => {
+    // a fake tracefs with a text trace_pipe (a FIFO), as test/cli/live.test.ts makes it
+    const dir = mkdtempSync(join(tmp, 'tracefs-'));
+    for (const f of ['events/dma/dma_map_page/enable', 'events/kmem/mm_page_free/enable', 'tracing_on']) {
+      mkdirSync(join(dir, f, '..'), { recursive: true });
+      writeFileSync(join(dir, f), '0\n');
+    }
+    assert.equal(spawnSync('mkfifo', [join(dir, 'trace_pipe')]).status, 0, 'mkfifo');
+    const child = spawn(
+      process.execPath,
+      [join(process.cwd(), 'bin', 'dmadebug.js'), 'live', '--format', 'github', '--fail-on', 'never', dir],
+      { env: { ...process.env, NO_COLOR: '1' } },
+    );
+    const done = collect(child);
+    const w = await open(join(dir, 'trace_pipe'), 'w');
+    await w.write(readFileSync(unmapSize));
+    await w.close();
+    const r = await done;
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split('\n');
+    assert.match(
+      lines[0]!,
+      /^::error file=.*trace_pipe,line=\d+,title=dmadebug%3A unmap-size-mismatch::DMA-API: pci 0000:00:02\.0: /,
+    );
+    assert.match(lines.at(-1)!, /^::notice title=dmadebug%3A .*trace_pipe::dmadebug: 1 error, 0 unconfirmed/);
+    assert.match(r.err, /^dmadebug: 1 error, /m);
   });
 });
