@@ -21,6 +21,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
   const writer = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
+  const stacks = { fullStack: v['full-stack'] === true };
   let anyErrors = false;
   let inputError = false;
   let current: Pipeline | null = null;
@@ -30,7 +31,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     const label = input === '-' ? '<stdin>' : input;
     const onFinding = (f: Finding) => {
       if (!f.shown) return;
-      writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
+      writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint, stacks));
     };
     let progress: Progress | null = null;
     const side = sideFor(input, v);

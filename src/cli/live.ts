@@ -59,6 +59,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const writer = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
+  const stacks = { fullStack: v['full-stack'] === true };
   const status = process.stderr.isTTY && !v.quiet ? new LiveStatus(process.stderr) : null;
   const rawProblem = v.text ? '--text' : rawTracefsProblem(dir);
   const raw = rawProblem === '';
@@ -67,7 +68,7 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const onFinding = (f: Finding) => {
     if (!f.shown) return;
     status?.clear();
-    writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint));
+    writer.write(v.json ? `${findingJson(f, label)}\n` : formatFinding(f, label, outPaint, stacks));
   };
   // The events come from the running kernel: its uname is evidence for the profile (--kernel/--arch win).
   const uname = runningKernel();
@@ -82,6 +83,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
       status?.update(pipeline);
       await writer.flush();
     },
+    // findings that waited for an idle CPU's next record went out: show them now
+    onIdle: () => writer.flush(),
   });
 
   // A reader that stops reading (`| head`) ends the run: the status says what was found by then.

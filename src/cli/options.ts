@@ -40,6 +40,7 @@ export const OPTIONS = {
   stacktrace: { type: 'boolean' },
   duration: { type: 'string' },
   text: { type: 'boolean' },
+  'full-stack': { type: 'boolean' },
 } as const;
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
