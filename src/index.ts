@@ -52,5 +52,5 @@ export { findingJson, profileJson, type SummaryData, summaryJson } from './repor
 export { colorFor, makePaint, type Paint } from './report/paint.js';
 export type * from './report/report-data.js';
 export { profileLine, summaryText } from './report/summary.js';
-export { busName, formatFinding } from './report/text.js';
+export { busName, type FormatOptions, formatFinding, STACK_LINES } from './report/text.js';
 export { TimelineSampler } from './report/timeline.js';

@@ -43,6 +43,11 @@ export interface ReplayOptions {
   startsEmpty?: boolean;
   /** Called with each event after the engine has handled it (the report's timeline); the record is reused. */
   tap?: (ev: DmaEvent) => void;
+  /**
+   * live: called after the source's idle tick sent out the findings that
+   * waited (see Pipeline.idle); flush the output here. Awaited.
+   */
+  onIdle?: () => void | Promise<void>;
 }
 
 /** What the pipeline needs of a parser; TextParser and TraceDatParser both are one. */
@@ -138,7 +143,9 @@ export class Pipeline {
         return this;
       }
       const sized = opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {};
-      const src = opts.follow ? await openFollow(this.path, sized) : await openInput(this.path, sized);
+      const src = opts.follow
+        ? await openFollow(this.path, { ...sized, onIdle: () => this.idle() })
+        : await openInput(this.path, sized);
       this.input = src;
       this.size = src.size;
       if (src.kind === 'tracedat') {
@@ -222,6 +229,7 @@ export class Pipeline {
       names: this.names,
       sink: this.sink,
       file: this.label,
+      onIdle: () => this.idle(),
       ...(onChunk ? { onBatch: (events: number) => onChunk(0, events, undefined) } : {}),
     });
     this.raw = raw;
@@ -231,6 +239,21 @@ export class Pipeline {
     engine.attachInputFacts(raw.facts);
     if (this.stopped) raw.stop();
     await raw.run();
+  }
+
+  /**
+   * live: the source's idle tick (nothing to read, nothing queued). A stack
+   * block read whole goes out, and so does every finding that waited for its
+   * CPU's next record or a late loss notice: neither is there to come now.
+   * So a finding waits for its CPU's next event or the next idle tick (the
+   * first empty read of trace_pipe; trace_pipe_raw's once its merge let every
+   * event out, within about idleMs = 100 ms), never for an idle CPU.
+   */
+  async idle(): Promise<void> {
+    // a line cut by the read: its rest (maybe a stack header) is on its way, so this is no idle moment
+    if (this.parser instanceof TextParser && !this.parser.idle()) return;
+    this.engine.inputDrained();
+    await this.opts.onIdle?.();
   }
 
   /**

@@ -28,7 +28,12 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
   const writer = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
-  const renderer = makeRenderer(format, { failOn, minSeverity: filter.min, paint: outPaint });
+  const renderer = makeRenderer(format, {
+    failOn,
+    minSeverity: filter.min,
+    paint: outPaint,
+    fullStack: v['full-stack'] === true,
+  });
   // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
   const emit = (text: string) => {
     if (text !== '') writer.write(text);

@@ -237,6 +237,11 @@ const OPTIONS: Array<[string, Command[], string[]?]> = [
     `    --stacktrace           live, record: also turn on options/stacktrace ("Mapped at" stacks).`,
     ['live', 'record'],
   ],
+  [
+    `    --full-stack           Print every frame of a finding's stacks (the call's and the
+                           mapping's; default: the first 9 of each, then a count).`,
+    ['check', 'live'],
+  ],
   [`    --duration SECONDS     live: stop after this long.`, ['live']],
   [`    --text                 live: follow the text trace_pipe, not per_cpu/cpuN/trace_pipe_raw.`, ['live']],
   [`    --sysfs DIR            record: where sysfs is (default /sys).`, ['record']],
@@ -297,8 +302,9 @@ const OUTPUT = `OUTPUT
     entry was mapped:
         DMA-API: <driver> <device>: <message>
           at <ts> cpu <n> <comm>-<pid> (<input>:<line>)
+           => the call's stack frames, when the trace has them
           Mapped at <ts> cpu <n> <comm>-<pid> (<input>:<line>)
-           => stack frames, when the trace has them
+           => the mapping's stack frames, when the trace has them
     Findings the trace cannot prove are prefixed with [unconfirmed] and say why.
     A line the kernel prints on correct code (a kernel false positive) is printed as the
     kernel prints it, followed by a note saying so and why; it is not an error.

@@ -68,7 +68,12 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const raw = rawProblem === '';
   const label = raw ? join(dir, 'per_cpu', 'cpu*', 'trace_pipe_raw') : join(dir, 'trace_pipe');
 
-  const renderer = makeRenderer(format, { failOn, minSeverity: filter.min, paint: outPaint });
+  const renderer = makeRenderer(format, {
+    failOn,
+    minSeverity: filter.min,
+    paint: outPaint,
+    fullStack: v['full-stack'] === true,
+  });
   // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
   const emit = (text: string) => {
     if (text !== '') writer.write(text);
@@ -92,6 +97,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
       status?.update(pipeline);
       await writer.flush();
     },
+    // findings that waited for an idle CPU's next record went out: show them now
+    onIdle: () => writer.flush(),
   });
 
   // A reader that stops reading (`| head`) ends the run: the status says what was found by then.

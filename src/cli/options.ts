@@ -59,6 +59,7 @@ export const OPTIONS = {
   format: { type: 'string' },
   'fail-on': { type: 'string' },
   'min-severity': { type: 'string' },
+  'full-stack': { type: 'boolean' },
 } as const;
 
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -108,9 +108,11 @@ export class DmaDebugEngine {
   }
 
   /**
-   * The input holds nothing more now: its end, or a live source drained. The
-   * errors held for a late loss notice (gate.ts) go out; call it before
-   * reading the findings' totals.
+   * The input holds nothing more now: its end, or a live source drained (or
+   * idle: nothing to read, nothing queued). The errors held for a late loss
+   * notice, and the findings waiting for their call's stack (gate.ts), go
+   * out; call it before reading the findings' totals, and after feeding
+   * handle() directly.
    */
   inputDrained(): void {
     this.s.report.gate.drained();
@@ -130,6 +132,8 @@ export class DmaDebugEngine {
     const gate = s.report.gate;
     if (!s.cov.started && s.cov.facts) gate.setCpus(s.cov.facts.cpus);
     s.cov.see(ev);
+    // A finding made by this CPU's previous record waits for this one: the call's stack, or none.
+    if (gate.waitingForStacks) gate.record(ev.cpu, ev.kind === EventKind.Stack ? ev.stack : -1);
     if (ev.kind === EventKind.Lost || ev.kind === EventKind.CpuCutShort) {
       // a damaged line stands in its place; a notice (or a cut) concerns what its CPU did since its last event
       if (!ev.damaged) gate.lost(ev.cpu, (cpu) => this.lastTsOf(cpu));
@@ -138,6 +142,7 @@ export class DmaDebugEngine {
     }
     if (ev.kind === EventKind.PageFree) {
       // most events of a kmem-traced run, and almost always nothing to check: the short way
+      this.stacks.other(ev.cpu);
       if (s.physIndex.count !== 0) {
         s.cur = ev;
         this.beyond.pageFree(ev);
@@ -147,6 +152,8 @@ export class DmaDebugEngine {
       return;
     }
     s.cur = ev;
+    // a stack belongs to the record right before it on its CPU: any other record ends the last mapping's chance
+    if (ev.kind !== EventKind.Stack) this.stacks.other(ev.cpu);
     switch (ev.kind) {
       case EventKind.MapPage:
       case EventKind.MapResource:
@@ -326,6 +333,7 @@ export class DmaDebugEngine {
     this.s.cov.startDirect();
     this.scratchEvent ??= new DmaEvent();
     const ev = this.scratchEvent;
+    this.s.directEvent = ev;
     ev.resetPayload();
     ev.line = 0;
     return ev;

@@ -48,6 +48,12 @@ export interface Finding {
   /** The kernel prints this one without the `<driver> <device>: ` prefix. */
   bare: boolean;
   at: EventRef;
+  /**
+   * Stack frames of the call that made the finding (the unmap, the sync, the
+   * free, the failing map), when the trace has one: the kernel stack recorded
+   * right after that event on its CPU. null otherwise.
+   */
+  stack: string[] | null;
   mapping: MappingInfo | null;
   /** Why a finding is unconfirmed, or how a beyond-the-kernel finding is proven. */
   note: string | null;

@@ -5,10 +5,12 @@
 // snapshot of the entry a finding is about. Checks call fire()/err(); nothing
 // else makes findings. Findings leave through the gate (gate.ts), which holds
 // an error that rests on the trace's history until no late loss notice can
-// still concern it.
+// still concern it, and a finding made by a traced call until the call's
+// stack (the record after it on its CPU) has come or cannot come.
 
 import { addr, CHECKS, type CheckDef, type CheckId, pa } from './catalogue.js';
 import { tsString } from './coverage.js';
+import { EventKind } from './events.js';
 import type { EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
 import { FindingGate } from './gate.js';
 import { DIR_NAMES, TYPE_NAMES } from './model.js';
@@ -27,7 +29,23 @@ export class Reporter {
     sink: FindingSink,
   ) {
     this.showNumErrors = s.config.numErrors;
-    this.gate = new FindingGate(sink, (f, cpu, after) => this.downgrade(f, cpu, after));
+    this.gate = new FindingGate(
+      sink,
+      (f, cpu, after) => this.downgrade(f, cpu, after),
+      (f, stack) => this.callStack(f, stack),
+    );
+  }
+
+  /**
+   * The stack of the call that made f came. When f's mapping was made by that
+   * same call (a map that fails a check), the mapping's stack is that stack
+   * too: the snapshot was taken before it came.
+   */
+  private callStack(f: Finding, stack: number): void {
+    const frames = this.s.names.stacks.name(stack).split('\n');
+    f.stack = frames;
+    const m = f.mapping;
+    if (m !== null && m.stack === null && f.at.line > 0 && sameRef(m.mappedAt, f.at)) m.stack = frames;
   }
 
   /** A held error that a late loss notice concerns: unconfirmed, saying why. */
@@ -103,6 +121,7 @@ export class Reporter {
       driver,
       bare,
       at: this.eventRef(),
+      stack: null,
       mapping: entry >= 0 ? this.mappingInfo(entry) : null,
       note,
       shown,
@@ -110,9 +129,14 @@ export class Reporter {
     };
     const ev = this.s.cur;
     // an error the trace proves from its history is held until no late notice can concern it;
-    // one made by no event (an unbind after the input, a library call) has no notice to wait for
+    // one made by no event (an unbind after the input, a library call) has no notice to wait for.
+    // A traced call's finding waits for its CPU's next record: the call's stack, if the trace has one.
     if (ev === null) this.gate.push(f, 0, 0, false);
-    else this.gate.push(f, ev.tsSec, ev.tsNs, severity === 'error' && def.severity === 'coverage');
+    else {
+      const held = severity === 'error' && def.severity === 'coverage';
+      const waitCpu = ev !== this.s.directEvent && carriesStack(ev.kind) ? ev.cpu : -1;
+      this.gate.push(f, ev.tsSec, ev.tsNs, held, waitCpu);
+    }
   }
 
   private passesDriverFilter(device: string | null, driver: string | null): boolean {
@@ -157,4 +181,24 @@ export class Reporter {
       stack: st >= 0 ? names.stacks.name(st).split('\n') : null,
     };
   }
+}
+
+/** Two references to the same record of the input (its line or record number, and CPU). */
+function sameRef(a: EventRef, b: EventRef): boolean {
+  return a.line === b.line && a.cpu === b.cpu;
+}
+
+/**
+ * Can a kernel stack follow an event of this kind? Every traced DMA-API call
+ * and page free can; markers, unbinds, loss notices and stacks themselves
+ * make no finding that a stack would belong to.
+ */
+function carriesStack(kind: EventKind): boolean {
+  return (
+    kind !== EventKind.Marker &&
+    kind !== EventKind.Unbind &&
+    kind !== EventKind.Lost &&
+    kind !== EventKind.CpuCutShort &&
+    kind !== EventKind.Stack
+  );
 }

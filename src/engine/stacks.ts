@@ -1,7 +1,9 @@
-// Stacks: a `<stack trace>` block follows the dma event it belongs to on the
-// same CPU, so the last mapping made on each CPU is remembered until its stack
-// arrives (or another event of that CPU replaces it). No check reads stacks;
-// findings and the dump show them ("Mapped at").
+// Stacks of mappings: a `<stack trace>` block (a kernel_stack record) is the
+// record right after the dma event it belongs to on the same CPU, so the last
+// mapping made on each CPU is remembered until its CPU's next record: its
+// stack, or anything else, after which no stack can be its own. No check reads
+// stacks; findings, the dump and leak-at-end show them ("Mapped at"). The
+// stack of the call that made a finding is the gate's (gate.ts).
 
 import { ALL_CPUS } from './events.js';
 import type { EngineState } from './state.js';
@@ -45,11 +47,21 @@ export class Stacks {
     else if (cpu >= 0 && cpu * 3 < this.lastOnCpu.length) this.lastOnCpu[cpu * 3] = -1;
   }
 
-  /** A stack block (interned id) for the last event of `cpu`. */
+  /** A record of `cpu` that is not a stack: a stack that follows is not the last mapping's. */
+  other(cpu: number): void {
+    const k = cpu * 3;
+    if (k >= 0 && k < this.lastOnCpu.length) this.lastOnCpu[k] = -1;
+  }
+
+  /** A stack block (interned id; -1: the stack of a record the reader skipped) for the last event of `cpu`. */
   stack(cpu: number, stack: number): void {
     const k = this.slot(cpu);
     const l = this.lastOnCpu;
     if (k < 0 || l[k]! < 0) return;
+    if (stack < 0) {
+      l[k] = -1;
+      return;
+    }
     const t = this.s.entries;
     const head = l[k]!;
     const call = l[k + 1]!; // the call id's 32 bits, as an int32

@@ -108,6 +108,8 @@ export class EngineState {
 
   /** The event being handled (for EventRefs), or null for direct library calls. */
   cur: DmaEvent | null = null;
+  /** The engine's own event for typed library calls (mapPage, ...): no stack follows it. */
+  directEvent: DmaEvent | null = null;
   /** The largest size ever mapped: bounds the containing lookup's walk. */
   maxSize = 0;
   private callSeq = 1;

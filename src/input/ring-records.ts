@@ -98,6 +98,13 @@ export class RingRecords {
   private lastPid = -1;
   private lastComm = -1;
   private readonly facts: InputFacts;
+  /**
+   * By CPU: 1 when its last record was another event's (skipped), so a
+   * kernel_stack record that follows is that event's stack, not the last dma
+   * event's. Kept only once such a record was seen (anyForeign).
+   */
+  private foreign = new Uint8Array(0);
+  private anyForeign = false;
 
   constructor(private readonly opts: RingRecordsOptions) {
     this.facts = opts.facts ?? noInputFacts();
@@ -144,6 +151,11 @@ export class RingRecords {
     }
     stampEvent(ev, r.tsHi, r.tsLo);
     ev.cpu = cpu;
+    if (this.anyForeign && cpu >= 0 && cpu < this.foreign.length) {
+      // another event's stack is no dma call's: it only says the last dma event of its CPU has none
+      if (ev.kind !== K.Stack) this.foreign[cpu] = 0;
+      else if (this.foreign[cpu] === 1) ev.stack = -1;
+    }
     const pid = r.recLen >= this.pidOff + 4 ? dv.getInt32(off + this.pidOff, this.le) : 0;
     ev.pid = pid;
     ev.comm = this.commId(pid);
@@ -151,6 +163,18 @@ export class RingRecords {
     ev.line = this.events;
     if (this.facts.mapEvents === null) this.noteMapEvents(plan);
     this.opts.sink(ev);
+  }
+
+  /** The current record of `cpu` is an event this reader does not decode (skipped by the caller). */
+  foreignRecord(cpu: number): void {
+    if (!(cpu >= 0 && cpu < 1 << 16)) return;
+    if (cpu >= this.foreign.length) {
+      const f = new Uint8Array(Math.max(64, cpu + 1, this.foreign.length * 2));
+      f.set(this.foreign);
+      this.foreign = f;
+    }
+    this.foreign[cpu] = 1;
+    this.anyForeign = true;
   }
 
   /** The first single-mapping record tells the kernel generation (unless the formats did). */

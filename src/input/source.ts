@@ -568,6 +568,12 @@ export interface FollowOptions {
   chunkSize?: number;
   /** How long to wait when nothing is there (default 20 ms). */
   pollMs?: number;
+  /**
+   * Called once when the stream has nothing to read after having delivered
+   * data (the idle tick): what was read is all there is for now. Called
+   * between chunks, while the consumer waits for the next one; awaited.
+   */
+  onIdle?: () => void | Promise<void>;
 }
 
 /**
@@ -596,6 +602,14 @@ export async function openFollow(path: string, opts: FollowOptions = {}): Promis
     return closed;
   };
   const buf = Buffer.allocUnsafe(chunkSize);
+  const onIdle = opts.onIdle;
+  // data came since the last idle tick
+  let fresh = false;
+  const idle = async () => {
+    if (!fresh || !onIdle) return;
+    fresh = false;
+    await onIdle();
+  };
   // Adaptive back-off: right after data, look again almost at once (a busy
   // stream refills quickly); the longer it stays empty, the longer the naps, up to pollMs.
   let nap = 0;
@@ -612,6 +626,7 @@ export async function openFollow(path: string, opts: FollowOptions = {}): Promis
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+            await idle();
             await sleep();
             continue;
           }
@@ -621,10 +636,12 @@ export async function openFollow(path: string, opts: FollowOptions = {}): Promis
         if (n === 0) {
           // A FIFO with no writer reads as EOF: the end once something was written.
           if (read > 0) return;
+          await idle();
           await sleep();
           continue;
         }
         nap = 0;
+        fresh = true;
         read += n;
         yield buf.subarray(0, n);
       }

@@ -574,6 +574,15 @@ export class TextParser {
   private stkTsDigits = 6;
   private stkBuf: Uint8Array = new Uint8Array(4096);
   private stkLen = 0;
+  /** The open block follows another tracepoint's line on its CPU: its frames are that event's. */
+  private stkForeign = false;
+  /**
+   * By CPU: 1 when its last line was another tracepoint's (skipped), so a
+   * stack block that follows belongs to that event, not to the last dma one.
+   * Kept only once such a line was seen (anyForeign).
+   */
+  private foreign = new Uint8Array(0);
+  private anyForeign = false;
 
   constructor(opts: TextParserOptions) {
     this.names = opts.names;
@@ -635,6 +644,19 @@ export class TextParser {
       this.carryLen = 0;
     }
     if (this.stackOpen) this.flushStack();
+  }
+
+  /**
+   * A live source has nothing to read now. An open stack block whose last
+   * line is complete is complete too (trace_pipe prints a stack as one entry,
+   * so a read never ends inside it): it goes out now, so that a finding
+   * waiting for it need not wait for the next event. False when a line is
+   * still cut (the rest of it is on its way): then nothing is complete.
+   */
+  idle(): boolean {
+    if (this.carryLen > 0) return false;
+    if (this.stackOpen && !this.ended) this.flushStack();
+    return true;
   }
 
   // ---------------------------------------------------------------- input guards
@@ -987,6 +1009,7 @@ export class TextParser {
     }
     // another tracepoint's line (a dma/kmem line glued into it is lost)
     this.skipped++;
+    this.foreignLine();
     if (swallowsEvent(b, t, e)) this.swallowed();
   }
 
@@ -1134,6 +1157,20 @@ export class TextParser {
     ev.cpu = this.hCpu;
     ev.pid = this.hPid;
     ev.comm = this.commId(b);
+    if (this.anyForeign && this.hCpu < this.foreign.length) this.foreign[this.hCpu] = 0;
+  }
+
+  /** The current line (CPU hCpu) is another tracepoint's: a stack block after it is that event's. */
+  private foreignLine(): void {
+    const cpu = this.hCpu;
+    if (cpu >= MAX_CPUS) return;
+    if (cpu >= this.foreign.length) {
+      const f = new Uint8Array(Math.max(64, cpu + 1, this.foreign.length * 2));
+      f.set(this.foreign);
+      this.foreign = f;
+    }
+    this.foreign[cpu] = 1;
+    this.anyForeign = true;
   }
 
   // ---------------------------------------------------------------- markers and stacks
@@ -1196,6 +1233,7 @@ export class TextParser {
     this.stkTsNs = this.tsNs;
     this.stkTsDigits = this.tsDigits;
     this.stkComm = this.commId(b);
+    this.stkForeign = this.anyForeign && this.hCpu < this.foreign.length && this.foreign[this.hCpu] === 1;
   }
 
   /** A stack header or frame line holds a dma/kmem line glued to it: the block ends there, and that event is lost. */
@@ -1253,7 +1291,8 @@ export class TextParser {
     ev.cpu = this.stkCpu;
     ev.pid = this.stkPid;
     ev.comm = this.stkComm;
-    ev.stack = this.names.stacks.internBytes(this.stkBuf, 0, this.stkLen);
+    // another tracepoint's stack is no dma call's: it only says the last dma event of its CPU has none
+    ev.stack = this.stkForeign ? -1 : this.names.stacks.internBytes(this.stkBuf, 0, this.stkLen);
     this.emit();
   }
 

@@ -624,6 +624,7 @@ export class TraceDatParser implements StreamHost {
         );
       }
       this.out.skipped++;
+      this.out.foreignRecord(st.cpu);
       return;
     }
     this.out.emitRecord(r, st.cpu, this.plans[id]!);

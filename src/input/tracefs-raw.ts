@@ -128,6 +128,13 @@ export interface RawLiveOptions {
   queuePages?: number;
   /** Called after each round that emitted events (status line, output backpressure). */
   onBatch?: (events: number) => void | Promise<void>;
+  /**
+   * The idle tick: called once when, after events were emitted, a round reads
+   * nothing and nothing is queued. Every event read so far has been emitted,
+   * and the kernel holds none: what a consumer waits for (a CPU's next
+   * record, a late loss notice) is not there to come now. Awaited.
+   */
+  onIdle?: () => void | Promise<void>;
   /** Byte order of the pages (tests); default the host's. */
   littleEndian?: boolean;
 }
@@ -203,6 +210,9 @@ export class RawLiveSource {
   private readonly pollMs: number;
   private readonly idleMs: number;
   private readonly onBatch: RawLiveOptions['onBatch'];
+  private readonly onIdle: RawLiveOptions['onIdle'];
+  /** Events when the idle tick was last given. */
+  private idleAt = 0;
   private readonly plans: Array<Plan | undefined>;
   private readonly out: RingRecords;
   private readonly lead = new MergeLead();
@@ -224,6 +234,7 @@ export class RawLiveSource {
     this.pollMs = opts.pollMs ?? 20;
     this.idleMs = opts.idleMs ?? 100;
     this.onBatch = opts.onBatch;
+    this.onIdle = opts.onIdle;
     const meta = readTracefsMeta(dir);
     // live: the kernel traced is the one running here; its formats say which map events it has
     this.facts.kernelRelease = release();
@@ -313,6 +324,7 @@ export class RawLiveSource {
         this.pump(now, false);
         if (this.events !== before && this.onBatch) await this.onBatch(this.events);
         if (this.stopped) break;
+        if (!got && this.onIdle && this.events !== this.idleAt) await this.idle();
         if (got) {
           sleep = firstSleep;
           await new Promise<void>((r) => setImmediate(r));
@@ -324,6 +336,16 @@ export class RawLiveSource {
     } finally {
       this.drain();
     }
+  }
+
+  /** The idle tick, when nothing read is still queued: pending loss marks go out first, as drain() sends them. */
+  private async idle(): Promise<void> {
+    for (const st of this.streams) if (st.hasRec || st.count > 0 || st.fill > 0) return;
+    for (const st of this.streams) {
+      if (st.pendingLost !== NO_LOST) this.emitLost(st, st.latestHi, st.latestLo);
+    }
+    this.idleAt = this.events;
+    await this.onIdle!();
   }
 
   /** Stops run(): the same as drain(). */
@@ -534,6 +556,7 @@ export class RawLiveSource {
     if (plan === undefined) {
       // another user's event (tracefs is shared): not ours
       this.out.skipped++;
+      this.out.foreignRecord(st.cpu);
       return;
     }
     this.out.emitRecord(r, st.cpu, plan);

@@ -2,7 +2,8 @@
 // samples each device's live counters into the timeline (report/timeline.ts),
 // the finding sink keeps the first `maxRows` shown findings (and counts all of
 // them per bucket, for the chart's markers), and `finish()` adds the engine's
-// summary and per-device stats into one ReportData (report/report-data.ts).
+// summary, leak-at-end groups and per-device stats (with their lifetime
+// histograms) into one ReportData (report/report-data.ts).
 //
 //   const c = new ReportCollector();
 //   const p = new Pipeline(input, { tap: c.tap, onFinding: c.onFinding });
@@ -21,24 +22,31 @@ import {
   type ReportData,
   type ReportDeviceStats,
   type ReportFinding,
+  type ReportLeak,
   type ReportSeries,
 } from './report-data.js';
-import { profileEvidence } from './summary.js';
+import { medianBucket } from './stats.js';
+import { callSite, profileEvidence } from './summary.js';
 import { warningLine } from './text.js';
 import { parseTs, type SeriesData, TimelineSampler } from './timeline.js';
 
 export const DEFAULT_MAX_ROWS = 5000;
+/** Leak-at-end groups listed (check's summary prints 5; each group may carry a stack). */
+export const DEFAULT_MAX_LEAKS = 1000;
 
 export interface CollectorOptions {
   /** Timeline buckets (even; default 4096). */
   maxBuckets?: number;
   /** Findings listed in the table (default 5000); all are counted. */
   maxRows?: number;
+  /** Leak-at-end groups listed (default 1000); all are counted. */
+  maxLeaks?: number;
 }
 
 export class ReportCollector {
   readonly sampler: TimelineSampler;
   readonly maxRows: number;
+  readonly maxLeaks: number;
   private engine: DmaDebugEngine | null = null;
   private readonly rows: ReportFinding[] = [];
   private readonly stackIds = new Map<string, number>();
@@ -49,6 +57,7 @@ export class ReportCollector {
   constructor(opts: CollectorOptions = {}) {
     this.sampler = new TimelineSampler(opts.maxBuckets !== undefined ? { maxBuckets: opts.maxBuckets } : {});
     this.maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+    this.maxLeaks = opts.maxLeaks ?? DEFAULT_MAX_LEAKS;
   }
 
   /** The engine whose per-device counters the tap reads. */
@@ -94,6 +103,7 @@ export class ReportCollector {
       note: f.note,
       kernelFalsePositive: f.kernelFalsePositive,
       at: f.at,
+      stack: f.stack ? this.stackId(f.stack) : -1,
       mapping: m ? { ...m, stack: m.stack ? this.stackId(m.stack) : -1 } : null,
     };
   }
@@ -137,6 +147,16 @@ export class ReportCollector {
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     const checks: Record<string, number> = {};
     for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) checks[k] = v;
+    const leakGroups = e.leaksAtEnd();
+    const leaks: ReportLeak[] = leakGroups.slice(0, this.maxLeaks).map((g) => ({
+      device: g.device,
+      driver: drivers?.get(g.device) ?? null,
+      count: g.count,
+      bytes: g.bytes,
+      fresh: g.fresh,
+      site: callSite(g.stack),
+      stack: g.stack ? this.stackId(g.stack) : -1,
+    }));
     return {
       schema: REPORT_SCHEMA_VERSION,
       tool,
@@ -175,12 +195,17 @@ export class ReportCollector {
         lost: tl.lost,
       },
       findings: { total: this.shown, hidden: this.hidden, cap: this.maxRows, rows: this.rows, stacks: this.stacks },
-      stats: { devices: stats.devices.map(deviceStats), totals: deviceStats(stats.totals) },
+      leaks: { total: leakGroups.length, cap: this.maxLeaks, groups: leaks },
+      stats: {
+        devices: stats.devices.map((d) => deviceStats(d, stats.lifetimeBuckets)),
+        totals: deviceStats(stats.totals, stats.lifetimeBuckets),
+        lifetimeBuckets: stats.lifetimeBuckets,
+      },
     };
   }
 }
 
-function deviceStats(d: DeviceStats): ReportDeviceStats {
+function deviceStats(d: DeviceStats, lifetimeBuckets: readonly string[]): ReportDeviceStats {
   const y = d.syncs;
   return {
     device: d.device,
@@ -196,5 +221,7 @@ function deviceStats(d: DeviceStats): ReportDeviceStats {
     peakBytes: d.peakBytes.value,
     peakBytesAt: d.peakBytes.at,
     findings: d.findings,
+    lifetimes: d.lifetimes,
+    lifetimeMedian: medianBucket(d.lifetimes, lifetimeBuckets),
   };
 }

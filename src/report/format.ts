@@ -120,6 +120,8 @@ export interface RenderOptions {
   minSeverity: Severity;
   /** Colour for text (the other formats are for machines and never coloured). */
   paint: Paint;
+  /** Text: every frame of both stacks (--full-stack), not the first lines. */
+  fullStack?: boolean;
 }
 
 export interface FindingsRenderer {
@@ -147,12 +149,15 @@ export function unread(end: InputEnd): boolean {
 }
 
 class TextRenderer implements FindingsRenderer {
-  constructor(private readonly paint: Paint) {}
+  constructor(
+    private readonly paint: Paint,
+    private readonly fullStack: boolean,
+  ) {}
   begin(): string {
     return '';
   }
   finding(f: Finding, input: InputRef): string {
-    return formatFinding(f, input.label, this.paint);
+    return formatFinding(f, input.label, this.paint, { fullStack: this.fullStack });
   }
   /** The summary goes to stderr (the CLI's), not into the findings. */
   endInput(): string {
@@ -181,7 +186,7 @@ class JsonRenderer implements FindingsRenderer {
 export function makeRenderer(format: FormatName, opts: RenderOptions): FindingsRenderer {
   switch (format) {
     case 'text':
-      return new TextRenderer(opts.paint);
+      return new TextRenderer(opts.paint, opts.fullStack === true);
     case 'json':
       return new JsonRenderer();
     case 'ktap':

@@ -20,6 +20,8 @@ export function findingJson(f: Finding, input: string): string {
     pid: f.at.pid,
     comm: f.at.comm,
     source: { file: input, line: f.at.line },
+    // The offending call's stack frames (the unmap, the sync, the free...), or null when the trace has none.
+    stack: f.stack,
     note: f.note,
     // Why the kernel prints this line on correct code, or null: such a finding is never an error.
     kernel_false_positive: f.kernelFalsePositive,

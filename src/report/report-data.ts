@@ -5,8 +5,9 @@
 // engine/findings.ts (which imports nothing), so the browser bundle can take it.
 //
 // Its size is bounded whatever the trace's length: the timeline has at most
-// maxBuckets buckets per device, and the findings table at most `cap` rows
-// (stacks shared between rows are stored once).
+// maxBuckets buckets per device, the findings table at most `cap` rows, the
+// leak-at-end list at most its `cap` groups (stacks shared between rows and
+// groups are stored once).
 
 import type { EventRef, MappingInfo, Severity } from '../engine/findings.js';
 
@@ -28,6 +29,8 @@ export interface ReportData {
   summary: ReportSummary;
   timeline: ReportTimeline;
   findings: ReportFindings;
+  /** Mappings still live at the end, by device and call site (check's leak-at-end). */
+  leaks: ReportLeaks;
   stats: ReportStats;
 }
 
@@ -117,6 +120,8 @@ export interface ReportFinding {
   /** Why the kernel prints this line on correct code (a kernel false positive), or null. */
   kernelFalsePositive: string | null;
   at: ReportPlace;
+  /** The offending call's stack: an index into ReportFindings.stacks, or -1 when the trace had none. */
+  stack: number;
   mapping: ReportMapping | null;
 }
 
@@ -128,8 +133,30 @@ export interface ReportFindings {
   /** The most rows listed. */
   cap: number;
   rows: ReportFinding[];
-  /** Stack frames, shared by the rows that have the same stack. */
+  /** Stack frames, shared by the rows (and leak groups) that have the same stack. */
   stacks: string[][];
+}
+
+/** One leak-at-end group: the live mappings of one device from one call site. */
+export interface ReportLeak {
+  device: string;
+  driver: string | null;
+  count: number;
+  bytes: number;
+  /** How many were mapped since the last loss of events (the rest may have been unmapped unseen). */
+  fresh: number;
+  /** The call site as check's summary names it (the first frame outside the DMA API), or null with no stack. */
+  site: string | null;
+  /** The mapping stack: an index into ReportFindings.stacks, or -1 when the trace had none. */
+  stack: number;
+}
+
+export interface ReportLeaks {
+  /** Groups in all (the engine's order: by device, then most mappings first). */
+  total: number;
+  /** The most groups listed. */
+  cap: number;
+  groups: ReportLeak[];
 }
 
 export interface ReportDeviceStats {
@@ -147,9 +174,15 @@ export interface ReportDeviceStats {
   peakBytesAt: string | null;
   /** Findings by check. */
   findings: Record<string, number>;
+  /** Mapping lifetimes (unmap - map), counts per log2 bucket (ReportStats.lifetimeBuckets), as `stats` prints them. */
+  lifetimes: number[];
+  /** The bucket holding the median lifetime ("256us-512us"), as `stats` prints it; null with no lifetimes. */
+  lifetimeMedian: string | null;
 }
 
 export interface ReportStats {
   devices: ReportDeviceStats[];
   totals: ReportDeviceStats;
+  /** The lifetime buckets' labels, from "<1us" to ">=4.2s". */
+  lifetimeBuckets: string[];
 }

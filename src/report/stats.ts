@@ -52,7 +52,7 @@ function peak(p: { value: number; at: string | null }, fmt: (n: number) => strin
 }
 
 /** The lifetime buckets' median, as the label of the bucket holding it, or null with no lifetimes. */
-function medianBucket(counts: readonly number[], labels: readonly string[]): string | null {
+export function medianBucket(counts: readonly number[], labels: readonly string[]): string | null {
   const n = counts.reduce((a, b) => a + b, 0);
   if (n === 0) return null;
   let acc = 0;

@@ -42,6 +42,11 @@ function joinEvidence(list: string[]): string {
   return out;
 }
 
+/** A mapping stack's call site: its first frame outside the DMA API (else its first), or null with no stack. */
+export function callSite(stack: readonly string[] | null): string | null {
+  return stack?.find((f) => !/^(__)?dma_|^debug_dma_/.test(f)) ?? stack?.[0] ?? null;
+}
+
 /** Findings --min-severity kept from the output (still counted in the summary). */
 export interface Hidden {
   unconfirmed: number;
@@ -153,7 +158,7 @@ export function summaryText(s: SummaryData, paint: Paint, extra: SummaryExtra = 
       `  live at the end (leak-at-end, info): ${s.leaks.length} group${s.leaks.length === 1 ? '' : 's'} by device and call site`,
     );
     for (const g of top) {
-      const caller = g.stack?.find((f) => !/^(__)?dma_|^debug_dma_/.test(f)) ?? g.stack?.[0];
+      const caller = callSite(g.stack);
       const site = caller ? ` at ${caller}` : '';
       lines.push(`    ${g.device}: ${g.count} mappings, ${g.bytes} bytes${site}`);
     }

@@ -207,6 +207,7 @@ describe('rendering a kernel false positive', () => {
     driver: 'dmabug',
     bare: false,
     at: { line: 5901, ts: '2.084200', cpu: 1, pid: 102, comm: 'insmod' },
+    stack: null,
     mapping: {
       type: 'phy',
       direction: 'DMA_TO_DEVICE',

@@ -18,6 +18,7 @@ function finding(message: string, severity: Finding['severity'] = 'error'): Find
     driver: null,
     bare: false,
     at: { line: 0, ts: '', cpu: 0, pid: 0, comm: '' },
+    stack: null,
     mapping: null,
     note: null,
     shown: true,
@@ -97,5 +98,108 @@ describe('finding gate', () => {
     g.seen(0, 1, 0);
     g.push(finding('w'), 1, 0, true);
     assert.deepEqual(said(), ['error:w']);
+  });
+});
+
+describe('finding gate: the call stack', () => {
+  function stacked() {
+    const out: Finding[] = [];
+    const g = new FindingGate(
+      (f) => out.push(f),
+      (f, cpu, after) => {
+        f.severity = 'unconfirmed';
+        f.note = `cpu ${cpu} after ${after}`;
+      },
+      (f, stack) => {
+        f.stack = [`frame ${stack}`];
+      },
+    );
+    const said = () => out.map((f) => `${f.severity}:${f.message}:${f.stack?.join(',') ?? '-'}`);
+    return { g, out, said };
+  }
+
+  it("holds a finding until its CPU's next record; a stack record is its stack", () => {
+    const { g, said } = stacked();
+    g.setCpus(2);
+    g.seen(1, 1, 0);
+    g.push(finding('a'), 1, 0, false, 1);
+    g.push(finding('b'), 1, 0, false, 1); // a second finding of the same call
+    assert.deepEqual(said(), []);
+    // CPU 0's records (its own stack too) do not end CPU 1's wait
+    g.record(0, 7);
+    g.seen(0, 1, 10);
+    assert.deepEqual(said(), []);
+    g.record(1, 5);
+    assert.deepEqual(said(), ['error:a:frame 5', 'error:b:frame 5']);
+  });
+
+  it('any other record of the CPU ends the wait with no stack, and order is kept across CPUs', () => {
+    const { g, said } = stacked();
+    g.setCpus(2);
+    g.push(finding('cpu0'), 1, 0, false, 0);
+    g.push(finding('cpu1'), 1, 5, false, 1);
+    g.push(finding('direct', 'info'), 0, 0, false); // waits for nothing, but comes after
+    g.record(1, 3);
+    assert.deepEqual(said(), [], 'the first finding still waits');
+    g.record(0, -1);
+    assert.deepEqual(said(), ['error:cpu0:-', 'error:cpu1:frame 3', 'info:direct:-']);
+  });
+
+  it('a record of an unknown CPU (a damaged line) and the end of the input end every wait', () => {
+    const { g, said } = stacked();
+    g.push(finding('x'), 1, 0, false, 0);
+    g.push(finding('y'), 1, 0, false, 3);
+    g.record(ALL_CPUS, -1);
+    assert.deepEqual(said(), ['error:x:-', 'error:y:-']);
+    g.push(finding('z'), 2, 0, false, 2);
+    g.drained();
+    assert.deepEqual(said().slice(2), ['error:z:-']);
+    // after the drain, a CPU's record finds nothing to end
+    g.record(2, 9);
+    assert.equal(said().length, 3);
+  });
+
+  it('a verdict is what it was without the wait: a notice that comes while the stack is awaited changes nothing', () => {
+    const { g, said } = stacked();
+    g.setCpus(2);
+    g.seen(0, 5, 0);
+    g.seen(1, 5, 0);
+    // every CPU is at 5 s: the error is final at once (it went out at once before stacks waited)
+    g.push(finding('e'), 5, 0, true, 1);
+    g.lost(0, () => '5.000000'); // CPU 0 at 5 s lost events: too late for a final verdict
+    g.record(1, 4);
+    assert.deepEqual(said(), ['error:e:frame 4']);
+  });
+
+  it('a held error still turns unconfirmed on a notice before its verdict, and waits for its stack too', () => {
+    const { g, said } = stacked();
+    g.setCpus(2);
+    g.seen(0, 1, 0);
+    g.seen(1, 5, 0);
+    g.push(finding('h'), 5, 0, true, 1);
+    g.record(1, 2); // the stack came; CPU 0 is still behind
+    assert.deepEqual(said(), []);
+    g.lost(0, () => '1.000000');
+    g.seen(0, 6, 0);
+    assert.deepEqual(said(), ['unconfirmed:h:frame 2']);
+  });
+
+  it('keeps waits apart per CPU over many findings (the queue is indexed, not scanned)', () => {
+    const { g, said } = stacked();
+    g.setCpus(3);
+    for (let i = 0; i < 1000; i++) {
+      const cpu = i % 3;
+      g.record(cpu, i % 2 === 0 ? i : -1); // ends the previous wait of this CPU
+      g.seen(cpu, i, 0);
+      g.push(finding(`f${i}`), i, 0, false, cpu);
+    }
+    g.drained();
+    const out = said();
+    assert.equal(out.length, 1000);
+    // finding i's stack is the record after it on its CPU: record i + 3, a stack when i + 3 is even
+    for (let i = 0; i < 997; i++) {
+      assert.equal(out[i], `error:f${i}:${(i + 3) % 2 === 0 ? `frame ${i + 3}` : '-'}`);
+    }
+    assert.deepEqual(out.slice(997), ['error:f997:-', 'error:f998:-', 'error:f999:-']);
   });
 });

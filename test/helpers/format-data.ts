@@ -34,6 +34,7 @@ export function finding(over: Partial<Finding> = {}): Finding {
       mappedAt: { line: 10, ts: '1.000001', cpu: 0, pid: 42, comm: 'insmod' },
       stack: null,
     },
+    stack: null,
     note: null,
     shown: true,
     kernelFalsePositive: null,

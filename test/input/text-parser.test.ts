@@ -642,6 +642,44 @@ describe('stack traces', () => {
     assert.equal(p.parser.skipped, 3);
   });
 
+  test("a block after another tracepoint's line of its CPU is that event's: a Stack with no frames (-1)", () => {
+    const h = (cpu: number, ts: string) => `  insmod-103   [00${cpu}] .....  ${ts}:`;
+    const p = parseBytes(
+      `${h(1, '1.000001')} dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=1000 size=512 attrs=\n` +
+        `${h(1, '1.000002')} sched_switch: prev_comm=insmod prev_pid=103 ==> next_comm=swapper/1 next_pid=0\n` +
+        // CPU 0's block is its own: only CPU 1 had another event
+        `${h(0, '1.000003')} <stack trace>\n => cpu0_frame+0x1/0x2\n` +
+        `${h(1, '1.000004')} <stack trace>\n => schedule+0x1/0x2\n` +
+        `${h(1, '1.000005')} dma_map_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=2000 size=512 phys_addr=2000 attrs=\n` +
+        `${h(1, '1.000006')} <stack trace>\n => dma_map_page_attrs+0x1/0x2\n`,
+    );
+    const stacks = p.events
+      .filter((e) => e.kind === EventKind.Stack)
+      .map((e) => [e.cpu, e.stack < 0 ? -1 : p.names.stacks.name(e.stack)]);
+    assert.deepEqual(stacks, [
+      [0, 'cpu0_frame+0x1/0x2'],
+      [1, -1],
+      [1, 'dma_map_page_attrs+0x1/0x2'],
+    ]);
+  });
+
+  test('idle(): a live source with nothing to read closes an open block whose last line is whole', () => {
+    const names = new Names();
+    const events: DmaEvent[] = [];
+    const parser = new TextParser({ names, file: 'pipe', sink: (ev) => events.push(ev.clone()) });
+    parser.push(Buffer.from('  x-1 [000] ..... 1.0: <stack trace>\n => first+0x1/0x2\n => sec'));
+    assert.equal(parser.idle(), false, 'the last line is cut: more frames may follow');
+    assert.equal(events.length, 0);
+    parser.push(Buffer.from('ond+0x1/0x2\n'));
+    assert.equal(events.length, 0);
+    assert.equal(parser.idle(), true);
+    assert.equal(events.length, 1);
+    assert.equal(names.stacks.name(events[0]!.stack), 'first+0x1/0x2\nsecond+0x1/0x2');
+    parser.idle();
+    parser.end();
+    assert.equal(events.length, 1, 'closed once');
+  });
+
   test('an absurd stack block is capped, not grown without bound', () => {
     const frames = ' => some_function_name+0x10/0x20\n'.repeat(10_000);
     const p = parseBytes(`  x-1 [000] ..... 1.0: <stack trace>\n${frames}`);

@@ -284,6 +284,8 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
     ev.damaged = damaged;
     out.push(serialize(ev, names));
   };
+  // CPUs whose last record was another event's (sched_switch): a kernel_stack after it is that event's (-1)
+  const foreign = new Set<number>();
   for (const { rec, i } of order) {
     const [sec, ns] = split(rec.ts);
     for (const lost of lostBefore.get(i) ?? []) {
@@ -390,9 +392,14 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
         ev.order = rec.event === 'mm_page_free' ? Number(v.order) : 0;
         break;
       case 'sched_switch':
+        foreign.add(rec.cpu);
         continue;
       case 'kernel_stack': {
         ev.kind = K.Stack;
+        if (foreign.has(rec.cpu)) {
+          ev.stack = -1;
+          break;
+        }
         const frames: string[] = [];
         let dropping = true;
         for (const a of v.caller as bigint[]) {
@@ -432,6 +439,7 @@ function expected(c: Case, pages: ReturnType<typeof writeTraceDat>['pages']): { 
       lostAt(rec.cpu, sec, ns, 1, true);
       continue;
     }
+    if (ev.kind !== K.Stack) foreign.delete(rec.cpu);
     ev.line = out.length + 1;
     ev.tsSec = sec;
     ev.tsNs = ns;

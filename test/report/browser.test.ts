@@ -3,9 +3,11 @@
 // fixtures are opened from file://, with every network request refused and
 // recorded; any console error or page error fails the test. It checks the
 // chart and its finding markers, that the findings table lists what `check
-// --json` prints, that a click selects the row, highlights its time on the
-// chart (zooming to it when outside the view) and shows the message, mapping
-// and stack, and saves screenshots to dist/test-output/.
+// --json` prints, that the details pane opens on the first finding, that a
+// click selects the row, highlights its time on the chart (zooming to it when
+// outside the view) and shows the message, the call's stack, the mapping and
+// its stack, that the leak-at-end groups and the lifetime histograms are what
+// `check` and `stats` print, and saves screenshots to dist/test-output/.
 //
 // Skipped with a message when /usr/bin/chromium is missing, except under CI
 // (CI=true), whose .ci/run installs it: there a missing browser fails.
@@ -26,6 +28,7 @@ import { fixture } from '../helpers/fixtures.js';
 
 const SG = fixture('bug-sync-sg-nents');
 const STACK = fixture('bug-unmap-size-stack');
+const REAL_STACK = fixture('real-devices-stack', 'trace.dat');
 const OUTPUT = join(process.cwd(), 'dist', 'test-output');
 
 if (!haveChromium() && process.env.CI) {
@@ -83,7 +86,13 @@ describe('HTML report in Chromium', { skip }, () => {
     return { page, problems };
   }
 
-  type Want = { type: string; message: string; ts: string; mapping: { dma_addr: string; direction: string } | null };
+  type Want = {
+    type: string;
+    message: string;
+    ts: string;
+    stack: string[] | null;
+    mapping: { dma_addr: string; direction: string; stack: string[] | null } | null;
+  };
   function checkFindings(trace: string): Want[] {
     return runDmadebug(['check', '--json', trace])
       .out.trim()
@@ -170,14 +179,125 @@ describe('HTML report in Chromium', { skip }, () => {
     await page.close();
   });
 
-  it('shows the mapping stack of a finding', { skip: !existsSync(STACK) && 'no fixture' }, async () => {
+  it('opens the details pane on the first finding when the page loads', async () => {
+    const { page, problems } = await open(report(SG, 'sg-first'));
+    const want = checkFindings(SG);
+    const details = page.locator('#details');
+    assert.equal(await details.getAttribute('data-finding'), '0');
+    assert.equal(await details.locator('pre.message').textContent(), `DMA-API: pci 0000:00:02.0: ${want[0]!.message}`);
+    assert.match((await details.locator('dl.mapping').textContent()) ?? '', /device address0x/);
+    const rows = page.locator('#findings-table tbody tr');
+    assert.match((await rows.first().getAttribute('class')) ?? '', /\bselected\b/);
+    assert.equal(await page.locator('#findings-table tbody tr.selected').count(), 1);
+    assert.equal(await page.locator('#chart').getAttribute('data-highlight'), want[0]!.ts);
+    // the page opens at its top: selecting the first finding does not scroll to it
+    assert.equal(await page.evaluate<number>('window.scrollY'), 0);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("shows both stacks of a finding in full: the call's and the mapping's", {
+    skip: !existsSync(STACK) && 'no fixture',
+  }, async () => {
     const { page, problems } = await open(report(STACK, 'stack'));
-    await page.locator('#findings-table tbody tr').first().click();
-    const frames = await page.locator('#details ol.stack li').allTextContents();
-    assert.ok(frames.length > 10, String(frames.length));
-    assert.equal(frames[0], 'dma_map_page_attrs+0x212/0x241');
-    assert.equal(frames[3], 'sc_unmap_size+0x44/0xd2 [dmabug]');
+    const [want] = checkFindings(STACK);
+    assert.ok(want?.stack && want.mapping?.stack);
+    // open on load, no click needed
+    const call = await page.locator('#details ol.stack.call li').allTextContents();
+    const mapped = await page.locator('#details ol.stack.mapped li').allTextContents();
+    assert.deepEqual(call, want.stack);
+    assert.deepEqual(mapped, want.mapping.stack);
+    assert.equal(call[0], 'dma_unmap_page_attrs+0xd1/0xef');
+    assert.ok(call.includes('sc_unmap_size+0x98/0xd2 [dmabug]'));
+    assert.equal(mapped[0], 'dma_map_page_attrs+0x212/0x241');
+    assert.equal(mapped[3], 'sc_unmap_size+0x44/0xd2 [dmabug]');
+    assert.deepEqual(await page.locator('#details h3').allTextContents(), [
+      'error unmap-size-mismatch',
+      'Call stack',
+      'Mapping',
+      'Mapped at (stack)',
+    ]);
     await page.screenshot({ path: join(OUTPUT, 'report-bug-unmap-size-stack.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('lists the leak-at-end groups as check counts them, each call site with its stack', {
+    skip: !existsSync(REAL_STACK) && 'no fixture',
+  }, async () => {
+    const { page, problems } = await open(report(REAL_STACK, 'real-stack'));
+    const summary = runDmadebug(['check', '-q', '--json', REAL_STACK])
+      .out.trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            leak_at_end: Array<{ device: string; count: number; bytes: number; stack: string[] | null }>;
+          },
+      )
+      .find((o) => o.type === 'summary')!;
+    const groups = summary.leak_at_end;
+    assert.ok(groups.length >= 5, String(groups.length));
+    assert.ok(groups.some((g) => g.stack !== null) && groups.some((g) => g.stack === null));
+    const rows = page.locator('#leaks-table tbody tr');
+    assert.equal(await rows.count(), groups.length);
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      const cells = rows.nth(i).locator('td');
+      assert.equal(await cells.nth(0).textContent(), g.device);
+      assert.equal(await cells.nth(1).textContent(), g.count.toLocaleString('en-US'));
+      assert.equal(await cells.nth(2).getAttribute('title'), `${g.bytes.toLocaleString('en-US')} bytes`);
+      if (g.stack === null) {
+        assert.equal(await cells.nth(4).textContent(), 'no stack in the trace');
+        continue;
+      }
+      // the call site is the first frame outside the DMA API, as check's summary names it; a click shows the stack
+      const site = g.stack.find((f) => !/^(__)?dma_|^debug_dma_/.test(f))!;
+      const summaryEl = cells.nth(4).locator('summary');
+      assert.equal(await summaryEl.textContent(), site);
+      const list = cells.nth(4).locator('ol.stack li');
+      assert.equal(await list.first().isVisible(), false);
+      await summaryEl.click();
+      assert.equal(await list.first().isVisible(), true);
+      assert.deepEqual(await list.allTextContents(), g.stack);
+    }
+    assert.match((await page.locator('#leaks h2').textContent()) ?? '', /^Live at the end: 274 mappings$/);
+    await page.screenshot({ path: join(OUTPUT, 'report-real-devices-stack.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('draws the lifetime histogram of each device as stats prints it', async () => {
+    const { page, problems } = await open(report(SG, 'sg-lifetimes'));
+    const stats = JSON.parse(runDmadebug(['stats', '--json', SG]).out) as {
+      lifetime_buckets: string[];
+      devices: Array<{ device: string; lifetimes: number[] }>;
+      totals: { device: string; lifetimes: number[] };
+    };
+    const text = runDmadebug(['stats', SG]).out;
+    const all = [...stats.devices, stats.totals];
+    const rows = page.locator('#lifetimes .hist-row:not(.axis)');
+    assert.equal(await rows.count(), all.length);
+    for (let i = 0; i < all.length; i++) {
+      const d = all[i]!;
+      const row = rows.nth(i);
+      assert.equal(await row.getAttribute('data-device'), d.device);
+      const counts = await row
+        .locator('.bar')
+        .evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count'))));
+      assert.deepEqual(counts, d.lifetimes);
+      assert.equal(counts.length, stats.lifetime_buckets.length);
+      // a bar for every non-zero bucket, none for the empty ones
+      const heights = await row
+        .locator('.bar')
+        .evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().height));
+      for (const [b, h] of heights.entries()) assert.equal(h > 0, d.lifetimes[b]! > 0, `${d.device} bucket ${b}`);
+      // n and the median bucket, as the text histogram's line ends
+      const line = text.split('\n').find((l) => l.trimStart().startsWith(`${d.device} `) && l.includes('|'))!;
+      const tail = /\|\s+(n=\d+(?:, median \S+)?)$/.exec(line)![1]!;
+      assert.equal(((await row.locator('.hist-n').textContent()) ?? '').replace(/,(?=\d)/g, ''), tail);
+    }
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -116,13 +116,45 @@ describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' },
     );
   });
 
-  it('stores a mapping stack once and points rows at it', { skip: !existsSync(STACKS) && 'no fixture' }, async () => {
+  it("stores each stack once and points rows at them: the call's and the mapping's", {
+    skip: !existsSync(STACKS) && 'no fixture',
+  }, async () => {
     const { data, findings } = await build(STACKS);
     assert.equal(data.findings.rows.length, 1);
-    const m = data.findings.rows[0]!.mapping!;
-    assert.equal(m.stack, 0);
-    assert.deepEqual(data.findings.stacks[0], findings[0]!.mapping!.stack);
-    assert.equal(data.findings.stacks[0]![0], 'dma_map_page_attrs+0x212/0x241');
+    const row = data.findings.rows[0]!;
+    assert.equal(row.stack, 0);
+    assert.equal(row.mapping!.stack, 1);
+    assert.deepEqual(data.findings.stacks[0], findings[0]!.stack);
+    assert.deepEqual(data.findings.stacks[1], findings[0]!.mapping!.stack);
+    assert.equal(data.findings.stacks[0]![0], 'dma_unmap_page_attrs+0xd1/0xef');
+    assert.equal(data.findings.stacks[1]![0], 'dma_map_page_attrs+0x212/0x241');
+    assert.equal(data.findings.stacks.length, 2);
+  });
+
+  it('carries the leak-at-end groups and the lifetime histograms, as check and stats have them', async () => {
+    const c = new ReportCollector({ maxLeaks: 1 });
+    const p = new Pipeline(TRACE, { tap: c.tap, onFinding: c.onFinding });
+    c.attach(p.engine);
+    const r = (await p.run()).result();
+    const data = c.finish(r, 'trace.txt', 'dmadebug test');
+    const groups = r.engine.leaksAtEnd();
+    assert.ok(groups.length >= 1);
+    assert.equal(data.leaks.total, groups.length);
+    assert.equal(data.leaks.cap, 1);
+    assert.deepEqual(
+      data.leaks.groups.map((g) => [g.device, g.count, g.bytes, g.fresh]),
+      groups.slice(0, 1).map((g) => [g.device, g.count, g.bytes, g.fresh]),
+    );
+    assert.equal(data.leaks.groups[0]!.stack, -1, 'this trace has no stacks');
+    assert.equal(data.leaks.groups[0]!.site, null);
+    const stats = r.engine.stats();
+    assert.deepEqual(data.stats.lifetimeBuckets, stats.lifetimeBuckets);
+    assert.deepEqual(
+      data.stats.devices.map((d) => [d.device, d.lifetimes]),
+      stats.devices.map((d) => [d.device, d.lifetimes]),
+    );
+    assert.deepEqual(data.stats.totals.lifetimes, stats.totals.lifetimes);
+    assert.ok(data.stats.devices.every((d) => d.lifetimeMedian !== null));
   });
 
   it('lists at most maxRows findings but counts them all', async () => {

@@ -3,16 +3,19 @@
 // the page: a summary, a uPlot timeline (live mappings or mapped bytes per
 // device, drag to zoom, double-click or "Reset zoom" to go back, finding
 // markers by severity), the findings table (a click selects a row, marks its
-// time on the chart and shows the message, mapping and stack) and the
-// per-device stats.
+// time on the chart and shows the message, the call's stack, the mapping and
+// its stack; the first finding is selected when the page opens), the mappings
+// live at the end by device and call site (leak-at-end, with their stacks),
+// and the per-device stats with their mapping-lifetime histograms.
 //
 // Data only ever reaches the page through textContent: nothing from the trace
 // is parsed as HTML.
 //
 // State the tests read: #chart[data-metric] ("live" or "bytes"), #chart[data-highlight] (the selected finding's
 // timestamp, "" when none), #chart[data-highlight-visible] ("true" when it is
-// inside the plotted range), #chart[data-markers] (marker buckets drawn) and
-// body[data-ready] ("true" once everything is drawn).
+// inside the plotted range), #chart[data-markers] (marker buckets drawn),
+// #details[data-finding] (the selected row's index, "" when none), the
+// histogram bars' data-count, and body[data-ready] ("true" once everything is drawn).
 
 import type uPlotNs from 'uplot';
 import type { ReportData, ReportFinding, ReportPlace, ReportSeries, ReportSeverity } from '../report-data.js';
@@ -140,7 +143,13 @@ class Report {
   }
 
   render(root: HTMLElement): void {
-    root.append(this.header(), this.timelineSection(), this.findingsSection(), this.statsSection());
+    root.append(
+      this.header(),
+      this.timelineSection(),
+      this.findingsSection(),
+      this.leaksSection(),
+      this.statsSection(),
+    );
     root.append(
       el(
         'footer',
@@ -149,7 +158,9 @@ class Report {
       ),
     );
     this.drawChart();
-    this.showDetails(null);
+    // The details pane opens on the first finding: what the reader came for, without a click.
+    if (this.d.findings.rows.length > 0) this.select(0, false);
+    else this.showDetails(null);
     window.addEventListener('resize', () => this.resize());
   }
 
@@ -387,6 +398,26 @@ class Report {
     ctx.beginPath();
     ctx.rect(left, top, width, height);
     ctx.clip();
+    // the selected finding's highlight first: the markers stay visible on top of it
+    const f = this.selected >= 0 ? this.d.findings.rows[this.selected] : undefined;
+    let visible = false;
+    if (f) {
+      const t = f.t ?? this.end;
+      const i = Math.min(tl.buckets - 1, Math.max(0, Math.floor((t - tl.start) / this.bucketSec)));
+      const b0 = tl.start + i * this.bucketSec;
+      const x0 = u.valToPos(b0, 'x', true);
+      const x1 = u.valToPos(b0 + this.bucketSec, 'x', true);
+      const xt = Math.round(u.valToPos(t, 'x', true));
+      visible = t >= min && t <= max;
+      ctx.fillStyle = 'rgba(255, 200, 0, 0.25)';
+      ctx.fillRect(Math.min(x0, xt - 4 * dpr), top, Math.max(x1 - x0, 8 * dpr), height);
+      ctx.strokeStyle = '#111';
+      ctx.lineWidth = 2 * dpr;
+      ctx.beginPath();
+      ctx.moveTo(xt, top);
+      ctx.lineTo(xt, top + height);
+      ctx.stroke();
+    }
     let drawn = 0;
     for (const m of this.markers) {
       const t0 = tl.start + m.i * this.bucketSec;
@@ -423,25 +454,6 @@ class Report {
       ctx.stroke();
     }
     ctx.setLineDash([]);
-    const f = this.selected >= 0 ? this.d.findings.rows[this.selected] : undefined;
-    let visible = false;
-    if (f) {
-      const t = f.t ?? this.end;
-      const i = Math.min(tl.buckets - 1, Math.max(0, Math.floor((t - tl.start) / this.bucketSec)));
-      const b0 = tl.start + i * this.bucketSec;
-      const x0 = u.valToPos(b0, 'x', true);
-      const x1 = u.valToPos(b0 + this.bucketSec, 'x', true);
-      const xt = Math.round(u.valToPos(t, 'x', true));
-      visible = t >= min && t <= max;
-      ctx.fillStyle = 'rgba(255, 200, 0, 0.25)';
-      ctx.fillRect(Math.min(x0, xt - 4 * dpr), top, Math.max(x1 - x0, 8 * dpr), height);
-      ctx.strokeStyle = '#111';
-      ctx.lineWidth = 2 * dpr;
-      ctx.beginPath();
-      ctx.moveTo(xt, top);
-      ctx.lineTo(xt, top + height);
-      ctx.stroke();
-    }
     ctx.restore();
     this.chartEl.dataset.markers = String(drawn);
     this.chartEl.dataset.highlightVisible = String(visible);
@@ -463,7 +475,7 @@ class Report {
     if (best < 0) return;
     const rows = this.d.findings.rows;
     const idx = rows.findIndex((f) => f.t !== null && Math.floor((f.t - tl.start) / this.bucketSec) === best);
-    if (idx >= 0) this.select(idx, false);
+    if (idx >= 0) this.select(idx, true);
   }
 
   // ------------------------------------------------------------ findings
@@ -499,7 +511,7 @@ class Report {
         el('td', { class: 'mono' }, r.device ?? '-'),
         el('td', { class: 'msg' }, r.message),
       );
-      tr.addEventListener('click', () => this.select(i, true));
+      tr.addEventListener('click', () => this.select(i, false));
       tr.addEventListener('keydown', (e) => this.rowKey(e, i));
       this.rowEls.push(tr);
       tbody.append(tr);
@@ -549,7 +561,7 @@ class Report {
   private rowKey(e: KeyboardEvent, i: number): void {
     if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
-      this.select(i, true);
+      this.select(i, false);
       return;
     }
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
@@ -558,14 +570,18 @@ class Report {
     for (let j = i + step; j >= 0 && j < this.rowEls.length; j += step) {
       if (!this.rowEls[j]!.hidden) {
         this.rowEls[j]!.focus();
-        this.select(j, true);
+        this.select(j, false);
         return;
       }
     }
   }
 
-  /** Selects a finding: the row, the chart's highlight (zooming to it when outside the view), the details. */
-  select(i: number, fromTable: boolean): void {
+  /**
+   * Selects a finding: the row (scrolled into its table's view when `scroll`:
+   * a click on the chart), the chart's highlight (zooming to it when outside
+   * the view), the details.
+   */
+  select(i: number, scroll: boolean): void {
     const f = this.d.findings.rows[i];
     if (!f) return;
     this.rowEls[this.selected]?.classList.remove('selected');
@@ -574,7 +590,7 @@ class Report {
     const tr = this.rowEls[i];
     tr?.classList.add('selected');
     tr?.setAttribute('aria-selected', 'true');
-    if (!fromTable) tr?.scrollIntoView({ block: 'nearest' });
+    if (scroll) tr?.scrollIntoView({ block: 'nearest' });
     this.chartEl.dataset.highlight = f.at.ts || '(end)';
     this.showDetails(f);
     const u = this.plot;
@@ -620,6 +636,18 @@ class Report {
     }
     if (f.note) where.append(el('dt', {}, f.severity === 'unconfirmed' ? 'why' : 'note'), el('dd', {}, f.note));
     box.append(where);
+    box.append(el('h3', {}, 'Call stack'));
+    const call = f.stack >= 0 ? this.d.findings.stacks[f.stack] : undefined;
+    if (call) box.append(stackList(call, 'call'));
+    else {
+      box.append(
+        el(
+          'p',
+          { class: 'placeholder' },
+          'No stack of this call in the trace (record with options/stacktrace for one).',
+        ),
+      );
+    }
     const m = f.mapping;
     if (!m) {
       box.append(el('p', { class: 'placeholder' }, 'No mapping: this finding is not about one entry.'));
@@ -639,12 +667,61 @@ class Report {
     const stack = m.stack >= 0 ? this.d.findings.stacks[m.stack] : undefined;
     if (stack) {
       box.append(el('h3', {}, 'Mapped at (stack)'));
-      const ol = el('ol', { class: 'stack' });
-      for (const frame of stack) ol.append(el('li', {}, frame));
-      box.append(ol);
+      box.append(stackList(stack, 'mapped'));
     } else {
       box.append(el('p', { class: 'placeholder' }, 'No stack in the trace (record with options/stacktrace for one).'));
     }
+  }
+
+  // ------------------------------------------------------------ leak-at-end
+
+  /** The mappings live at the end, by device and call site, as check's summary counts them. */
+  private leaksSection(): HTMLElement {
+    const lk = this.d.leaks;
+    const sec = el('section', { class: 'card', id: 'leaks' });
+    sec.append(el('h2', {}, `Live at the end: ${num(this.d.summary.live)} mappings`));
+    if (lk.total === 0) {
+      sec.append(el('p', { class: 'empty', id: 'no-leaks' }, 'Nothing is mapped when the trace ends.'));
+      return sec;
+    }
+    const head = el(
+      'tr',
+      {},
+      el('th', {}, 'Device'),
+      el('th', { class: 'num' }, 'Mappings'),
+      el('th', { class: 'num' }, 'Bytes'),
+      el('th', { class: 'num', title: 'mapped since the last loss of events' }, 'Since last loss'),
+      el('th', {}, 'Call site (click for the stack)'),
+    );
+    const rows = lk.groups.map((g) => {
+      const frames = g.stack >= 0 ? this.d.findings.stacks[g.stack] : undefined;
+      const site = frames
+        ? el('details', {}, el('summary', { class: 'mono' }, g.site ?? frames[0] ?? '?'), stackList(frames, 'mapped'))
+        : el('span', { class: 'placeholder' }, 'no stack in the trace');
+      return el(
+        'tr',
+        {},
+        el('td', { class: 'mono' }, g.driver ? `${g.device} (${g.driver})` : g.device),
+        el('td', { class: 'num' }, num(g.count)),
+        el('td', { class: 'num', title: `${num(g.bytes)} bytes` }, humanBytes(g.bytes)),
+        el('td', { class: 'num' }, num(g.fresh)),
+        el('td', { class: 'site' }, site),
+      );
+    });
+    const table = el('table', { id: 'leaks-table' }, el('thead', {}, head), el('tbody', {}, ...rows));
+    sec.append(el('div', { class: 'table-scroll' }, table));
+    sec.append(
+      el(
+        'p',
+        { class: 'note' },
+        `leak-at-end (info): ${num(lk.total)} group${lk.total === 1 ? '' : 's'} of mappings still live when the ` +
+          'trace ends, by device and the stack that mapped them (most mappings first), as `check` counts them. A driver that ' +
+          'keeps buffers mapped while it runs (rings, coherent memory) has some; a group that grows ' +
+          'with the workload is the one to look at.' +
+          (lk.groups.length < lk.total ? ` The first ${num(lk.groups.length)} are listed.` : ''),
+      ),
+    );
+    return sec;
   }
 
   // ------------------------------------------------------------ stats
@@ -709,8 +786,61 @@ class Report {
           'The totals\u2019 peaks are of the sum over devices.',
       ),
     );
+    sec.append(this.lifetimes([...st.devices, st.totals]));
     return sec;
   }
+
+  /** One histogram of mapping lifetimes per device, as `stats` prints them: a bar per log2 bucket. */
+  private lifetimes(devices: ReportData['stats']['devices']): HTMLElement {
+    const labels = this.d.stats.lifetimeBuckets;
+    const box = el('div', { id: 'lifetimes' });
+    box.append(
+      el(
+        'h3',
+        {},
+        `Mapping lifetimes (unmap \u2212 map; log2 buckets from ${labels[0] ?? ''} to ${labels[labels.length - 1] ?? ''})`,
+      ),
+    );
+    for (const d of devices) {
+      const name = d.driver ? `${d.device} (${d.driver})` : d.device;
+      let max = 0;
+      let n = 0;
+      for (const c of d.lifetimes) {
+        if (c > max) max = c;
+        n += c;
+      }
+      const bars = el('div', { class: 'hist', role: 'img', 'aria-label': `${name}: mapping lifetimes` });
+      d.lifetimes.forEach((c, b) => {
+        const bar = el('span', { class: 'bar', 'data-count': String(c), title: `${labels[b] ?? b}: ${num(c)}` });
+        // scaled to the device's largest bucket, as the text bars are; any non-zero count shows
+        bar.style.height = c === 0 ? '0' : `${Math.max(6, Math.round((c / max) * 100))}%`;
+        bars.append(bar);
+      });
+      box.append(
+        el(
+          'div',
+          { class: 'hist-row', 'data-device': d.device },
+          el('span', { class: 'mono hist-name' }, name),
+          bars,
+          el('span', { class: 'hist-n' }, n > 0 ? `n=${num(n)}, median ${d.lifetimeMedian ?? '-'}` : 'n=0'),
+        ),
+      );
+    }
+    // an axis under the bars: ticks at <1us, 1ms (bucket 11) and 1s (bucket 21), as the text one
+    const axis = el('div', { class: 'hist' });
+    labels.forEach((l, b) => {
+      axis.append(el('span', { class: 'tick' }, b === 0 || b === 11 || b === 21 ? l : ''));
+    });
+    box.append(el('div', { class: 'hist-row axis' }, el('span', { class: 'hist-name' }), axis, el('span', {})));
+    return box;
+  }
+}
+
+/** A stack's frames as an ordered list (`kind`: "call" or "mapped", a class for the tests and the style). */
+function stackList(frames: readonly string[], kind: 'call' | 'mapped'): HTMLElement {
+  const ol = el('ol', { class: `stack ${kind}` });
+  for (const frame of frames) ol.append(el('li', {}, frame));
+  return ol;
 }
 
 function trimNum(v: number): string {
