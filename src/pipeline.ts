@@ -53,7 +53,7 @@ export interface EventParser {
   events: number;
   skipped: number;
   warnings: number;
-  readonly warningList: ReadonlyArray<{ line: number; message: string }>;
+  readonly warningList: ReadonlyArray<{ line: number; message: string; cpu?: number }>;
   /** Notes that are not damage (trace.dat: which instance was read). */
   readonly notes?: ReadonlyArray<string>;
   push(chunk: Uint8Array): void;
