@@ -6,7 +6,7 @@ import type { Finding } from '../engine/findings.js';
 import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
 import { Pipeline, replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
-import { findingJson, summaryJson } from '../report/json.js';
+import { entryJson, findingJson, summaryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
 import { formatFinding } from '../report/text.js';
@@ -90,8 +90,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   }
   for (const e of r.engine.dump()) {
     if (v.json) {
-      const { type: entryType, ...rest } = e;
-      writer.write(`${JSON.stringify({ type: 'entry', entry_type: entryType, ...rest })}\n`);
+      writer.write(`${entryJson(e, label)}\n`);
     } else {
       writer.write(dumpLine(e));
     }

@@ -212,14 +212,16 @@ describe('HTML report in Chromium', { skip }, () => {
     // As the engine reports one: the kernel's line, severity info, and why it is no bug.
     const row = data.findings.rows[0]!;
     row.severity = 'info';
-    row.kernelFalsePositive = 'two live mappings differ only in attrs';
+    row.kernel_false_positive = 'two live mappings differ only in attrs';
     data.summary.severities = { error: 2, unconfirmed: 0, info: 1 };
-    data.summary.kernelFalsePositives = 1;
+    data.summary.kernel_false_positives = 1;
     data.summary.profile = {
       kernel: '7.3',
       arch: 'x86_64',
+      kernel_evidence: 'trace.dat uname option: kernel 7.3.4-amd64',
+      arch_evidence: 'trace.dat uname option: machine x86_64',
       evidence: '(trace.dat uname option: kernel 7.3.4-amd64; machine x86_64)',
-      assumed: false,
+      assumed: [],
       conflict: null,
     };
     const file = join(tmp, 'kfp.html');
