@@ -466,10 +466,10 @@ async function oneRate(a: LiveArgs, src: Source, rate: number, pipeSize: number,
   let findings = 0;
   for (const l of out) {
     try {
-      const o = JSON.parse(l) as { type?: string; lines?: number; coverage?: { lossNotices?: number } };
+      const o = JSON.parse(l) as { type?: string; lines?: number; coverage?: { loss_notices?: number } };
       if (o.type === 'summary') {
         consumed = o.lines ?? null;
-        lossNotices = o.coverage?.lossNotices ?? null;
+        lossNotices = o.coverage?.loss_notices ?? null;
       } else findings++;
     } catch {
       findings++;

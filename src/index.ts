@@ -23,7 +23,15 @@ export {
   type InputFacts,
   SizeList,
 } from './engine/events.js';
-export type { CheckId, EventRef, Finding, FindingSink, MappingInfo, Severity } from './engine/findings.js';
+export type {
+  CheckId,
+  EventRef,
+  Finding,
+  FindingSink,
+  InputPositions,
+  MappingInfo,
+  Severity,
+} from './engine/findings.js';
 export { DIR_NAMES, EntryType, MAP_ERR_NAMES, MapErr, TYPE_NAMES } from './engine/model.js';
 export {
   ARCH_NAMES,
@@ -48,7 +56,18 @@ export { type FindingTally, type ReplayOptions, type ReplayResult, replay, summa
 export { ReportCollector } from './report/collect.js';
 export { dumpLine } from './report/dump.js';
 export { escapeHtml, loadReportAssets, type ReportAssets, renderHtml } from './report/html.js';
-export { findingJson, profileJson, type SummaryData, summaryJson } from './report/json.js';
+export {
+  entryJson,
+  type FindingJson,
+  findingJson,
+  JSON_SCHEMA_VERSION,
+  type LocationJson,
+  profileJson,
+  type SourceJson,
+  type SummaryData,
+  statsJson,
+  summaryJson,
+} from './report/json.js';
 export { colorFor, makePaint, type Paint } from './report/paint.js';
 export type * from './report/report-data.js';
 export { profileLine, summaryText } from './report/summary.js';

@@ -58,7 +58,7 @@ export interface EventParser {
   events: number;
   skipped: number;
   warnings: number;
-  readonly warningList: ReadonlyArray<{ line: number; message: string }>;
+  readonly warningList: ReadonlyArray<{ line: number; message: string; cpu?: number }>;
   /** Notes that are not damage (trace.dat: which instance was read). */
   readonly notes?: ReadonlyArray<string>;
   push(chunk: Uint8Array): void;
@@ -294,8 +294,10 @@ export function summarize(inputs: string[], r: Pick<ReplayResult, 'engine' | 'pa
   const e = r.engine;
   const findings: Record<string, number> = {};
   for (const [k, v] of [...e.findingCounts].sort((a, b) => a[0].localeCompare(b[0]))) findings[k] = v;
-  const devices: SummaryData['devices'] = {};
-  for (const [name, c] of [...e.deviceCounts()].sort((a, b) => a[0].localeCompare(b[0]))) devices[name] = c;
+  const drivers = e.config.drivers;
+  const devices: SummaryData['devices'] = [...e.deviceCounts()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([device, c]) => ({ device, driver: drivers?.get(device) ?? null, ...c }));
   return {
     inputs,
     events: e.eventCount,

@@ -11,6 +11,7 @@ import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
 import { Pipeline, replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
 import { findingsStatus, makeRenderer, SeverityFilter } from '../report/format.js';
+import { entryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
 import { checkFormat, failOnOption, formatOption, minSeverityOption } from './formats.js';
@@ -128,8 +129,7 @@ export async function runDump(v: Values, positionals: string[]): Promise<number>
   }
   for (const e of r.engine.dump()) {
     if (json) {
-      const { type: entryType, ...rest } = e;
-      writer.write(`${JSON.stringify({ type: 'entry', entry_type: entryType, ...rest })}\n`);
+      writer.write(`${entryJson(e, label)}\n`);
     } else {
       writer.write(dumpLine(e));
     }

@@ -20,6 +20,7 @@
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
+import { positionText } from '../engine/findings.js';
 import type { ReplayResult } from '../pipeline.js';
 import { UsageError, type Values } from './options.js';
 
@@ -326,9 +327,14 @@ export class Output {
  * number and why; past the first MAX_WARNINGS_KEPT, only how many more.
  */
 export function writeSkippedLines(label: string, r: Pick<ReplayResult, 'kind' | 'parser'>): void {
-  const unit = r.kind === 'text' ? 'line' : 'event';
+  const unit = r.kind === 'text' ? 'line' : 'record';
+  const positions = r.parser.facts.positions;
   const list = r.parser.warningList;
-  for (const w of list) process.stderr.write(`dmadebug: ${label}: ${unit} ${w.line}: ${w.message}\n`);
+  for (const w of list) {
+    // text: `line 12`; binary: `cpu 1 offset 0x1a2b3c` (or `record`, when the damage has no place)
+    const place = w.cpu === undefined ? `${unit} ${w.line}` : positionText(positions, w.line, w.cpu) || unit;
+    process.stderr.write(`dmadebug: ${label}: ${place}: ${w.message}\n`);
+  }
   const more = r.parser.warnings - list.length;
   if (more > 0) {
     process.stderr.write(

@@ -63,7 +63,7 @@ export async function runReport(v: Values, positionals: string[], tool: string):
       `dmadebug: wrote ${where} (${humanBytes(Buffer.byteLength(html))}): ${count(data.summary.events, 'event')}, ` +
         `${count(f.total, 'finding')}${f.rows.length < f.total ? ` (${f.rows.length} listed)` : ''}, ` +
         `${count(data.timeline.devices.length, 'device')}, ` +
-        `${count(data.timeline.buckets, 'time bucket')} of ${data.timeline.widthNs / 1e6} ms\n`,
+        `${count(data.timeline.buckets, 'time bucket')} of ${data.timeline.width_ns / 1e6} ms\n`,
     );
   }
   if (r.error) {

@@ -33,7 +33,7 @@ export async function runStats(v: Values, positionals: string[]): Promise<number
     writer.discard();
   } else {
     const s = r.engine.stats();
-    writer.write(json ? `${statsJson(s, label)}\n` : statsText(s, label));
+    writer.write(json ? `${statsJson(s, label, r.engine.coverage())}\n` : statsText(s, label));
     await writer.end();
   }
   if (r.error) {

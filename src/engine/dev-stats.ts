@@ -120,6 +120,8 @@ export interface Peak {
 export interface DeviceStats {
   device: string;
   driver: string | null;
+  /** The call counts check's summary reports (maps and unmaps without allocs and frees). */
+  counts: DeviceCounts;
   /** Map and alloc calls by type; an sg call counts once. */
   maps: ByType;
   /** Unmap and free calls by type. */

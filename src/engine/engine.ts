@@ -60,7 +60,10 @@ export interface DumpEntry {
   bucket: number;
   /** null when the trace cannot tell the physical address */
   phys: string | null;
+  /** The DMA address as the dump prints it (%llx: no 0x, no padding). */
   dma: string;
+  /** The DMA address, 0x + 16 hex digits. */
+  dmaAddr: string;
   size: number;
   /** cacheline (phys >> 6) as %pa, null when phys is unknown */
   cln: string | null;
@@ -68,6 +71,9 @@ export interface DumpEntry {
   mapError: string;
   /** The entry's DMA_ATTR_* bits, where the kernel profile keeps them (7.3 dumps ` attrs=0x..`); else null. */
   attrs: number | null;
+  /** sg entries: the call's nents and mapped count (0 for other types). */
+  sgCallEnts: number;
+  sgMappedEnts: number;
   mappedAt: EventRef;
   stack: string[] | null;
 }
@@ -473,11 +479,14 @@ export class DmaDebugEngine {
         bucket: bucketOf(t.dmaHi(e), t.dmaLo(e)),
         phys: known ? `0x${hex16(t.physHi(e), t.physLo(e))}` : null,
         dma: hexNoPad(t.dmaHi(e), t.dmaLo(e)),
+        dmaAddr: info.dmaAddr,
         size: t.size(e),
         cln: known ? pa(clnHiOf(t.physHi(e)), clnLoOf(t.physHi(e), t.physLo(e))) : null,
         direction: DIR_NAMES[t.dir(e)] ?? '?',
         mapError: MAP_ERR_NAMES[t.mapErr(e)] ?? '?',
         attrs: keepsAttrs ? t.attrs(e) : null,
+        sgCallEnts: info.sgCallEnts,
+        sgMappedEnts: info.sgMappedEnts,
         mappedAt: info.mappedAt,
         stack: info.stack,
       };

@@ -96,7 +96,12 @@ export class DmaEvent {
   kind: EventKind = EventKind.Marker;
 
   // ---- where it came from ----
-  /** Source line (text) or event number / byte offset (binary), 1-based; 0 = unknown. */
+  /**
+   * Where the event is in the input: its line (text), or its record's byte
+   * offset (binary: in the file, or in its CPU's decompressed data; see
+   * InputFacts.positions). 0 = unknown (library calls). A byte offset stays
+   * exact in a double.
+   */
   line = 0;
   /** Timestamp, seconds part. */
   tsSec = 0;
@@ -244,6 +249,15 @@ export const ALL_CPUS = -1;
 /** Where parsers deliver events. Called synchronously with a reused record. */
 export type EventSink = (ev: DmaEvent) => void;
 
+/**
+ * What DmaEvent.line counts in an input: 'line', a text line number; 'file',
+ * a record's byte offset in the (uncompressed) trace.dat; 'cpu-data', a
+ * record's byte offset in its CPU's data, decompressed (a compressed trace.dat,
+ * whose records have no offset of their own in the file) or as read from that
+ * CPU's trace_pipe_raw (live).
+ */
+export type InputPositions = 'line' | 'file' | 'cpu-data';
+
 /** Coverage facts a parser learns from headers (not events). */
 /**
  * The most CPUs a kernel can have (x86_64 MAXSMP's NR_CPUS). A bigger CPU count
@@ -253,6 +267,8 @@ export type EventSink = (ev: DmaEvent) => void;
 export const MAX_CPUS = 8192;
 
 export interface InputFacts {
+  /** What events' `line` counts (text lines unless a binary reader says otherwise). */
+  positions: InputPositions;
   /** `# entries-in-buffer/entries-written: A/B` seen with A < B: the ring buffer overwrote events. */
   overwritten: boolean;
   /** The header was seen at all (a `trace` file, not trace_pipe). */
@@ -299,6 +315,7 @@ export interface InputFacts {
 /** Facts before the input said anything. */
 export function noInputFacts(): InputFacts {
   return {
+    positions: 'line',
     overwritten: false,
     sawBufferHeader: false,
     overwriteKnown: false,

@@ -6,13 +6,21 @@
 export type Severity = 'error' | 'unconfirmed' | 'info';
 
 import type { CheckId } from './catalogue.js';
+import type { InputPositions } from './events.js';
 
 export { type CheckId, NOT_IN_KERNEL } from './catalogue.js';
+export type { InputPositions };
 
 /** Where an event happened in the input. */
 export interface EventRef {
-  /** Line (text) or event number (binary); 0 when unknown (library calls). */
+  /**
+   * Its place in the input: the line (text), or its record's byte offset
+   * (binary; `positions` says from where); 0 when unknown (library calls,
+   * findings made after the input).
+   */
   line: number;
+  /** What `line` counts: text lines, offsets in the file, or in the CPU's (decompressed) data. */
+  positions: InputPositions;
   /** Timestamp as printed, e.g. "12.345678"; "" when unknown. */
   ts: string;
   cpu: number;
@@ -68,3 +76,15 @@ export interface Finding {
 }
 
 export type FindingSink = (f: Finding) => void;
+
+/**
+ * A place in an input as words, without the input's name: `line 5992`, `cpu 1
+ * offset 0x1a2b3c` (a record's byte offset in the file) or `cpu 1 data offset
+ * 0x1a3c` (in that CPU's decompressed or streamed data); '' when unknown.
+ */
+export function positionText(positions: InputPositions, line: number, cpu: number): string {
+  if (line <= 0) return '';
+  if (positions === 'line') return `line ${line}`;
+  const off = `0x${line.toString(16)}`;
+  return positions === 'file' ? `cpu ${cpu} offset ${off}` : `cpu ${cpu} data offset ${off}`;
+}

@@ -10,9 +10,9 @@
 // Layout: every unmap writes a slot and every map reads one, at a random
 // place, so a slot is one 64-byte cache line of one buffer (an Int32 view and
 // a Float64 view of the same memory), not one word in each of eight arrays:
-//   words 0-5  key device + 1 (0 = empty: a new buffer is empty as it is),
-//              key hi, key lo, dma hi, dma lo, epoch
-//   f64 4, 5   (words 8-11) size, line
+//   words 0-6  key device + 1 (0 = empty: a new buffer is empty as it is),
+//              key hi, key lo, dma hi, dma lo, epoch, cpu
+//   f64 4, 5   (words 8-11) size, line (the unmap's place in the input)
 
 const EMPTY = 0;
 /** Words per slot (64 bytes). */
@@ -54,6 +54,7 @@ export class RecentUnmaps {
     size: number,
     epoch: number,
     line: number,
+    cpu: number,
   ): void {
     if (this.w.length === 0) this.allocate();
     const o = this.slot(dev, hi, lo);
@@ -64,6 +65,7 @@ export class RecentUnmaps {
     w[o + 3] = dmaHi;
     w[o + 4] = dmaLo;
     w[o + 5] = epoch;
+    w[o + 6] = cpu;
     const f = this.f;
     f[(o >> 1) + 4] = size;
     f[(o >> 1) + 5] = line;
@@ -95,8 +97,12 @@ export class RecentUnmaps {
   size(s: number): number {
     return this.f[(s >> 1) + 4]!;
   }
-  /** The unmap's line (0 = unknown). */
+  /** The unmap's place in the input: its line or record offset (0 = unknown). */
   line(s: number): number {
     return this.f[(s >> 1) + 5]!;
+  }
+  /** The CPU the unmap ran on. */
+  cpu(s: number): number {
+    return this.w[s + 6]!;
   }
 }

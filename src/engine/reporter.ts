@@ -11,7 +11,7 @@
 import { addr, CHECKS, type CheckDef, type CheckId, pa } from './catalogue.js';
 import { tsString } from './coverage.js';
 import { EventKind } from './events.js';
-import type { EventRef, Finding, FindingSink, MappingInfo, Severity } from './findings.js';
+import type { EventRef, Finding, FindingSink, InputPositions, MappingInfo, Severity } from './findings.js';
 import { FindingGate } from './gate.js';
 import { DIR_NAMES, TYPE_NAMES } from './model.js';
 import type { EngineState } from './state.js';
@@ -146,11 +146,17 @@ export class Reporter {
     return device === want;
   }
 
+  /** What events' `line` counts in this input. */
+  get positions(): InputPositions {
+    return this.s.cov.facts?.positions ?? 'line';
+  }
+
   private eventRef(): EventRef {
     const ev = this.s.cur;
-    if (!ev) return { line: 0, ts: '', cpu: 0, pid: 0, comm: '' };
+    if (!ev) return { line: 0, positions: this.positions, ts: '', cpu: 0, pid: 0, comm: '' };
     return {
       line: ev.line,
+      positions: this.positions,
       ts: tsString(ev.tsSec, ev.tsNs, ev.tsDigits),
       cpu: ev.cpu,
       pid: ev.pid,
@@ -173,6 +179,7 @@ export class Reporter {
       sgMappedEnts: t.sgMapped(e),
       mappedAt: {
         line: t.line(e),
+        positions: this.positions,
         ts: t.line(e) > 0 || t.tsSec(e) > 0 ? tsString(t.tsSec(e), t.tsNs(e), this.s.cov.lastTsDigits) : '',
         cpu: t.cpu(e),
         pid: t.pid(e),

@@ -260,6 +260,7 @@ export class EngineState {
   private rememberSgUnmap(head: number): void {
     const t = this.entries;
     const line = this.cur ? this.cur.line : 0;
+    const cpu = this.cur ? this.cur.cpu : 0;
     const epoch = this.cov.epoch;
     this.recentSg.record(
       t.dev(head) | SG_KEY,
@@ -270,6 +271,7 @@ export class EngineState {
       t.size(head),
       epoch,
       line,
+      cpu,
     );
   }
 

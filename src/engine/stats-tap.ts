@@ -236,6 +236,7 @@ export class StatsTap {
       return {
         device,
         driver: s.config.drivers?.get(device) ?? null,
+        counts: c.counts(),
         maps: byType(c.mapsByType),
         unmaps: byType(c.unmapsByType),
         syncs: {
@@ -260,6 +261,12 @@ export class StatsTap {
       if (!c) return;
       devices.push(one(s.names.devices.name(dev), c));
       mapFailures += c.mapFailures;
+      sum.maps += c.maps;
+      sum.unmaps += c.unmaps;
+      sum.syncs += c.syncs;
+      sum.allocs += c.allocs;
+      sum.frees += c.frees;
+      sum.mapFailures += c.mapFailures;
       sum.syncSingleForCpu += c.syncSingleForCpu;
       sum.syncSingleForDevice += c.syncSingleForDevice;
       sum.syncSgForCpu += c.syncSgForCpu;

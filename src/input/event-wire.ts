@@ -276,9 +276,10 @@ export class WireReader {
     this.tables = tables(names);
   }
 
-  /** Hands each event of buf[0, words) to `sink` (in `ev`, reused). */
-  read(buf: Int32Array, words: number, ev: DmaEvent, sink: (ev: DmaEvent) => void): void {
+  /** Hands each event of buf[0, words) to `sink` (in `ev`, reused); returns how many. */
+  read(buf: Int32Array, words: number, ev: DmaEvent, sink: (ev: DmaEvent) => void): number {
     let p = 0;
+    let n = 0;
     while (p < words) {
       const len = buf[p]!;
       const kind = buf[p + 1]!;
@@ -287,9 +288,11 @@ export class WireReader {
       else {
         this.fill(buf, p, ev);
         sink(ev);
+        n++;
       }
       p += len;
     }
+    return n;
   }
 
   private name(b: Int32Array, p: number): void {

@@ -69,8 +69,11 @@ export interface RingRecordsOptions {
   sink: EventSink;
   /** The comm of a pid other than 0 (undefined: unknown, comm -1 and not cached). */
   commName: (pid: number) => string | undefined;
-  /** A malformed record (not emitted; a dma/kmem one is a lost event in its place). */
-  warn: (message: string) => void;
+  /**
+   * A malformed record (not emitted; a dma/kmem one is a lost event in its
+   * place), of CPU `cpu` at position `pos` (PageReader.recPos; 0 unknown).
+   */
+  warn: (message: string, cpu: number, pos: number) => void;
   /**
    * The reader's facts: mapEvents (and its source) are set from the first
    * dma_map_phys/_page/_resource or unmap record when still null then.
@@ -146,7 +149,7 @@ export class RingRecords {
       if (res === Decoded.Skip) this.skipped++;
       // a dma/kmem record we cannot read is a lost event; a bad stack or marker is only a warning
       else if (!plan.ftrace) this.damagedRecord(r, cpu, decoder.problem);
-      else this.opts.warn(decoder.problem);
+      else this.opts.warn(decoder.problem, cpu, r.recPos);
       return;
     }
     stampEvent(ev, r.tsHi, r.tsLo);
@@ -160,7 +163,8 @@ export class RingRecords {
     ev.pid = pid;
     ev.comm = this.commId(pid);
     this.events++;
-    ev.line = this.events;
+    // where the record is: its byte offset in the file or in its CPU's data (the reader's pagePos)
+    ev.line = r.recPos;
     if (this.facts.mapEvents === null) this.noteMapEvents(plan);
     this.opts.sink(ev);
   }
@@ -185,21 +189,21 @@ export class RingRecords {
     this.facts.mapEventsSource = `event ${this.events}: ${plan.name}`;
   }
 
-  /** Emits a Lost event on `cpu` at time hi:lo (`lost` = count, 0 = unknown). */
-  emitLost(cpu: number, hi: number, lo: number, lost: number): void {
-    this.emitMark(K.Lost, cpu, hi, lo, lost, false);
+  /** Emits a Lost event on `cpu` at time hi:lo and position `pos` (`lost` = count, 0 = unknown). */
+  emitLost(cpu: number, hi: number, lo: number, lost: number, pos = 0): void {
+    this.emitMark(K.Lost, cpu, hi, lo, lost, false, pos);
   }
 
   /** The reader's current record of `cpu` cannot be read: a warning, and a lost event (damaged) in its place. */
   private damagedRecord(r: PageReader, cpu: number, why: string): void {
-    this.opts.warn(`${why} (damaged record: counted as a lost event on CPU ${cpu})`);
+    this.opts.warn(`${why} (damaged record: counted as a lost event on CPU ${cpu})`, cpu, r.recPos);
     this.damaged++;
-    this.emitMark(K.Lost, cpu, r.tsHi, r.tsLo, 1, true);
+    this.emitMark(K.Lost, cpu, r.tsHi, r.tsLo, 1, true, r.recPos);
   }
 
   /** Emits CpuCutShort on `cpu` at time hi:lo: the input is damaged there, and that CPU's later events are missing. */
-  emitCutShort(cpu: number, hi: number, lo: number): void {
-    this.emitMark(K.CpuCutShort, cpu, hi, lo, 0, false);
+  emitCutShort(cpu: number, hi: number, lo: number, pos = 0): void {
+    this.emitMark(K.CpuCutShort, cpu, hi, lo, 0, false, pos);
   }
 
   /** A reader's mark about the stream, not a traced event. */
@@ -210,6 +214,7 @@ export class RingRecords {
     lo: number,
     lost: number,
     damaged: boolean,
+    pos: number,
   ): void {
     const ev = this.ev;
     ev.resetPayload();
@@ -221,7 +226,7 @@ export class RingRecords {
     ev.lost = lost;
     ev.damaged = damaged;
     this.events++;
-    ev.line = this.events;
+    ev.line = pos;
     this.opts.sink(ev);
   }
 

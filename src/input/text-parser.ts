@@ -486,8 +486,11 @@ export function isMachineryFrame(b: Uint8Array, p: number, e: number): boolean {
 
 /** One kept warning. */
 export interface ParseWarning {
+  /** The line (text), or the record's offset (binary: see InputFacts.positions); 0 when unknown. */
   line: number;
   message: string;
+  /** Binary inputs: the CPU whose record it is (its offset counts in that CPU's data when compressed). */
+  cpu?: number;
 }
 
 export interface TextParserOptions {

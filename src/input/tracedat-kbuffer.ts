@@ -43,6 +43,15 @@ export class PageReader {
   /** The current data record: payload at buf[recOff, recOff + recLen). */
   recOff = 0;
   recLen = 0;
+  /** The current data record's header (its type_len/time_delta word) in buf. */
+  recHdr = 0;
+  /**
+   * Where the loaded sub-buffer starts in its source, set by the owner when it
+   * loads one: a byte offset in the file, or in the CPU's (decompressed) data.
+   * A record is then at pagePos + (recHdr - base), the offset libtracecmd
+   * gives a record of an uncompressed file (tep_record.offset).
+   */
+  pagePos = 0;
   /** Why the page or a record is bad ('' = fine). Set by load()/next() when they return false. */
   error = '';
 
@@ -126,6 +135,7 @@ export class PageReader {
         const len = typeLen << 2;
         if (p + 4 + len > end) return this.bad(p, 'a record runs past the committed data');
         this.addDelta(delta);
+        this.recHdr = p;
         this.recOff = p + 4;
         this.recLen = len;
         this.pos = p + 4 + len;
@@ -140,6 +150,7 @@ export class PageReader {
         const len = size + ((4 - (size % 4)) % 4);
         if (p + 8 + len > end) return this.bad(p, 'a record runs past the committed data');
         this.addDelta(delta);
+        this.recHdr = p;
         this.recOff = p + 8;
         this.recLen = arg - 4;
         this.pos = p + 8 + len;
@@ -177,6 +188,11 @@ export class PageReader {
     }
     this.pos = end;
     return false;
+  }
+
+  /** The current record's position in the source (see pagePos). */
+  get recPos(): number {
+    return this.pagePos + (this.recHdr - this.base);
   }
 
   private addDelta(delta: number): void {

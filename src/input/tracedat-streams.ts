@@ -77,6 +77,8 @@ export class CpuStream {
   private chunkDv: DataView = new DataView(new ArrayBuffer(0));
   private cpos = 0;
   private chunkAt = 0;
+  /** Where chunk[0] lies in this CPU's decompressed data (records' positions count from its start). */
+  private chunkBase = 0;
 
   /** readFile mode with a worker pool: chunks come read ahead and decompressed. */
   private feed: ChunkFeed | null = null;
@@ -141,6 +143,7 @@ export class CpuStream {
       throw this.owner.corrupt(this.pos, `CPU ${this.cpu}: ${this.reader.error}`);
     }
     this.pageAt = this.pos;
+    this.reader.pagePos = this.pos;
     this.pos += n;
     return 1;
   }
@@ -158,6 +161,7 @@ export class CpuStream {
           );
         }
         this.pageAt = this.chunkAt;
+        this.reader.pagePos = this.chunkBase + this.cpos;
         this.cpos += n;
         return 1;
       }
@@ -207,6 +211,8 @@ export class CpuStream {
 
   private takeChunk(out: Uint8Array, at: number, rem: number): void {
     this.chunkAt = at;
+    // what the old chunk held before its unread tail (all of it when rem is 0)
+    this.chunkBase += this.cpos;
     let next = out;
     if (rem > 0) {
       // a sub-buffer split across chunks (chunks are page-aligned, sub-buffers may be larger)

@@ -59,6 +59,7 @@ export class ThreadedTraceDat {
     const queue: WorkerMessage[] = [];
     let wake: (() => void) | null = null;
     let failure: unknown = null;
+    let delivered = 0;
     worker.on('message', (m: WorkerMessage) => {
       queue.push(m);
       wake?.();
@@ -81,9 +82,9 @@ export class ThreadedTraceDat {
           continue;
         }
         if (m.type === 'batch') {
-          this.reader.read(m.buf, m.words, this.ev, o.sink);
+          delivered += this.reader.read(m.buf, m.words, this.ev, o.sink);
           worker.postMessage({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
-          if (o.onProgress) await o.onProgress(this.ev.line);
+          if (o.onProgress) await o.onProgress(delivered);
           continue;
         }
         this.finish(m);

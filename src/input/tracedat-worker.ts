@@ -29,7 +29,7 @@ export type WorkerMessage =
       events: number;
       skipped: number;
       warnings: number;
-      warningList: Array<{ line: number; message: string }>;
+      warningList: Array<{ line: number; message: string; cpu?: number }>;
       notes: string[];
       facts: TraceDatParser['facts'];
       error: { file: string; where: string; detail: string } | null;

@@ -181,7 +181,7 @@ export class TraceDatParser implements StreamHost {
       names: this.names,
       sink: this.sink,
       commName: (pid) => cmdlines.get(pid) ?? '<...>',
-      warn: (message) => this.warn(this.lines, message),
+      warn: (message, cpu, pos) => this.warn(pos, message, cpu),
       facts: this.facts,
     });
   }
@@ -363,9 +363,10 @@ export class TraceDatParser implements StreamHost {
     if (this.notes.length < MAX_WARNINGS_KEPT) this.notes.push(message);
   }
 
-  private warn(line: number, message: string): void {
+  /** A record that could not be used, at `pos` (its offset, as events' `line`) of CPU `cpu`. */
+  private warn(pos: number, message: string, cpu: number): void {
     this.warnings++;
-    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line, message });
+    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line: pos, cpu, message });
   }
 
   // ------------------------------------------------------------ the container, then the buffer
@@ -423,6 +424,8 @@ export class TraceDatParser implements StreamHost {
       );
     }
     this.prepareDecoding();
+    // where records are: an offset in the file, or (compressed data) in their CPU's decompressed data
+    this.facts.positions = chosen?.compressed ? 'cpu-data' : 'file';
     // a file with no ring-buffer data (trace-cmd convert drops the BUFFER option of an
     // empty buffer) still keeps the top buffer's stats, whose overruns are the coverage
     const stats = chosen?.stats ?? (this.instance === undefined ? (box.statsByName.get('') ?? []) : []);
@@ -601,12 +604,14 @@ export class TraceDatParser implements StreamHost {
     this.damage ??= e;
     if (st.pendingLost.length > 0) this.flushLost(st);
     st.state = DONE;
-    this.out.emitCutShort(st.cpu, this.nowHi, this.nowLo);
+    this.out.emitCutShort(st.cpu, this.nowHi, this.nowLo, st.reader.pagePos);
   }
 
   /** Lost events of a stream, stamped with its current time. */
   private flushLost(st: CpuStream): void {
-    for (const lost of st.pendingLost) this.out.emitLost(st.cpu, st.reader.tsHi, st.reader.tsLo, lost);
+    for (const lost of st.pendingLost) {
+      this.out.emitLost(st.cpu, st.reader.tsHi, st.reader.tsLo, lost, st.reader.pagePos);
+    }
     st.pendingLost.length = 0;
   }
 

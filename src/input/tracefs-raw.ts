@@ -163,6 +163,8 @@ class CpuRaw {
   ended = false;
   /** Lost events waiting to be emitted before the next record (NO_LOST: none; 0: uncounted). */
   pendingLost = NO_LOST;
+  /** Where the next page the reader loads starts in this CPU's stream (bytes). */
+  nextPagePos = 0;
 
   constructor(
     readonly cpu: number,
@@ -240,6 +242,8 @@ export class RawLiveSource {
     this.facts.kernelRelease = release();
     this.facts.machine = machine();
     this.facts.kernelSource = 'this machine (live)';
+    // a record's place: its byte offset in its CPU's trace_pipe_raw stream
+    this.facts.positions = 'cpu-data';
     const map = mapEventsOf(meta.formats);
     if (map !== null) {
       this.facts.mapEvents = map;
@@ -259,7 +263,7 @@ export class RawLiveSource {
       names: this.names,
       sink: opts.sink,
       commName: (pid) => this.cmdlineOf(pid),
-      warn: (message) => this.warn(message),
+      warn: (message, cpu, pos) => this.warn(message, cpu, pos),
       facts: this.facts,
     });
     const decoder = new RecordDecoder(this.names, this.le, h.longSize, () => this.loadKallsyms(), printk);
@@ -410,7 +414,10 @@ export class RawLiveSource {
           // a FIFO with no writer reads as EOF: the end once something was read
           if (st.readBytes > 0) {
             st.ended = true;
-            if (st.fill > 0) this.warn(`CPU ${st.cpu}: the stream ended inside a sub-buffer (${st.fill} bytes)`);
+            if (st.fill > 0) {
+              const at = st.readBytes - st.fill;
+              this.warn(`CPU ${st.cpu}: the stream ended inside a sub-buffer (${st.fill} bytes)`, st.cpu, at);
+            }
           }
           break;
         }
@@ -460,7 +467,7 @@ export class RawLiveSource {
           st.hasRec = true;
           return;
         }
-        if (r.error !== '') this.warn(`CPU ${st.cpu}: ${r.error}`);
+        if (r.error !== '') this.warn(`CPU ${st.cpu}: ${r.error}`, st.cpu, r.pagePos);
         st.loaded = false;
         st.head = (st.head + 1) % st.pages.length;
         st.count--;
@@ -470,8 +477,10 @@ export class RawLiveSource {
         return;
       }
       const slot = st.head;
+      r.pagePos = st.nextPagePos;
+      st.nextPagePos += this.pageSize;
       if (!r.load(st.pages[slot]!, st.dvs[slot]!, 0, this.pageSize)) {
-        this.warn(`CPU ${st.cpu}: ${r.error}`);
+        this.warn(`CPU ${st.cpu}: ${r.error}`, st.cpu, r.pagePos);
         st.head = (st.head + 1) % st.pages.length;
         st.count--;
         continue;
@@ -531,7 +540,7 @@ export class RawLiveSource {
   private emitLost(st: CpuRaw, hi: number, lo: number): void {
     const lost = st.pendingLost;
     st.pendingLost = NO_LOST;
-    this.out.emitLost(st.cpu, hi, lo, lost);
+    this.out.emitLost(st.cpu, hi, lo, lost, st.reader.pagePos);
   }
 
   /** The comm of a pid from saved_cmdlines, re-read at most once a second on a miss. */
@@ -562,9 +571,12 @@ export class RawLiveSource {
     this.out.emitRecord(r, st.cpu, plan);
   }
 
-  private warn(message: string): void {
+  /** A record or page that could not be used, of CPU `cpu` at `pos` in its stream (0: unknown). */
+  private warn(message: string, cpu = -1, pos = 0): void {
     this.warnings++;
-    if (this.warningList.length < MAX_WARNINGS_KEPT) this.warningList.push({ line: this.lines, message });
+    if (this.warningList.length < MAX_WARNINGS_KEPT) {
+      this.warningList.push(cpu >= 0 ? { line: pos, cpu, message } : { line: pos, message });
+    }
   }
 
   /** Parser shape for the pipeline: raw pages come from run(), not from pushes. */

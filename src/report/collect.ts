@@ -11,16 +11,14 @@
 //   await p.run();
 //   const data = c.finish(p.result(), label, tool);
 
-import type { DeviceStats } from '../engine/dev-stats.js';
-import { sumByType } from '../engine/dev-stats.js';
 import type { DmaDebugEngine } from '../engine/engine.js';
 import { type DmaEvent, EventKind } from '../engine/events.js';
 import type { Finding } from '../engine/findings.js';
 import type { ReplayResult } from '../pipeline.js';
+import { coverageJson, locationJson, mappingJson, profileJson, statsObject } from './json.js';
 import {
   REPORT_SCHEMA_VERSION,
   type ReportData,
-  type ReportDeviceStats,
   type ReportFinding,
   type ReportLeak,
   type ReportSeries,
@@ -48,7 +46,7 @@ export class ReportCollector {
   readonly maxRows: number;
   readonly maxLeaks: number;
   private engine: DmaDebugEngine | null = null;
-  private readonly rows: ReportFinding[] = [];
+  private readonly rows: Array<{ f: Finding; t: number | null }> = [];
   private readonly stackIds = new Map<string, number>();
   private readonly stacks: string[][] = [];
   private shown = 0;
@@ -88,10 +86,11 @@ export class ReportCollector {
     const ts = parseTs(f.at.ts);
     if (ts) this.sampler.finding(ts[0], ts[1], f.severity);
     else this.sampler.findingNow(f.severity);
-    if (this.rows.length < this.maxRows) this.rows.push(this.row(f, ts !== null ? Number(f.at.ts) : null));
+    // rows are made at finish(), which knows the input's name their places carry
+    if (this.rows.length < this.maxRows) this.rows.push({ f, t: ts !== null ? Number(f.at.ts) : null });
   };
 
-  private row(f: Finding, t: number | null): ReportFinding {
+  private row(f: Finding, t: number | null, file: string): ReportFinding {
     const m = f.mapping;
     return {
       t,
@@ -101,10 +100,10 @@ export class ReportCollector {
       head: warningLine(f),
       message: f.message,
       note: f.note,
-      kernelFalsePositive: f.kernelFalsePositive,
-      at: f.at,
+      kernel_false_positive: f.kernelFalsePositive,
+      at: locationJson(f.at, file),
       stack: f.stack ? this.stackId(f.stack) : -1,
-      mapping: m ? { ...m, stack: m.stack ? this.stackId(m.stack) : -1 } : null,
+      mapping: m ? { ...mappingJson(m, file), stack: m.stack ? this.stackId(m.stack) : -1 } : null,
     };
   }
 
@@ -140,8 +139,8 @@ export class ReportCollector {
     const series = (device: string, d: SeriesData): ReportSeries => ({
       device,
       driver: drivers?.get(device) ?? null,
-      maxLive: d.maxLive,
-      maxBytes: d.maxBytes,
+      max_live: d.maxLive,
+      max_bytes: d.maxBytes,
     });
     const devices = [...tl.devices].map(([dev, d]) => series(names.name(dev), d));
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
@@ -163,65 +162,39 @@ export class ReportCollector {
       input: { label, kind: r.kind, bytes: r.size ?? null },
       summary: {
         events: e.eventCount,
-        firstTs: cov.firstTs,
-        lastTs: cov.lastTs,
-        fromBoot: cov.fromBoot,
-        coverage: cov.decidedBy,
-        lostEvents: cov.lostEvents,
-        lossNotices: cov.lossNotices,
-        overwritten: cov.overwritten,
+        coverage: coverageJson(cov),
         live: e.live,
         severities: { ...e.severityCounts },
-        kernelFalsePositives: r.tally.kernelFalsePositives,
-        profile: {
-          kernel: profile.kernel,
-          arch: profile.arch,
-          evidence: profileEvidence(profile),
-          assumed: profile.kernelAssumed || profile.archAssumed,
-          conflict: profile.conflict,
-        },
+        kernel_false_positives: r.tally.kernelFalsePositives,
+        profile: { ...profileJson(profile), evidence: profileEvidence(profile) },
         checks,
-        inputError: r.error ? r.error.message : null,
+        input_error: r.error ? r.error.message : null,
       },
       timeline: {
         start: tl.startSec + tl.startNs / 1e9,
-        startTs: cov.firstTs,
-        widthNs: tl.widthNs,
+        start_ts: cov.firstTs,
+        width_ns: tl.widthNs,
         buckets: tl.buckets,
-        maxBuckets: this.sampler.maxBuckets,
+        max_buckets: this.sampler.maxBuckets,
         devices,
         total: series('(all)', tl.total),
         findings: tl.findings,
         lost: tl.lost,
       },
-      findings: { total: this.shown, hidden: this.hidden, cap: this.maxRows, rows: this.rows, stacks: this.stacks },
-      leaks: { total: leakGroups.length, cap: this.maxLeaks, groups: leaks },
-      stats: {
-        devices: stats.devices.map((d) => deviceStats(d, stats.lifetimeBuckets)),
-        totals: deviceStats(stats.totals, stats.lifetimeBuckets),
-        lifetimeBuckets: stats.lifetimeBuckets,
+      findings: {
+        total: this.shown,
+        hidden: this.hidden,
+        cap: this.maxRows,
+        rows: this.rows.map((x) => this.row(x.f, x.t, label)),
+        stacks: this.stacks,
       },
+      leaks: { total: leakGroups.length, cap: this.maxLeaks, groups: leaks },
+      // the objects of `stats --json`, with the median lifetime bucket `stats` prints
+      stats: (({ devices, totals, lifetime_buckets }) => ({
+        devices: devices.map((d) => ({ ...d, lifetime_median: medianBucket(d.lifetimes, lifetime_buckets) })),
+        totals: { ...totals, lifetime_median: medianBucket(totals.lifetimes, lifetime_buckets) },
+        lifetime_buckets,
+      }))(statsObject(stats, label, cov)),
     };
   }
-}
-
-function deviceStats(d: DeviceStats, lifetimeBuckets: readonly string[]): ReportDeviceStats {
-  const y = d.syncs;
-  return {
-    device: d.device,
-    driver: d.driver,
-    maps: sumByType(d.maps),
-    unmaps: sumByType(d.unmaps),
-    syncs: y.singleForCpu + y.singleForDevice + y.sgForCpu + y.sgForDevice,
-    failed: sumByType(d.failures),
-    live: d.live,
-    liveBytes: d.liveBytes,
-    peakLive: d.peakLive.value,
-    peakLiveAt: d.peakLive.at,
-    peakBytes: d.peakBytes.value,
-    peakBytesAt: d.peakBytes.at,
-    findings: d.findings,
-    lifetimes: d.lifetimes,
-    lifetimeMedian: medianBucket(d.lifetimes, lifetimeBuckets),
-  };
 }

@@ -1,17 +1,20 @@
 // The data an HTML report carries: one JSON object in a
 // <script type="application/json" id="report-data"> element, written by the
 // Node side (report/collect.ts, report/html.ts) and read by the browser script
-// (report/web/app.ts). Types only, and it imports only types from
-// engine/findings.ts (which imports nothing), so the browser bundle can take it.
+// (report/web/app.ts). Types only, and it imports only types, so the browser
+// bundle can take it. It follows the JSON contract (report/json.ts): snake_case
+// keys, and the contract's own shapes for a place in the input (`at`,
+// `mapped_at`), an entry, coverage, the profile and a device's stats.
 //
 // Its size is bounded whatever the trace's length: the timeline has at most
 // maxBuckets buckets per device, the findings table at most `cap` rows, the
 // leak-at-end list at most its `cap` groups (stacks shared between rows and
 // groups are stored once).
 
-import type { EventRef, MappingInfo, Severity } from '../engine/findings.js';
+import type { Severity } from '../engine/findings.js';
+import type { CoverageJson, LocationJson, MappingJson, ProfileJson, StatsDeviceJson, StatsTotalsJson } from './json.js';
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 export type ReportSeverity = Severity;
 
@@ -36,38 +39,24 @@ export interface ReportData {
 
 export interface ReportSummary {
   events: number;
-  firstTs: string | null;
-  lastTs: string | null;
-  fromBoot: boolean;
-  /** Why the trace counts as from boot or not. */
-  coverage: string;
-  lostEvents: number;
-  lossNotices: number;
-  overwritten: number;
+  /** What the trace covered and lost: check's summary `coverage`. */
+  coverage: CoverageJson;
   /** Entries live at the end. */
   live: number;
   severities: Record<ReportSeverity, number>;
   /** Findings the kernel prints on correct code (counted in severities.info too). */
-  kernelFalsePositives: number;
-  /** The kernel profile the checks followed, and why. */
+  kernel_false_positives: number;
+  /** The kernel profile the checks followed (check's summary `profile`), and its evidence as the text summary says it. */
   profile: ReportProfile;
   /** Findings by check id (every finding, shown or not, as the engine counts them). */
   checks: Record<string, number>;
   /** The input error that stopped reading early, or null. */
-  inputError: string | null;
+  input_error: string | null;
 }
 
-export interface ReportProfile {
-  /** "6.12" or "7.3". */
-  kernel: string;
-  /** "x86_64" or "arm64". */
-  arch: string;
+export interface ReportProfile extends ProfileJson {
   /** What decided it, as the text summary says it: "(trace.dat uname option: ...)" or "— assumed: ...". */
   evidence: string;
-  /** The kernel or the arch is an assumption (nothing in the input told). */
-  assumed: boolean;
-  /** Evidence that disagrees with the choice, or null. */
-  conflict: string | null;
 }
 
 export interface ReportSeries {
@@ -75,20 +64,20 @@ export interface ReportSeries {
   device: string;
   driver: string | null;
   /** Per bucket: the most live entries (one per sg segment) at any moment of it. */
-  maxLive: number[];
+  max_live: number[];
   /** Per bucket: the most bytes mapped at any moment of it. */
-  maxBytes: number[];
+  max_bytes: number[];
 }
 
 export interface ReportTimeline {
   /** Time of the first event in seconds (a float, for the chart's axis) and as printed. */
   start: number;
-  startTs: string | null;
-  /** Bucket width in ns; bucket i starts at start + i * widthNs / 1e9. */
-  widthNs: number;
+  start_ts: string | null;
+  /** Bucket width in ns; bucket i starts at start + i * width_ns / 1e9. */
+  width_ns: number;
   buckets: number;
   /** The cap the sampler keeps the bucket count under. */
-  maxBuckets: number;
+  max_buckets: number;
   /** One series per device, sorted by name. */
   devices: ReportSeries[];
   total: ReportSeries;
@@ -98,11 +87,11 @@ export interface ReportTimeline {
   lost: number[];
 }
 
-/** Where something happened: ts as printed ("" when unknown), input line or event number (0: unknown), cpu, pid, comm. */
-export type ReportPlace = EventRef;
+/** Where something happened: a finding's `ts`, `cpu`, `pid`, `comm` and `source`. */
+export type ReportPlace = LocationJson;
 
-/** The entry a finding is about, as the engine describes it, with its stack as an index. */
-export interface ReportMapping extends Omit<MappingInfo, 'stack'> {
+/** The entry a finding is about (a finding's `mapping`), with its stack as an index. */
+export interface ReportMapping extends Omit<MappingJson, 'stack'> {
   /** Index into ReportFindings.stacks, or -1 when the trace had no stack. */
   stack: number;
 }
@@ -118,7 +107,8 @@ export interface ReportFinding {
   message: string;
   note: string | null;
   /** Why the kernel prints this line on correct code (a kernel false positive), or null. */
-  kernelFalsePositive: string | null;
+  kernel_false_positive: string | null;
+  /** Where it happened. */
   at: ReportPlace;
   /** The offending call's stack: an index into ReportFindings.stacks, or -1 when the trace had none. */
   stack: number;
@@ -159,30 +149,15 @@ export interface ReportLeaks {
   groups: ReportLeak[];
 }
 
-export interface ReportDeviceStats {
-  device: string;
-  driver: string | null;
-  maps: number;
-  unmaps: number;
-  syncs: number;
-  failed: number;
-  live: number;
-  liveBytes: number;
-  peakLive: number;
-  peakLiveAt: string | null;
-  peakBytes: number;
-  peakBytesAt: string | null;
-  /** Findings by check. */
-  findings: Record<string, number>;
-  /** Mapping lifetimes (unmap - map), counts per log2 bucket (ReportStats.lifetimeBuckets), as `stats` prints them. */
-  lifetimes: number[];
-  /** The bucket holding the median lifetime ("256us-512us"), as `stats` prints it; null with no lifetimes. */
-  lifetimeMedian: string | null;
+/** The median lifetime bucket of a device, as `stats` prints it ("256us-512us"), null with no lifetimes. */
+export interface ReportMedian {
+  lifetime_median: string | null;
 }
 
+/** Per device, the objects of `stats --json` (`devices`, `totals`), with the median lifetime bucket. */
 export interface ReportStats {
-  devices: ReportDeviceStats[];
-  totals: ReportDeviceStats;
+  devices: Array<StatsDeviceJson & ReportMedian>;
+  totals: StatsTotalsJson & ReportMedian;
   /** The lifetime buckets' labels, from "<1us" to ">=4.2s". */
-  lifetimeBuckets: string[];
+  lifetime_buckets: string[];
 }

@@ -1,10 +1,9 @@
 // `dmadebug stats` renderers: a text report (a per-device table of calls, live
 // and peak mappings with the time of each peak; calls by type; syncs by kind;
-// a one-line lifetime histogram per device; findings by check) and one JSON
-// object {type:"stats", ...}. Both take the engine's EngineStats as is.
+// a one-line lifetime histogram per device; findings by check). The JSON
+// object {type:"stats", ...} is json.ts's statsJson(), re-exported here.
 
 import { type ByType, type DeviceStats, type EngineStats, STAT_TYPES, sumByType } from '../engine/dev-stats.js';
-import { JSON_SCHEMA_VERSION } from './json.js';
 import { humanBytes } from './units.js';
 
 export { humanBytes };
@@ -183,43 +182,5 @@ export function statsText(s: EngineStats, label: string): string {
   return `${out.join('\n')}\n`;
 }
 
-function deviceJson(d: DeviceStats) {
-  return {
-    device: d.device,
-    driver: d.driver,
-    maps: d.maps,
-    unmaps: d.unmaps,
-    syncs: {
-      single_for_cpu: d.syncs.singleForCpu,
-      single_for_device: d.syncs.singleForDevice,
-      sg_for_cpu: d.syncs.sgForCpu,
-      sg_for_device: d.syncs.sgForDevice,
-    },
-    failures: d.failures,
-    live: d.live,
-    live_bytes: d.liveBytes,
-    peak_live: { value: d.peakLive.value, ts: d.peakLive.at },
-    peak_bytes: { value: d.peakBytes.value, ts: d.peakBytes.at },
-    lifetimes: d.lifetimes,
-    findings: d.findings,
-  };
-}
-
-/** One line: {"type":"stats", ...}; timestamps are strings, as in the findings. */
-export function statsJson(s: EngineStats, input: string): string {
-  return JSON.stringify({
-    type: 'stats',
-    schema: JSON_SCHEMA_VERSION,
-    input,
-    events: s.events,
-    first_ts: s.firstTs,
-    last_ts: s.lastTs,
-    from_boot: s.fromBoot,
-    lifetime_buckets: s.lifetimeBuckets,
-    lifetime_bucket_start_ns: s.lifetimeBucketStartNs,
-    devices: s.devices.map(deviceJson),
-    totals: deviceJson(s.totals),
-    findings: s.findings,
-    map_failures: s.mapFailures,
-  });
-}
+/** `stats --json`: see report/json.ts, which owns every JSON shape. */
+export { statsJson } from './json.js';

@@ -6,7 +6,7 @@
 // a line the kernel prints on correct code (a kernel false positive) reads as
 // the kernel's, followed by a note saying so and why.
 
-import type { EventRef, Finding } from '../engine/findings.js';
+import { type EventRef, type Finding, positionText } from '../engine/findings.js';
 import type { Paint } from './paint.js';
 
 /** The bus a device name belongs to, for the `<driver>` column when no driver is known. */
@@ -53,13 +53,24 @@ function stackLines(frames: readonly string[], full: boolean): string {
   return out;
 }
 
+/**
+ * An event's place in its input: `trace.txt:5992` (a text line), `trace.dat
+ * cpu 1 offset 0x1a2b3c` (a record's byte offset in the file) or `trace.dat
+ * cpu 1 data offset 0x1a3c` (in that CPU's decompressed data: a compressed
+ * trace.dat; live: its trace_pipe_raw stream); '' when it has none.
+ */
+export function sourceText(r: Pick<EventRef, 'line' | 'positions' | 'cpu'>, input: string): string {
+  if (r.line <= 0) return '';
+  return r.positions === 'line' ? `${input}:${r.line}` : `${input} ${positionText(r.positions, r.line, r.cpu)}`;
+}
+
 function where(r: EventRef, input: string): string {
   const parts: string[] = [];
   if (r.ts) parts.push(r.ts);
   parts.push(`cpu ${r.cpu}`);
   if (r.comm || r.pid) parts.push(`${r.comm || '?'}-${r.pid}`);
-  const loc = r.line > 0 ? ` (${input}:${r.line})` : '';
-  return parts.join(' ') + loc;
+  const src = sourceText(r, input);
+  return parts.join(' ') + (src !== '' ? ` (${src})` : '');
 }
 
 /** The kernel's warning line: `DMA-API: <driver> <device>: <message>` (bare ones without driver and device). */

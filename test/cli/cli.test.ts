@@ -209,11 +209,11 @@ describe('damaged lines', () => {
     const j = dmadebug(['check', '--json', p]);
     const summary = JSON.parse(j.out.trim().split('\n').at(-1)!);
     assert.equal(summary.error_count, 0);
-    assert.equal(summary.coverage.fromBoot, true);
+    assert.equal(summary.coverage.from_boot, true);
     assert.equal(summary.coverage.complete, false);
-    assert.equal(summary.coverage.damagedLines, 1);
-    assert.deepEqual(summary.coverage.damagedByCpu, { 1: 1 });
-    assert.equal(summary.coverage.lossNotices, 0);
+    assert.equal(summary.coverage.damaged_lines, 1);
+    assert.deepEqual(summary.coverage.damaged_by_cpu, { 1: 1 });
+    assert.equal(summary.coverage.loss_notices, 0);
   });
 
   it('-v lists a garbage line with its number; the undamaged fixture says nothing of damage', () => {
@@ -315,7 +315,7 @@ describe('JSON output', () => {
     assert.equal(typeof s.events, 'number');
     assert.deepEqual(s.findings, { 'sync-direction-mismatch': 1, 'sync-read-only-for-cpu': 1 });
     assert.equal(s.live, 6);
-    assert.equal(s.coverage.fromBoot, true);
+    assert.equal(s.coverage.from_boot, true);
   });
 });
 

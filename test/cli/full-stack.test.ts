@@ -17,9 +17,23 @@ interface JsonFinding {
   pid: number;
   comm: string;
   message: string;
-  source: { file: string; line: number };
+  source: Source;
   stack: string[] | null;
-  mapping: { stack: string[] | null; mapped_at: { ts: string; cpu: number; source: { line: number } } } | null;
+  mapping: { stack: string[] | null; mapped_at: { ts: string; cpu: number; source: Source } } | null;
+}
+
+/** A JSON place: a text line, or a trace.dat record's CPU and offset (in the file, or in the CPU's data). */
+interface Source {
+  line?: number;
+  cpu?: number;
+  offset?: number;
+  offset_in?: 'file' | 'cpu_data';
+}
+
+/** How text output names a JSON place. */
+function place(trace: string, s: Source): string {
+  if (s.line !== undefined) return `${trace}:${s.line}`;
+  return `${trace} cpu ${s.cpu} ${s.offset_in === 'cpu_data' ? 'data offset' : 'offset'} 0x${s.offset!.toString(16)}`;
 }
 
 function findings(args: string[]): JsonFinding[] {
@@ -42,9 +56,9 @@ function expectedText(f: JsonFinding, trace: string, full: boolean): string {
   const m = f.mapping!;
   return [
     `DMA-API: pci 0000:00:02.0: ${f.message}`,
-    `  at ${f.ts} cpu ${f.cpu} ${f.comm}-${f.pid} (${trace}:${f.source.line})`,
+    `  at ${f.ts} cpu ${f.cpu} ${f.comm}-${f.pid} (${place(trace, f.source)})`,
     ...cut(f.stack!),
-    `  Mapped at ${m.mapped_at.ts} cpu ${m.mapped_at.cpu} ${f.comm}-${f.pid} (${trace}:${m.mapped_at.source.line})`,
+    `  Mapped at ${m.mapped_at.ts} cpu ${m.mapped_at.cpu} ${f.comm}-${f.pid} (${place(trace, m.mapped_at.source)})`,
     ...cut(m.stack!),
     '',
   ].join('\n');

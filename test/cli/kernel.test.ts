@@ -206,7 +206,7 @@ describe('rendering a kernel false positive', () => {
     device: '0000:00:02.0',
     driver: 'dmabug',
     bare: false,
-    at: { line: 5901, ts: '2.084200', cpu: 1, pid: 102, comm: 'insmod' },
+    at: { line: 5901, positions: 'line', ts: '2.084200', cpu: 1, pid: 102, comm: 'insmod' },
     stack: null,
     mapping: {
       type: 'phy',
@@ -216,7 +216,7 @@ describe('rendering a kernel false positive', () => {
       physAddr: '0x000000000bc34000',
       sgCallEnts: 0,
       sgMappedEnts: 0,
-      mappedAt: { line: 5890, ts: '2.084100', cpu: 1, pid: 102, comm: 'insmod' },
+      mappedAt: { line: 5890, positions: 'line', ts: '2.084100', cpu: 1, pid: 102, comm: 'insmod' },
       stack: null,
     },
     note: null,

@@ -124,7 +124,7 @@ describe('dmadebug report', { skip: !existsSync(TRACE) && 'fixtures not found' }
       const d = payload(readFileSync(out, 'utf8'));
       assert.equal(d.summary.events, gen.events);
       assert.equal(d.findings.total, 0);
-      assert.ok(d.timeline.buckets <= d.timeline.maxBuckets);
+      assert.ok(d.timeline.buckets <= d.timeline.max_buckets);
       sizes.push(statSync(out).size);
       rmSync(trace);
     }

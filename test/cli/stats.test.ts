@@ -16,9 +16,13 @@ const dmadebug = runDmadebug;
 type ByType = Record<'single' | 'sg' | 'coherent' | 'resource' | 'noncoherent', number>;
 interface Dev {
   device: string;
-  maps: ByType;
-  unmaps: ByType;
-  failures: ByType;
+  maps: number;
+  unmaps: number;
+  allocs: number;
+  frees: number;
+  maps_by_type: ByType;
+  unmaps_by_type: ByType;
+  failures_by_type: ByType;
   live: number;
   live_bytes: number;
   peak_live: { value: number; ts: string | null };
@@ -29,9 +33,7 @@ interface Dev {
 interface Stats {
   type: string;
   events: number;
-  from_boot: boolean;
-  first_ts: string;
-  last_ts: string;
+  coverage: { from_boot: boolean; first_ts: string; last_ts: string };
   lifetime_buckets: string[];
   devices: Dev[];
   totals: Dev;
@@ -49,26 +51,32 @@ describe('dmadebug stats', { skip: !existsSync(TRACE) && 'fixtures not found' },
     assert.equal(lines.length, 1);
     const s = JSON.parse(lines[0]!) as Stats;
     assert.equal(s.type, 'stats');
-    assert.equal(s.from_boot, true);
+    assert.equal(s.coverage.from_boot, true);
     assert.ok(s.devices.length >= 4);
     let live = 0;
     for (const d of s.devices) {
       live += d.live;
       // From boot with no losses: what is live is what was mapped and not unmapped.
       // sg calls unmap as many entries as they mapped; live counts an sg call's segments.
-      const callsLive = sum(d.maps) - sum(d.unmaps);
-      if (d.maps.sg === d.unmaps.sg) assert.equal(callsLive, d.live, d.device);
+      const callsLive = sum(d.maps_by_type) - sum(d.unmaps_by_type);
+      // by type, maps and allocs are counted together (as the text table counts them)
+      assert.equal(sum(d.maps_by_type), d.maps + d.allocs, d.device);
+      assert.equal(sum(d.unmaps_by_type), d.unmaps + d.frees, d.device);
+      if (d.maps_by_type.sg === d.unmaps_by_type.sg) assert.equal(callsLive, d.live, d.device);
       else assert.ok(d.live >= callsLive, d.device);
       assert.ok(d.peak_live.value >= d.live, d.device);
       assert.ok(d.peak_bytes.value >= d.live_bytes, d.device);
       for (const p of [d.peak_live, d.peak_bytes]) {
         assert.ok(p.ts !== null, d.device);
-        assert.ok(secs(p.ts) >= secs(s.first_ts) && secs(p.ts) <= secs(s.last_ts), `${d.device} ${p.ts}`);
+        assert.ok(
+          secs(p.ts) >= secs(s.coverage.first_ts) && secs(p.ts) <= secs(s.coverage.last_ts),
+          `${d.device} ${p.ts}`,
+        );
       }
       // Every unmap of this clean trace found its mapping: one lifetime each.
       assert.equal(
         d.lifetimes.reduce((a, b) => a + b, 0),
-        sum(d.unmaps),
+        sum(d.unmaps_by_type),
         d.device,
       );
       assert.equal(d.lifetimes.length, s.lifetime_buckets.length);
@@ -80,8 +88,8 @@ describe('dmadebug stats', { skip: !existsSync(TRACE) && 'fixtures not found' },
     assert.ok(s.totals.peak_live.value >= Math.max(...peaks));
     assert.ok(s.totals.peak_live.value <= peaks.reduce((a, b) => a + b, 0));
     assert.equal(
-      sum(s.totals.maps),
-      s.devices.map((d) => sum(d.maps)).reduce((a, b) => a + b, 0),
+      sum(s.totals.maps_by_type),
+      s.devices.map((d) => sum(d.maps_by_type)).reduce((a, b) => a + b, 0),
     );
   });
 
@@ -95,8 +103,8 @@ describe('dmadebug stats', { skip: !existsSync(TRACE) && 'fixtures not found' },
       const row = r.out.split('\n').find((l) => l.startsWith(`${d.device} `));
       assert.ok(row, d.device);
       const cols = row.split(/ {2,}/);
-      assert.equal(cols[1], String(sum(d.maps)));
-      assert.equal(cols[2], String(sum(d.unmaps)));
+      assert.equal(cols[1], String(sum(d.maps_by_type)));
+      assert.equal(cols[2], String(sum(d.unmaps_by_type)));
       assert.equal(cols[5], String(d.live));
       assert.equal(cols[7], String(d.peak_live.value));
       assert.equal(cols[8], `${d.peak_live.ts} s`);
@@ -113,8 +121,8 @@ describe('dmadebug stats', { skip: !existsSync(TRACE) && 'fixtures not found' },
     for (const [i, td] of t.devices.entries()) {
       const dd = d.devices[i]!;
       assert.equal(dd.device, td.device);
-      assert.deepEqual(dd.maps, td.maps);
-      assert.deepEqual(dd.unmaps, td.unmaps);
+      assert.deepEqual(dd.maps_by_type, td.maps_by_type);
+      assert.deepEqual(dd.unmaps_by_type, td.unmaps_by_type);
       assert.equal(dd.peak_live.value, td.peak_live.value);
       // µs text vs ns trace.dat: the same event, printed with more digits.
       assert.ok(

@@ -17,7 +17,7 @@ function finding(message: string, severity: Finding['severity'] = 'error'): Find
     device: 'd',
     driver: null,
     bare: false,
-    at: { line: 0, ts: '', cpu: 0, pid: 0, comm: '' },
+    at: { line: 0, positions: 'line', ts: '', cpu: 0, pid: 0, comm: '' },
     stack: null,
     mapping: null,
     note: null,

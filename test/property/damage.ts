@@ -413,17 +413,21 @@ export function replayText(
  * made after the last event (a leak at the unbind that ends the trace), the
  * check and the device (its count may differ: the variant lost some maps).
  */
-export function errorKey(f: Finding, orig: (line: number) => number): string {
-  const line = f.at.line > 0 ? orig(f.at.line) : 0;
+export function errorKey(f: Finding, orig: (line: number, cpu: number) => number): string {
+  const line = f.at.line > 0 ? orig(f.at.line, f.at.cpu) : 0;
   return line > 0 ? `${f.check}@${line}` : `${f.check}@end ${f.device}`;
 }
 
-/** The errors of a variant that the original does not have. */
+/**
+ * The errors of a variant that the original does not have. `orig` maps a
+ * finding's place (its line, or a trace.dat record's offset on its CPU) to
+ * the original line; by default the text variant's own map.
+ */
 export function newErrors(
   variant: Pick<Variant, 'orig'>,
   findings: Finding[],
   original: ReadonlySet<string>,
+  orig: (line: number, cpu: number) => number = (line) => variant.orig[line - 1] ?? 0,
 ): Finding[] {
-  const orig = (line: number) => variant.orig[line - 1] ?? 0;
   return findings.filter((f) => f.severity === 'error' && !original.has(errorKey(f, orig)));
 }

@@ -53,9 +53,7 @@ export function datOriginalsDiffer(subs: Subject[], versions: 'both' | 'alternat
     for (const version of these) {
       const v = wholeDat(s.trace, datOf(s), version);
       const res = replayDat(v, s.config, s.unbindAtEnd);
-      const keys = new Set(
-        res.findings.filter((f) => f.severity === 'error').map((f) => errorKey(f, (l) => res.orig[l - 1] ?? 0)),
-      );
+      const keys = new Set(res.findings.filter((f) => f.severity === 'error').map((f) => errorKey(f, res.orig)));
       const only = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.has(x));
       const problems = [
         ...(res.error ? [`input error: ${res.error.message}`] : []),
@@ -156,10 +154,11 @@ export function runProperty(opts: {
     fmt: 'text' | 'dat',
     variant: { kind: string; what: string; orig: number[] },
     findings: Finding[],
+    origOf?: (pos: number, cpu: number) => number,
   ) => {
     const kind = fmt === 'dat' ? `dat:${variant.kind}` : variant.kind;
     byKind[kind] = (byKind[kind] ?? 0) + 1;
-    const extra = newErrors(variant, findings, s.errors);
+    const extra = newErrors(variant, findings, s.errors, origOf);
     keptErrors += findings.filter((f) => f.severity === 'error').length - extra.length;
     for (const error of extra) {
       violations.push({ subject: s.name, variant: v, format: fmt, kind: variant.kind, what: variant.what, error });
@@ -186,7 +185,7 @@ export function runProperty(opts: {
     if (format !== 'text') {
       const variant = makeDatVariant(s.trace, datOf(s), opts.seed, v, opts.kind);
       const { findings, orig } = replayDat(variant, s.config, s.unbindAtEnd);
-      tally(s, v, 'dat', { ...variant, orig }, findings);
+      tally(s, v, 'dat', { ...variant, orig: [] }, findings, orig);
     }
     if (opts.onProgress && (v + 1) % 1000 === 0) opts.onProgress(v + 1, violations.length);
   }
@@ -203,7 +202,8 @@ export function runProperty(opts: {
 
 export function describeViolation(x: Violation): string {
   const f = x.error;
-  return `${x.subject} ${x.format} variant ${x.variant} (${x.what}): ${f.check} at ${x.format === 'dat' ? 'event' : 'line'} ${f.at.line}: ${f.device} ${f.message}${f.note ? ` (${f.note})` : ''}`;
+  const at = x.format === 'dat' ? `cpu ${f.at.cpu} offset 0x${f.at.line.toString(16)}` : `line ${f.at.line}`;
+  return `${x.subject} ${x.format} variant ${x.variant} (${x.what}): ${f.check} at ${at}: ${f.device} ${f.message}${f.note ? ` (${f.note})` : ''}`;
 }
 
 /** Writes the variant of a violation to dir (trace.txt or trace.dat, named after it), to reproduce it with the CLI. */

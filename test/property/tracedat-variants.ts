@@ -3,7 +3,7 @@
 // their replay through the real TraceDatParser. This file owns turning a
 // whole text trace into trace.dat records (once per trace), writing a
 // variant's losses the way a ring buffer and trace-cmd record them, and
-// mapping the reader's event numbers back to the original text lines.
+// mapping the reader's events (a record's CPU and offset) back to the original text lines.
 //
 // A text trace becomes records through our own TextParser: each unit's event
 // (a DmaEvent) is written as the kernel's record of the event its line names,
@@ -430,17 +430,24 @@ export function wholeDat(t: ParsedTrace, d: DatTrace, version: 6 | 7): DatVarian
 /**
  * Replays a trace.dat in this process, as the pipeline does (its input error
  * ends the input; the held errors then go out); unbinds `unbindAtEnd` after
- * its last event. `orig` maps the reader's event numbers to original lines.
+ * its last event. `orig` maps an event's place (its record's offset on its CPU) to its original line.
  */
 export function replayDat(
   v: DatVariant,
   config: ConstructorParameters<typeof DmaDebugEngine>[2],
   unbindAtEnd: string[] = [],
-): { findings: Finding[]; orig: number[]; coverage: Coverage; error: InputError | null } {
+): {
+  findings: Finding[];
+  orig: (pos: number, cpu: number) => number;
+  coverage: Coverage;
+  error: InputError | null;
+} {
   const names = new Names();
   const findings: Finding[] = [];
   const engine = new DmaDebugEngine(names, (f) => findings.push(f), config);
-  const orig: number[] = [];
+  // a record's place is its byte offset, which counts per CPU in a compressed file
+  const origins = new Map<string, number>();
+  const orig = (pos: number, cpu: number) => origins.get(`${cpu}:${pos}`) ?? 0;
   const next = v.delivered.map(() => 0);
   const parser = new TraceDatParser({
     names,
@@ -450,7 +457,7 @@ export function replayDat(
         const lines = v.delivered[ev.cpu];
         const line = lines?.[next[ev.cpu]!++];
         if (line === undefined) throw new Error(`tracedat-variants: an event of CPU ${ev.cpu} beyond those written`);
-        orig[ev.line - 1] = line;
+        origins.set(`${ev.cpu}:${ev.line}`, line);
       }
       engine.handle(ev);
     },

@@ -46,49 +46,49 @@ const FAKE_ASSETS = { uplotJs: '/*u*/', uplotCss: '/*c*/', appJs: '/*a*/', appCs
 describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' }, () => {
   it('has the summary, a bounded timeline per device, the findings and the stats', async () => {
     const { data, findings } = await build(TRACE);
-    assert.equal(data.schema, 1);
+    assert.equal(data.schema, 2);
     assert.equal(data.tool, 'dmadebug test');
     assert.deepEqual(data.input, { label: 'trace.txt', kind: 'text', bytes: data.input.bytes });
     assert.ok(data.input.bytes! > 0);
     const s = data.summary;
     assert.equal(s.events, 6093);
-    assert.equal(s.fromBoot, true);
-    assert.equal(s.firstTs, '0.250820');
-    assert.equal(s.lastTs, '3.396267');
+    assert.equal(s.coverage.from_boot, true);
+    assert.equal(s.coverage.first_ts, '0.250820');
+    assert.equal(s.coverage.last_ts, '3.396267');
     assert.deepEqual(s.severities, { error: 3, unconfirmed: 0, info: 0 });
-    assert.equal(s.kernelFalsePositives, 0);
+    assert.equal(s.kernel_false_positives, 0);
     assert.match(s.profile.kernel, /^(6\.12|7\.3)$/);
     assert.match(s.profile.evidence, /\S/);
     assert.deepEqual(s.checks, { 'sync-sg-count-mismatch': 3 });
     assert.equal(s.live, 6);
-    assert.equal(s.inputError, null);
+    assert.equal(s.input_error, null);
 
     const tl = data.timeline;
-    assert.ok(tl.buckets > tl.maxBuckets / 2 && tl.buckets <= tl.maxBuckets, String(tl.buckets));
+    assert.ok(tl.buckets > tl.max_buckets / 2 && tl.buckets <= tl.max_buckets, String(tl.buckets));
     assert.equal(tl.start, 0.25082);
     // The last event falls in the last bucket.
-    assert.equal(tl.buckets - 1, Math.floor(((3.396267 - 0.25082) * 1e9 + 0.5) / tl.widthNs));
+    assert.equal(tl.buckets - 1, Math.floor(((3.396267 - 0.25082) * 1e9 + 0.5) / tl.width_ns));
     assert.deepEqual(
       tl.devices.map((d) => d.device),
       ['0000:00:02.0', '0000:00:1f.2'],
     );
     for (const d of [...tl.devices, tl.total]) {
-      assert.equal(d.maxLive.length, tl.buckets, d.device);
-      assert.equal(d.maxBytes.length, tl.buckets, d.device);
+      assert.equal(d.max_live.length, tl.buckets, d.device);
+      assert.equal(d.max_bytes.length, tl.buckets, d.device);
     }
     // The timeline's peaks are the stats' peaks; at the end it reads the live counts.
     for (const d of data.stats.devices) {
       const series = tl.devices.find((x) => x.device === d.device)!;
-      assert.equal(Math.max(...series.maxLive), d.peakLive, d.device);
-      assert.equal(Math.max(...series.maxBytes), d.peakBytes, d.device);
-      assert.equal(series.maxLive.at(-1), d.live, d.device);
+      assert.equal(Math.max(...series.max_live), d.peak_live.value, d.device);
+      assert.equal(Math.max(...series.max_bytes), d.peak_bytes.value, d.device);
+      assert.equal(series.max_live.at(-1), d.live, d.device);
     }
-    assert.equal(Math.max(...tl.total.maxLive), data.stats.totals.peakLive);
-    assert.equal(Math.max(...tl.total.maxBytes), data.stats.totals.peakBytes);
+    assert.equal(Math.max(...tl.total.max_live), data.stats.totals.peak_live.value);
+    assert.equal(Math.max(...tl.total.max_bytes), data.stats.totals.peak_bytes.value);
     // Three findings, all in the bucket of 2.308393 s.
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
     assert.equal(sum(tl.findings[0]), 3);
-    assert.equal(tl.findings[0][Math.floor(((2.308393 - 0.25082) * 1e9) / tl.widthNs)], 3);
+    assert.equal(tl.findings[0][Math.floor(((2.308393 - 0.25082) * 1e9) / tl.width_ns)], 3);
     assert.equal(sum(tl.lost), 0);
 
     const f = data.findings;
@@ -100,15 +100,21 @@ describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' },
       assert.equal(row.message, want.message);
       assert.equal(row.check, want.check);
       assert.equal(row.severity, want.severity);
-      assert.equal(row.kernelFalsePositive, null);
+      assert.equal(row.kernel_false_positive, null);
       assert.equal(row.at.ts, want.at.ts);
       assert.equal(row.t, 2.308393);
       assert.equal(row.head, `DMA-API: pci 0000:00:02.0: ${want.message}`);
-      assert.equal(row.mapping?.dmaAddr, want.mapping?.dmaAddr);
-      assert.equal(row.mapping?.mappedAt.line, 5866);
+      assert.equal(row.mapping?.dma_addr, want.mapping?.dmaAddr);
+      assert.deepEqual(row.mapping?.mapped_at.source, { file: 'trace.txt', line: 5866 });
+      assert.deepEqual(row.at.source, { file: 'trace.txt', line: want.at.line });
     });
     assert.deepEqual(
-      data.stats.devices.map((d) => [d.device, d.maps, d.unmaps, d.live]),
+      data.stats.devices.map((d) => [
+        d.device,
+        sum(Object.values(d.maps_by_type)),
+        sum(Object.values(d.unmaps_by_type)),
+        d.live,
+      ]),
       [
         ['0000:00:02.0', 7, 7, 0],
         ['0000:00:1f.2', 16, 10, 6],
@@ -148,13 +154,13 @@ describe('report payload', { skip: !existsSync(TRACE) && 'fixtures not found' },
     assert.equal(data.leaks.groups[0]!.stack, -1, 'this trace has no stacks');
     assert.equal(data.leaks.groups[0]!.site, null);
     const stats = r.engine.stats();
-    assert.deepEqual(data.stats.lifetimeBuckets, stats.lifetimeBuckets);
+    assert.deepEqual(data.stats.lifetime_buckets, stats.lifetimeBuckets);
     assert.deepEqual(
       data.stats.devices.map((d) => [d.device, d.lifetimes]),
       stats.devices.map((d) => [d.device, d.lifetimes]),
     );
     assert.deepEqual(data.stats.totals.lifetimes, stats.totals.lifetimes);
-    assert.ok(data.stats.devices.every((d) => d.lifetimeMedian !== null));
+    assert.ok(data.stats.devices.every((d) => d.lifetime_median !== null));
   });
 
   it('lists at most maxRows findings but counts them all', async () => {

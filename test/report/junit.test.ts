@@ -142,7 +142,7 @@ describe('JUnit XML', () => {
     const xml = render(
       'junit',
       [
-        { label, findings: [finding({ at: { line: 3, ts: '1.0', cpu: 0, pid: 7, comm } })] },
+        { label, findings: [finding({ at: { line: 3, positions: 'line', ts: '1.0', cpu: 0, pid: 7, comm } })] },
         { label: 'b.txt', findings: [finding({ severity: 'unconfirmed', check: 'sync-not-mapped' })] },
       ],
       {},

@@ -188,7 +188,9 @@ describe('KTAP structure', () => {
   });
 
   it('control characters in a comm and # in a file name cannot break a line or a name', () => {
-    const f = finding({ at: { line: 3, ts: '1.0', cpu: 0, pid: 7, comm: 'evil\r\x1b[31m\nok 1 x' } });
+    const f = finding({
+      at: { line: 3, positions: 'line', ts: '1.0', cpu: 0, pid: 7, comm: 'evil\r\x1b[31m\nok 1 x' },
+    });
     const out = render('ktap', [{ label: 'we#ird.txt', findings: [f] }, { label: 'b.txt' }]);
     const t = readKtap(out);
     assert.equal(t.subtests[0]!.name, 'we\\x23ird.txt');

@@ -58,7 +58,7 @@ function summary(coverage: Partial<Coverage>): SummaryData {
       peakUsed: 0,
       disabled: false,
     },
-    devices: {},
+    devices: [],
     leaks: [],
     driverNames: 'side-information',
   };

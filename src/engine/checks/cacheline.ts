@@ -107,7 +107,15 @@ export class CachelineChecks {
     const list = this.onFirstCacheline(e);
     const cHi = clnHiOf(t.physHi(e));
     const cLo = clnLoOf(t.physHi(e), t.physLo(e));
-    list.sort((x, y) => t.line(x) - t.line(y) || x - y);
+    // in the order they were mapped: a text trace's line order; a binary input's
+    // record offsets count per CPU, so there by time, then CPU (the merge's order)
+    if (s.report.positions === 'line') list.sort((x, y) => t.line(x) - t.line(y) || x - y);
+    else {
+      list.sort(
+        (x, y) =>
+          t.tsSec(x) - t.tsSec(y) || t.tsNs(x) - t.tsNs(y) || t.cpu(x) - t.cpu(y) || t.line(x) - t.line(y) || x - y,
+      );
+    }
     const own = t.dev(e);
     const shown = list.slice(0, 32).map((x) => {
       const d = addr(t.dmaHi(x), t.dmaLo(x));

@@ -13,6 +13,7 @@
 import { addr, CHECKS, type CheckId, pa } from '../catalogue.js';
 import { metaDir, metaMapErr, metaType } from '../entries.js';
 import { Dir, type DmaEvent, isMmio } from '../events.js';
+import { positionText } from '../findings.js';
 import { EntryType, MapErr } from '../model.js';
 import { ATTRS_UNMAP_VALID, singleType } from '../profiles.js';
 import { type EngineState, SG_KEY } from '../state.js';
@@ -165,7 +166,7 @@ export class UnmapChecks {
       const mask = s.kernel().unmapAttrsMustMatch;
       if (mask !== 0) this.checkAttrs(r, e, mask, proven);
     }
-    s.recent.record(r.dev, r.hi, r.lo, r.hi, r.lo, r.size, s.cov.epoch, s.cur ? s.cur.line : 0);
+    s.recent.record(r.dev, r.hi, r.lo, r.hi, r.lo, r.size, s.cov.epoch, s.cur ? s.cur.line : 0, s.cur ? s.cur.cpu : 0);
     if (this.trueAttrs.size !== 0) this.trueAttrs.delete(e);
     // Released an entry made before a loss: had its unmap been lost, this unmap
     // was a twin's (same address), and the twin left live may be gone.
@@ -217,7 +218,8 @@ export class UnmapChecks {
     // recorded a later unmap, as every release is an unmap (maps do not forget
     // the record: this, the rare path, checks instead).
     if (slot >= 0 && !s.entries.anyAt(dev, hi, lo)) {
-      const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
+      const place = positionText(s.report.positions, rec.line(slot), rec.cpu(slot));
+      const where = place !== '' ? ` at ${place}` : '';
       const proof = `unmapped earlier in this trace${where}, with no map since`;
       const check: CheckId = sync ? 'sync-not-mapped' : 'double-unmap';
       s.report.err(check, text, dev, -1, cov.absenceProven, cov.twinNote(rec.epoch(slot)), proof);
@@ -283,7 +285,8 @@ export class UnmapChecks {
     const rec = s.recentSg;
     const slot = rec.find(dev | SG_KEY, pHi, pLo);
     if (slot >= 0) {
-      const where = rec.line(slot) > 0 ? ` at line ${rec.line(slot)}` : '';
+      const place = positionText(s.report.positions, rec.line(slot), rec.cpu(slot));
+      const where = place !== '' ? ` at ${place}` : '';
       cov.unknownUnmaps++;
       s.report.err(
         'double-unmap',

@@ -18,6 +18,7 @@
 // histogram bars' data-count, and body[data-ready] ("true" once everything is drawn).
 
 import type uPlotNs from 'uplot';
+import type { SourceJson, StatsDeviceJson, StatsTotalsJson } from '../json.js';
 import type { ReportData, ReportFinding, ReportPlace, ReportSeries, ReportSeverity } from '../report-data.js';
 import { humanBytes } from '../units.js';
 
@@ -72,12 +73,12 @@ function badge(sev: ReportSeverity): HTMLElement {
 /** A finding's severity, and when the kernel prints it on correct code, a mark saying so. */
 function severityBadges(f: ReportFinding): HTMLElement {
   const span = el('span', {}, badge(f.severity));
-  if (f.kernelFalsePositive !== null) {
+  if (f.kernel_false_positive !== null) {
     span.append(
       ' ',
       el(
         'span',
-        { class: 'badge kfp', title: `the kernel prints this on correct code: ${f.kernelFalsePositive}` },
+        { class: 'badge kfp', title: `the kernel prints this on correct code: ${f.kernel_false_positive}` },
         'kernel FP',
       ),
     );
@@ -100,12 +101,26 @@ function duration(s: number): string {
   return `${(s / 60).toFixed(1)} min`;
 }
 
-function placeText(p: ReportPlace, file: string): string {
+/** A place's source as the text output prints it: `trace.txt:12`, `trace.dat cpu 1 offset 0x1a2b3c`. */
+function sourceText(src: SourceJson): string {
+  if ('line' in src) return `${src.file}:${src.line}`;
+  const data = src.offset_in === 'cpu_data' ? 'data offset' : 'offset';
+  return `${src.file} cpu ${src.cpu} ${data} 0x${src.offset.toString(16)}`;
+}
+
+function placeText(p: ReportPlace): string {
   const parts: string[] = [];
   if (p.ts) parts.push(p.ts);
-  parts.push(`cpu ${p.cpu}`);
-  if (p.comm || p.pid) parts.push(`${p.comm || '?'}-${p.pid}`);
-  return parts.join(' ') + (p.line > 0 ? ` (${file}:${p.line})` : '');
+  if (p.cpu !== null) parts.push(`cpu ${p.cpu}`);
+  if (p.comm || p.pid) parts.push(`${p.comm || '?'}-${p.pid ?? '?'}`);
+  return parts.join(' ') + (p.source ? ` (${sourceText(p.source)})` : '');
+}
+
+/** Every call of one kind, by type (the stats objects' *_by_type). */
+function sumOf(byType: Record<string, number>): number {
+  let n = 0;
+  for (const v of Object.values(byType)) n += v;
+  return n;
 }
 
 // ---------------------------------------------------------------- the page
@@ -127,7 +142,7 @@ class Report {
   constructor(data: ReportData) {
     this.d = data;
     const tl = data.timeline;
-    this.bucketSec = tl.widthNs / 1e9;
+    this.bucketSec = tl.width_ns / 1e9;
     this.xs = [];
     for (let i = 0; i < tl.buckets; i++) this.xs.push(tl.start + i * this.bucketSec);
     // One more point at the end so the last bucket's step has a width.
@@ -168,7 +183,8 @@ class Report {
 
   private header(): HTMLElement {
     const { input, summary: s, findings } = this.d;
-    const span = s.firstTs !== null && s.lastTs !== null ? Number(s.lastTs) - Number(s.firstTs) : null;
+    const c = s.coverage;
+    const span = c.first_ts !== null && c.last_ts !== null ? Number(c.last_ts) - Number(c.first_ts) : null;
     const stat = (k: string, v: Child, title?: string) =>
       el(
         'div',
@@ -179,18 +195,18 @@ class Report {
     const sev = el('span', {});
     for (const k of SEV_ORDER) {
       // Kernel false positives are info findings, counted apart.
-      const n = k === 'info' ? s.severities.info - s.kernelFalsePositives : s.severities[k];
+      const n = k === 'info' ? s.severities.info - s.kernel_false_positives : s.severities[k];
       sev.append(badge(k), ` ${num(n)}  `);
     }
-    if (s.kernelFalsePositives > 0) {
-      sev.append(el('span', { class: 'badge kfp' }, 'kernel FP'), ` ${num(s.kernelFalsePositives)}`);
+    if (s.kernel_false_positives > 0) {
+      sev.append(el('span', { class: 'badge kfp' }, 'kernel FP'), ` ${num(s.kernel_false_positives)}`);
     }
     const p = s.profile;
     const profile = el(
       'span',
       { id: 'profile' },
       `${p.kernel} \u00b7 ${p.arch}`,
-      el('small', {}, p.assumed ? ' (assumed)' : ''),
+      el('small', {}, p.assumed.length > 0 ? ' (assumed)' : ''),
     );
     const cards = el(
       'div',
@@ -199,23 +215,23 @@ class Report {
       stat(
         'Time span',
         span !== null ? duration(span) : '-',
-        s.firstTs !== null ? `${s.firstTs} .. ${s.lastTs} s` : 'no events',
+        c.first_ts !== null ? `${c.first_ts} .. ${c.last_ts} s` : 'no events',
       ),
       stat(
         'Coverage',
         el(
           'span',
           {},
-          s.fromBoot ? 'from boot' : 'partial',
-          el('small', {}, s.fromBoot ? '' : ' (started after boot)'),
+          c.from_boot ? 'from boot' : 'partial',
+          el('small', {}, c.from_boot ? '' : ' (started after boot)'),
         ),
-        s.coverage,
+        c.decided_by,
       ),
       stat(
         'Lost events',
-        s.lossNotices === 0 && s.overwritten === 0
+        c.loss_notices === 0 && c.overwritten === 0
           ? 'none'
-          : `${num(s.lostEvents)}${s.overwritten > 0 ? ` + ${num(s.overwritten)} overwritten` : ''}`,
+          : `${num(c.lost_events)}${c.overwritten > 0 ? ` + ${num(c.overwritten)} overwritten` : ''}`,
       ),
       stat('Findings', sev),
       stat('Live at end', num(s.live)),
@@ -233,8 +249,8 @@ class Report {
       ),
       cards,
     );
-    if (s.inputError)
-      head.append(el('p', { class: 'note', id: 'input-error' }, `Reading stopped early: ${s.inputError}`));
+    if (s.input_error)
+      head.append(el('p', { class: 'note', id: 'input-error' }, `Reading stopped early: ${s.input_error}`));
     if (p.conflict !== null) {
       head.append(el('p', { class: 'note', id: 'profile-conflict' }, `Kernel profile conflict: ${p.conflict}`));
     }
@@ -317,7 +333,7 @@ class Report {
     const list = this.seriesList();
     const fmt = this.metric === 'bytes' ? (v: number) => humanBytes(v) : (v: number) => num(v);
     const ys = list.map((s) => {
-      const a = this.metric === 'bytes' ? s.maxBytes : s.maxLive;
+      const a = this.metric === 'bytes' ? s.max_bytes : s.max_live;
       return [...a, a[a.length - 1] ?? 0];
     });
     const stepped = UPlotCtor.paths.stepped!({ align: 1 });
@@ -537,7 +553,7 @@ class Report {
     filter.addEventListener('input', () => {
       const q = filter.value.trim().toLowerCase();
       f.rows.forEach((r, i) => {
-        const kfp = r.kernelFalsePositive !== null ? ' kernel false positive' : '';
+        const kfp = r.kernel_false_positive !== null ? ' kernel false positive' : '';
         const hay = `${r.severity}${kfp} ${r.check} ${r.device ?? ''} ${r.message}`.toLowerCase();
         this.rowEls[i]!.hidden = q !== '' && !hay.includes(q);
       });
@@ -618,7 +634,6 @@ class Report {
       box.dataset.finding = '';
       return;
     }
-    const file = this.d.input.label;
     box.dataset.finding = String(this.selected);
     box.append(el('h3', {}, severityBadges(f), ` ${f.check}`));
     box.append(el('pre', { class: 'message' }, f.head));
@@ -626,12 +641,12 @@ class Report {
       'dl',
       {},
       el('dt', {}, 'at'),
-      el('dd', {}, f.at.ts || f.at.line ? placeText(f.at, file) : 'after the trace'),
+      el('dd', {}, f.at.ts || f.at.source ? placeText(f.at) : 'after the trace'),
     );
-    if (f.kernelFalsePositive !== null) {
+    if (f.kernel_false_positive !== null) {
       where.append(
         el('dt', {}, 'kernel false positive'),
-        el('dd', { class: 'kfp' }, `the kernel prints this on correct code: ${f.kernelFalsePositive}`),
+        el('dd', { class: 'kfp' }, `the kernel prints this on correct code: ${f.kernel_false_positive}`),
       );
     }
     if (f.note) where.append(el('dt', {}, f.severity === 'unconfirmed' ? 'why' : 'note'), el('dd', {}, f.note));
@@ -656,13 +671,15 @@ class Report {
     box.append(el('h3', {}, 'Mapping'));
     const dl = el('dl', { class: 'mapping' });
     const row = (k: string, v: string) => dl.append(el('dt', {}, k), el('dd', {}, v));
-    row('device address', m.dmaAddr);
+    row('device address', m.dma_addr);
     row('size', `${num(m.size)} bytes (${humanBytes(m.size)})`);
     row('direction', m.direction);
-    row('type', m.type);
-    row('cpu phys', m.physAddr ?? 'unknown');
-    if (m.sgCallEnts > 0 || m.sgMappedEnts > 0) row('sg entries', `${m.sgCallEnts} called, ${m.sgMappedEnts} mapped`);
-    row('mapped at', m.mappedAt.ts || m.mappedAt.line ? placeText(m.mappedAt, file) : 'unknown');
+    row('type', m.entry_type);
+    row('cpu phys', m.phys_addr ?? 'unknown');
+    if (m.sg_call_ents > 0 || m.sg_mapped_ents > 0) {
+      row('sg entries', `${m.sg_call_ents} called, ${m.sg_mapped_ents} mapped`);
+    }
+    row('mapped at', m.mapped_at.ts || m.mapped_at.source ? placeText(m.mapped_at) : 'unknown');
     box.append(dl);
     const stack = m.stack >= 0 ? this.d.findings.stacks[m.stack] : undefined;
     if (stack) {
@@ -749,24 +766,26 @@ class Report {
       'Findings',
     ];
     const head = el('tr', {}, ...cols.map((c, i) => el('th', i > 0 && i < 11 ? { class: 'num' } : {}, c)));
-    const line = (d: (typeof st.devices)[number]) => {
+    // as `stats` prints them: maps and unmaps with allocs and frees, every failed call, every sync
+    const line = (d: StatsDeviceJson | StatsTotalsJson) => {
       const findings = Object.entries(d.findings)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ');
+      const name = 'device' in d ? (d.driver ? `${d.device} (${d.driver})` : d.device) : '(all)';
       return el(
         'tr',
         {},
-        el('td', { class: 'mono' }, d.driver ? `${d.device} (${d.driver})` : d.device),
-        el('td', { class: 'num' }, num(d.maps)),
-        el('td', { class: 'num' }, num(d.unmaps)),
-        el('td', { class: 'num' }, num(d.syncs)),
-        el('td', { class: 'num' }, num(d.failed)),
+        el('td', { class: 'mono' }, name),
+        el('td', { class: 'num' }, num(sumOf(d.maps_by_type))),
+        el('td', { class: 'num' }, num(sumOf(d.unmaps_by_type))),
+        el('td', { class: 'num' }, num(sumOf(d.syncs_by_kind))),
+        el('td', { class: 'num' }, num(sumOf(d.failures_by_type))),
         el('td', { class: 'num' }, num(d.live)),
-        el('td', { class: 'num' }, humanBytes(d.liveBytes)),
-        el('td', { class: 'num' }, num(d.peakLive)),
-        el('td', { class: 'num' }, secs(d.peakLiveAt)),
-        el('td', { class: 'num' }, humanBytes(d.peakBytes)),
-        el('td', { class: 'num' }, secs(d.peakBytesAt)),
+        el('td', { class: 'num' }, humanBytes(d.live_bytes)),
+        el('td', { class: 'num' }, num(d.peak_live.value)),
+        el('td', { class: 'num' }, secs(d.peak_live.ts)),
+        el('td', { class: 'num' }, humanBytes(d.peak_bytes.value)),
+        el('td', { class: 'num' }, secs(d.peak_bytes.ts)),
         el('td', { class: 'mono' }, findings || '-'),
       );
     };
@@ -791,8 +810,10 @@ class Report {
   }
 
   /** One histogram of mapping lifetimes per device, as `stats` prints them: a bar per log2 bucket. */
-  private lifetimes(devices: ReportData['stats']['devices']): HTMLElement {
-    const labels = this.d.stats.lifetimeBuckets;
+  private lifetimes(
+    devices: Array<ReportData['stats']['devices'][number] | ReportData['stats']['totals']>,
+  ): HTMLElement {
+    const labels = this.d.stats.lifetime_buckets;
     const box = el('div', { id: 'lifetimes' });
     box.append(
       el(
@@ -802,7 +823,8 @@ class Report {
       ),
     );
     for (const d of devices) {
-      const name = d.driver ? `${d.device} (${d.driver})` : d.device;
+      const device = 'device' in d ? d.device : '(all)';
+      const name = 'device' in d && d.driver ? `${d.device} (${d.driver})` : device;
       let max = 0;
       let n = 0;
       for (const c of d.lifetimes) {
@@ -819,10 +841,10 @@ class Report {
       box.append(
         el(
           'div',
-          { class: 'hist-row', 'data-device': d.device },
+          { class: 'hist-row', 'data-device': device },
           el('span', { class: 'mono hist-name' }, name),
           bars,
-          el('span', { class: 'hist-n' }, n > 0 ? `n=${num(n)}, median ${d.lifetimeMedian ?? '-'}` : 'n=0'),
+          el('span', { class: 'hist-n' }, n > 0 ? `n=${num(n)}, median ${d.lifetime_median ?? '-'}` : 'n=0'),
         ),
       );
     }
