@@ -175,7 +175,7 @@ const OPTIONS: Array<[string, Command[]]> = [
   [`    --color, --no-color    Force colour on or off (default: on a TTY, unless NO_COLOR is set).`, ['check', 'live']],
   [`    --tracefs DIR          live, record: the tracefs mount (default /sys/kernel/tracing).`, ['live', 'record']],
   [
-    `    --stacktrace           live, record: also turn on options/stacktrace ("Mapped at" stacks).`,
+    `    --stacktrace           live, record: also turn on options/stacktrace (findings' stacks).`,
     ['live', 'record'],
   ],
   [
