@@ -234,7 +234,7 @@ const OPTIONS: Array<[string, Command[], string[]?]> = [
   ],
   [`    --tracefs DIR          live, record: the tracefs mount (default /sys/kernel/tracing).`, ['live', 'record']],
   [
-    `    --stacktrace           live, record: also turn on options/stacktrace ("Mapped at" stacks).`,
+    `    --stacktrace           live, record: also turn on options/stacktrace (findings' stacks).`,
     ['live', 'record'],
   ],
   [
