@@ -23,7 +23,8 @@
 //   word 0x40000 + i      phys lo       word 0x50000 + i      phys hi
 //   word 0x60000 + i      size (-1: in sizeEsc)
 //   word 0x70000 + i      ts sec        word 0x80000 + i      ts ns
-//   word 0x90000 + i      line (-1: in lineEsc)
+//   word 0x90000 + i      line, or a binary record's byte offset (-1: in lineEsc,
+//                         as for offsets past 4 GiB in a plain trace.dat)
 //   word 0xa0000 + 4i + w the sg record: w = 0 sg counts (sgCall | sgMapped
 //                         << 16, -1: in sgEsc), 1 sg call id, 2 next segment,
 //                         3 task | (stack + 1) << 16 (-1: in originEsc)
@@ -113,7 +114,7 @@ export class EntryTable {
   private readonly sizeEsc = new Map<number, number>();
   /** sgCall/sgMapped pairs that do not fit 16 bits each. */
   private readonly sgEsc = new Map<number, [number, number]>();
-  /** Line numbers that do not fit a u32 word. */
+  /** Lines (record offsets) that do not fit a u32 word. */
   private readonly lineEsc = new Map<number, number>();
   /** (task, stack) of entries where either id is past 65534. */
   private readonly originEsc = new IdPairTable();
