@@ -233,10 +233,7 @@ const OPTIONS: Array<[string, Command[], string[]?]> = [
     ['auto', 'always', 'never'],
   ],
   [`    --tracefs DIR          live, record: the tracefs mount (default /sys/kernel/tracing).`, ['live', 'record']],
-  [
-    `    --stacktrace           live, record: also turn on options/stacktrace (findings' stacks).`,
-    ['live', 'record'],
-  ],
+  [`    --stacktrace           live, record: also turn on options/stacktrace (findings' stacks).`, ['live', 'record']],
   [
     `    --full-stack           Print every frame of a finding's stacks (the call's and the
                            mapping's; default: the first 9 of each, then a count).`,
