@@ -10,11 +10,11 @@ import { InputError } from '../input/errors.js';
 import { readSidecar, type SideInfo, sidecarPath } from '../input/sidecar.js';
 import { Pipeline, replay, summarize } from '../pipeline.js';
 import { dumpLine } from '../report/dump.js';
-import { findingsStatus, makeRenderer, SeverityFilter } from '../report/format.js';
+import { findingsStatus } from '../report/format.js';
 import { entryJson } from '../report/json.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { profileLine, summaryText } from '../report/summary.js';
-import { checkFormat, failOnOption, formatOption, minSeverityOption } from './formats.js';
+import { findingsOptions, formatOption } from './formats.js';
 import { colorMode, engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
 import { openOutput, writeSkippedLines } from './output.js';
 import { Progress } from './progress.js';
@@ -23,22 +23,11 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
   const inputs = inputsOf(positionals, 'check');
   const cfg = engineConfig(v);
   const chunkSize = intOption(v['chunk-size'], 'chunk-size', 1);
-  const format = checkFormat(v);
-  const failOn = failOnOption(v);
-  const filter = new SeverityFilter(minSeverityOption(v));
+  const { failOn, filter, renderer: makeOut } = findingsOptions(v, 'check');
   const writer = openOutput(v);
   const outPaint = makePaint(colorFor({ isTTY: writer.tty }, colorMode(v)));
   const errPaint = makePaint(colorFor(process.stderr, colorMode(v)));
-  const renderer = makeRenderer(format, {
-    failOn,
-    minSeverity: filter.min,
-    paint: outPaint,
-    fullStack: v['full-stack'] === true,
-  });
-  // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
-  const emit = (text: string) => {
-    if (text !== '') writer.write(text);
-  };
+  const renderer = makeOut(outPaint);
   const labels = inputs.map((i) => (i === '-' ? '<stdin>' : i));
   // Several inputs: each summary names its file.
   const named = inputs.length > 1;
@@ -48,7 +37,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
   let current: Pipeline | null = null;
   // A reader that stops reading (`| head`) ends the run: the status says what was found by then.
   writer.closedStatus = () => Math.max(found, current ? findingsStatus(current.tally, failOn) : 0);
-  emit(renderer.begin(labels));
+  writer.write(renderer.begin(labels));
   for (const [i, input] of inputs.entries()) {
     const label = labels[i]!;
     const started = performance.now();
@@ -60,7 +49,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       if (!(e instanceof InputError)) throw e;
       current = null;
       status = 2;
-      emit(renderer.endInput({ label, summary: null, error: e, hidden: filter.take(), ms: 0 }));
+      writer.write(renderer.endInput({ label, summary: null, error: e, hidden: filter.take(), ms: 0 }));
       process.stderr.write(`dmadebug: ${e.message}\n`);
       continue;
     }
@@ -69,7 +58,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
       engine: side ? { ...sideConfig(side), ...cfg } : cfg,
       onFinding: (f: Finding) => {
         if (!f.shown || !filter.passes(f)) return;
-        emit(renderer.finding(f, { label, kind: pipeline.kind }));
+        writer.write(renderer.finding(f, { label, kind: pipeline.kind }));
       },
       ...(chunkSize !== undefined ? { chunkSize } : {}),
       ...(v.instance !== undefined ? { instance: v.instance } : {}),
@@ -88,7 +77,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     if (side) applyUnbinds(side, r.engine);
     const summary = summarize([label], r);
     const hidden = filter.take();
-    emit(renderer.endInput({ label, summary, error: r.error, hidden, ms: performance.now() - started }));
+    writer.write(renderer.endInput({ label, summary, error: r.error, hidden, ms: performance.now() - started }));
     await writer.flush();
     if (!v.quiet) for (const n of r.parser.notes ?? []) process.stderr.write(`dmadebug: ${label}: ${n}\n`);
     if (v.verbose) writeSkippedLines(label, r);
@@ -102,7 +91,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
     status = Math.max(status, r.error ? 2 : found);
     current = null;
   }
-  emit(renderer.end());
+  writer.write(renderer.end());
   await writer.end();
   return status;
 }

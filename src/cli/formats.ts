@@ -4,7 +4,16 @@
 // src/report/format.ts's.
 
 import type { Severity } from '../engine/findings.js';
-import { FAIL_ON, type FailOn, type FormatName, SEVERITIES } from '../report/format.js';
+import {
+  FAIL_ON,
+  type FailOn,
+  type FindingsRenderer,
+  type FormatName,
+  makeRenderer,
+  SEVERITIES,
+  SeverityFilter,
+} from '../report/format.js';
+import type { Paint } from '../report/paint.js';
 import { UsageError, type Values } from './options.js';
 
 /**
@@ -44,19 +53,35 @@ export function formatOption<C extends Command>(v: Values, command: C): CommandF
   return f as CommandFormat<C>;
 }
 
-/** check's format, typed for the renderers. */
-export function checkFormat(v: Values): FormatName {
-  return formatOption(v, 'check');
+/**
+ * check's and live's output options, read before anything is opened (a bad
+ * value is a usage error before tracefs or an input is touched): the format's
+ * renderer (made once the output's colour is known), --fail-on, and the
+ * --min-severity filter.
+ */
+export function findingsOptions(
+  v: Values,
+  command: 'check' | 'live',
+): { failOn: FailOn; filter: SeverityFilter; renderer: (paint: Paint) => FindingsRenderer } {
+  const format: FormatName = formatOption(v, command);
+  const failOn = failOnOption(v);
+  const filter = new SeverityFilter(minSeverityOption(v));
+  const fullStack = v['full-stack'] === true;
+  return {
+    failOn,
+    filter,
+    renderer: (paint) => makeRenderer(format, { failOn, minSeverity: filter.min, paint, fullStack }),
+  };
 }
 
-export function failOnOption(v: Values): FailOn {
+function failOnOption(v: Values): FailOn {
   const f = v['fail-on'];
   if (f === undefined) return 'error';
   if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on takes ${or(FAIL_ON)}, not '${f}'`);
   return f as FailOn;
 }
 
-export function minSeverityOption(v: Values): Severity {
+function minSeverityOption(v: Values): Severity {
   const s = v['min-severity'];
   if (s === undefined) return 'info';
   if (!(SEVERITIES as readonly string[]).includes(s)) {

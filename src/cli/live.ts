@@ -11,11 +11,11 @@ import { runningKernel } from '../input/sidecar.js';
 import { enableTracing, findTracefs, restoreTracing, type TracefsState } from '../input/tracefs.js';
 import { rawTracefsProblem } from '../input/tracefs-raw.js';
 import { Pipeline, summarize } from '../pipeline.js';
-import { findingsStatus, makeRenderer, SeverityFilter } from '../report/format.js';
+import { findingsStatus } from '../report/format.js';
 import { colorFor, makePaint } from '../report/paint.js';
 import { summaryText } from '../report/summary.js';
-import { failOnOption, formatOption, minSeverityOption } from './formats.js';
-import { colorMode, engineConfig, UsageError, type Values } from './options.js';
+import { findingsOptions } from './formats.js';
+import { colorMode, engineConfig, secondsOption, UsageError, type Values } from './options.js';
 import { openOutput, outputFailureStatus, settleStdio } from './output.js';
 
 /** A status line on a TTY: events/s, live mappings per device, lost events. */
@@ -50,13 +50,10 @@ class LiveStatus {
 
 export async function runLive(v: Values, positionals: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError('live takes at most one tracefs directory');
-  const duration = v.duration === undefined ? undefined : Number(v.duration);
-  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration takes seconds, not '${v.duration}'`);
+  const duration = secondsOption(v.duration, 'duration');
   // Options first: a bad --kernel is a usage error before tracefs is looked at.
   const cfg = engineConfig(v);
-  const format = formatOption(v, 'live');
-  const failOn = failOnOption(v);
-  const filter = new SeverityFilter(minSeverityOption(v));
+  const { failOn, filter, renderer: makeOut } = findingsOptions(v, 'live');
   const started = performance.now();
   const dir = findTracefs(positionals[0] ?? v.tracefs);
   // Opened before tracefs is touched: an output that cannot be written leaves the events off.
@@ -68,21 +65,12 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   const raw = rawProblem === '';
   const label = raw ? join(dir, 'per_cpu', 'cpu*', 'trace_pipe_raw') : join(dir, 'trace_pipe');
 
-  const renderer = makeRenderer(format, {
-    failOn,
-    minSeverity: filter.min,
-    paint: outPaint,
-    fullStack: v['full-stack'] === true,
-  });
-  // Whole-run formats write nothing for most calls: no empty writes (stdout on /dev/full with nothing to say is no error).
-  const emit = (text: string) => {
-    if (text !== '') writer.write(text);
-  };
-  emit(renderer.begin([label]));
+  const renderer = makeOut(outPaint);
+  writer.write(renderer.begin([label]));
   const onFinding = (f: Finding) => {
     if (!f.shown || !filter.passes(f)) return;
     status?.clear();
-    emit(renderer.finding(f, { label, kind: raw ? 'tracefs-raw' : 'text' }));
+    writer.write(renderer.finding(f, { label, kind: raw ? 'tracefs-raw' : 'text' }));
   };
   // The events come from the running kernel: its uname is evidence for the profile (--kernel/--arch win).
   const uname = runningKernel();
@@ -132,8 +120,8 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
     const summary = summarize([label], pipeline);
     const hidden = filter.take();
     const error = pipeline.error;
-    emit(renderer.endInput({ label, summary, error, hidden, ms: performance.now() - started }));
-    emit(renderer.end());
+    writer.write(renderer.endInput({ label, summary, error, hidden, ms: performance.now() - started }));
+    writer.write(renderer.end());
     try {
       await writer.flush();
     } catch (e) {

@@ -204,9 +204,13 @@ export class Output {
     return new Output('<stdout>', null, process.stdout, false, false, process.stdout.isTTY === true);
   }
 
-  /** Buffers `s`; a no-op once the output failed (the next ready/flush/end says so). */
+  /**
+   * Buffers `s`; a no-op once the output failed (the next ready/flush/end says
+   * so) and for nothing at all: a format with nothing to say (KTAP between
+   * inputs) never writes, so stdout on /dev/full with nothing to say is no error.
+   */
   write(s: string | Uint8Array): void {
-    if (this.failure) return;
+    if (this.failure || s.length === 0) return;
     this.buf.push(s);
     this.size += s.length;
     if (this.size >= 65536) this.flushSync();

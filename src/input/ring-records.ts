@@ -15,6 +15,7 @@
 
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, EventKind as K, noInputFacts } from '../engine/events.js';
+import { ForeignCpus } from './foreign-cpus.js';
 import { buildPlan, Decoded, decodedEventCode, type Plan, type RecordDecoder } from './tracedat-decode.js';
 import type { EventFormat } from './tracedat-format.js';
 import type { PageReader } from './tracedat-kbuffer.js';
@@ -101,13 +102,8 @@ export class RingRecords {
   private lastPid = -1;
   private lastComm = -1;
   private readonly facts: InputFacts;
-  /**
-   * By CPU: 1 when its last record was another event's (skipped), so a
-   * kernel_stack record that follows is that event's stack, not the last dma
-   * event's. Kept only once such a record was seen (anyForeign).
-   */
-  private foreign = new Uint8Array(0);
-  private anyForeign = false;
+  /** CPUs whose last record was another event's: a kernel_stack record after it is that event's. */
+  private readonly foreign = new ForeignCpus();
 
   constructor(private readonly opts: RingRecordsOptions) {
     this.facts = opts.facts ?? noInputFacts();
@@ -154,11 +150,9 @@ export class RingRecords {
     }
     stampEvent(ev, r.tsHi, r.tsLo);
     ev.cpu = cpu;
-    if (this.anyForeign && cpu >= 0 && cpu < this.foreign.length) {
-      // another event's stack is no dma call's: it only says the last dma event of its CPU has none
-      if (ev.kind !== K.Stack) this.foreign[cpu] = 0;
-      else if (this.foreign[cpu] === 1) ev.stack = -1;
-    }
+    // another event's stack is no dma call's: it only says the last dma event of its CPU has none
+    if (ev.kind !== K.Stack) this.foreign.clear(cpu);
+    else if (this.foreign.has(cpu)) ev.stack = -1;
     const pid = r.recLen >= this.pidOff + 4 ? dv.getInt32(off + this.pidOff, this.le) : 0;
     ev.pid = pid;
     ev.comm = this.commId(pid);
@@ -171,14 +165,7 @@ export class RingRecords {
 
   /** The current record of `cpu` is an event this reader does not decode (skipped by the caller). */
   foreignRecord(cpu: number): void {
-    if (!(cpu >= 0 && cpu < 1 << 16)) return;
-    if (cpu >= this.foreign.length) {
-      const f = new Uint8Array(Math.max(64, cpu + 1, this.foreign.length * 2));
-      f.set(this.foreign);
-      this.foreign = f;
-    }
-    this.foreign[cpu] = 1;
-    this.anyForeign = true;
+    this.foreign.mark(cpu);
   }
 
   /** The first single-mapping record tells the kernel generation (unless the formats did). */

@@ -51,6 +51,7 @@ import {
   type TracedEvent,
 } from '../events/vocabulary.js';
 import { InputError } from './errors.js';
+import { ForeignCpus } from './foreign-cpus.js';
 
 /** The trace_marker text `dmadebug record` writes when a driver is unbound. */
 export const UNBIND_MARKER = 'dmadebug: unbind ';
@@ -579,13 +580,8 @@ export class TextParser {
   private stkLen = 0;
   /** The open block follows another tracepoint's line on its CPU: its frames are that event's. */
   private stkForeign = false;
-  /**
-   * By CPU: 1 when its last line was another tracepoint's (skipped), so a
-   * stack block that follows belongs to that event, not to the last dma one.
-   * Kept only once such a line was seen (anyForeign).
-   */
-  private foreign = new Uint8Array(0);
-  private anyForeign = false;
+  /** CPUs whose last line was another tracepoint's: a stack block after it is that event's. */
+  private readonly foreign = new ForeignCpus();
 
   constructor(opts: TextParserOptions) {
     this.names = opts.names;
@@ -1012,7 +1008,7 @@ export class TextParser {
     }
     // another tracepoint's line (a dma/kmem line glued into it is lost)
     this.skipped++;
-    this.foreignLine();
+    this.foreign.mark(this.hCpu);
     if (swallowsEvent(b, t, e)) this.swallowed();
   }
 
@@ -1160,20 +1156,7 @@ export class TextParser {
     ev.cpu = this.hCpu;
     ev.pid = this.hPid;
     ev.comm = this.commId(b);
-    if (this.anyForeign && this.hCpu < this.foreign.length) this.foreign[this.hCpu] = 0;
-  }
-
-  /** The current line (CPU hCpu) is another tracepoint's: a stack block after it is that event's. */
-  private foreignLine(): void {
-    const cpu = this.hCpu;
-    if (cpu >= MAX_CPUS) return;
-    if (cpu >= this.foreign.length) {
-      const f = new Uint8Array(Math.max(64, cpu + 1, this.foreign.length * 2));
-      f.set(this.foreign);
-      this.foreign = f;
-    }
-    this.foreign[cpu] = 1;
-    this.anyForeign = true;
+    this.foreign.clear(this.hCpu);
   }
 
   // ---------------------------------------------------------------- markers and stacks
@@ -1236,7 +1219,7 @@ export class TextParser {
     this.stkTsNs = this.tsNs;
     this.stkTsDigits = this.tsDigits;
     this.stkComm = this.commId(b);
-    this.stkForeign = this.anyForeign && this.hCpu < this.foreign.length && this.foreign[this.hCpu] === 1;
+    this.stkForeign = this.foreign.has(this.hCpu);
   }
 
   /** A stack header or frame line holds a dma/kmem line glued to it: the block ends there, and that event is lost. */
