@@ -12,11 +12,11 @@
 import type { Finding, Severity } from '../engine/findings.js';
 import type { InputError } from '../input/errors.js';
 import { GithubRenderer } from './github.js';
+import type { Hidden } from './json.js';
 import { findingJson, type SummaryData, summaryJson } from './json.js';
 import { JunitRenderer } from './junit.js';
 import { KtapRenderer } from './ktap.js';
 import type { Paint } from './paint.js';
-import type { Hidden } from './summary.js';
 import { formatFinding } from './text.js';
 
 export const FORMATS = ['text', 'json', 'ktap', 'junit', 'github'] as const;
@@ -176,7 +176,7 @@ class JsonRenderer implements FindingsRenderer {
     return `${findingJson(f, input.label)}\n`;
   }
   endInput(end: InputEnd): string {
-    return end.summary ? `${summaryJson(end.summary)}\n` : '';
+    return end.summary ? `${summaryJson(end.summary, end.hidden)}\n` : '';
   }
   end(): string {
     return '';

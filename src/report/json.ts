@@ -15,7 +15,7 @@
 
 import type { DeviceStats, EngineStats } from '../engine/dev-stats.js';
 import type { Coverage, DeviceCounts, DumpEntry, LeakGroup, PoolState } from '../engine/engine.js';
-import type { EventRef, Finding, MappingInfo } from '../engine/findings.js';
+import type { EventRef, Finding, MappingInfo, Severity } from '../engine/findings.js';
 import type { ProfileChoice } from '../engine/profiles.js';
 
 export const JSON_SCHEMA_VERSION = 2;
@@ -134,7 +134,21 @@ function countsJson(c: DeviceCounts) {
   };
 }
 
-export function summaryObject(s: SummaryData) {
+/** Findings --min-severity kept from the output (still counted in the summary). */
+export interface Hidden {
+  unconfirmed: number;
+  /** Info findings, not counting the kernel's false positives. */
+  info: number;
+  kernelFalsePositives: number;
+  /** The --min-severity that hid them. */
+  below: Severity;
+}
+
+/**
+ * The summary as JSON. `hidden` counts what --min-severity kept from the output (null when
+ * nothing could be hidden: the default `info`, or a caller without a filter).
+ */
+export function summaryObject(s: SummaryData, hidden: Hidden | null = null) {
   return {
     type: 'summary' as const,
     schema: JSON_SCHEMA_VERSION,
@@ -154,11 +168,21 @@ export function summaryObject(s: SummaryData) {
     devices: s.devices.map((d) => ({ device: d.device, driver: d.driver, ...countsJson(d) })),
     leak_at_end: s.leaks.map(leakJson),
     driver_names: s.driverNames,
+    hidden: hidden === null || hidden.below === 'info' ? null : hiddenJson(hidden),
   };
 }
 
-export function summaryJson(s: SummaryData): string {
-  return JSON.stringify(summaryObject(s));
+function hiddenJson(h: Hidden) {
+  return {
+    below: h.below,
+    unconfirmed: h.unconfirmed,
+    info: h.info,
+    kernel_false_positives: h.kernelFalsePositives,
+  };
+}
+
+export function summaryJson(s: SummaryData, hidden: Hidden | null = null): string {
+  return JSON.stringify(summaryObject(s, hidden));
 }
 
 /** The profile as JSON: `assumed` lists what no evidence decided ("kernel", "arch"). */

@@ -4,7 +4,7 @@
 
 import type { Severity } from '../engine/findings.js';
 import type { ProfileChoice } from '../engine/profiles.js';
-import type { SummaryData } from './json.js';
+import type { Hidden, SummaryData } from './json.js';
 import type { Paint } from './paint.js';
 
 /**
@@ -45,16 +45,6 @@ function joinEvidence(list: string[]): string {
 /** A mapping stack's call site: its first frame outside the DMA API (else its first), or null with no stack. */
 export function callSite(stack: readonly string[] | null): string | null {
   return stack?.find((f) => !/^(__)?dma_|^debug_dma_/.test(f)) ?? stack?.[0] ?? null;
-}
-
-/** Findings --min-severity kept from the output (still counted in the summary). */
-export interface Hidden {
-  unconfirmed: number;
-  /** Info findings, not counting the kernel's false positives. */
-  info: number;
-  kernelFalsePositives: number;
-  /** The --min-severity that hid them. */
-  below: Severity;
 }
 
 /** What the summary says beyond the run's data: the input's name (several inputs), what was hidden. */

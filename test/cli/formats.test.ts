@@ -134,6 +134,14 @@ describe('--min-severity', () => {
       ['error', 'summary'],
     );
     assert.match(json[1]!, /"severities":\{"error":1,"unconfirmed":0,"info":1\}/);
+    assert.deepEqual((JSON.parse(json[1]!) as { hidden: unknown }).hidden, {
+      below: 'unconfirmed',
+      unconfirmed: 0,
+      info: 1,
+      kernel_false_positives: 0,
+    });
+    const unfiltered = dmadebug(['check', '--json', eexist]).out.trimEnd().split('\n').at(-1)!;
+    assert.equal((JSON.parse(unfiltered) as { hidden: unknown }).hidden, null);
     for (const format of ['ktap', 'junit', 'github']) {
       const out = dmadebug(['check', '--format', format, '--min-severity', 'error', eexist]).out;
       assert.doesNotMatch(out, /\[info\]/, format);
