@@ -10,6 +10,7 @@ import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
+import { THREADED_TEXT_MIN_BYTES, ThreadedText } from './input/text-threaded.js';
 import { TraceDatParser } from './input/tracedat.js';
 import { THREADED_MIN_BYTES, ThreadedTraceDat } from './input/tracedat-threaded.js';
 import { RawLiveSource } from './input/tracefs-raw.js';
@@ -36,6 +37,12 @@ export interface ReplayOptions {
    * this one (false). Default: in a worker for files of 16 MiB and more.
    */
   decodeThread?: boolean;
+  /**
+   * Text read to its end (not followed): parse in a worker thread (true), in
+   * this one (false). Default: in a worker for inputs of 16 MiB and more on
+   * disk (4 MiB compressed).
+   */
+  parseThread?: boolean;
   /**
    * The ring buffer was emptied just before reading began (live does), so
    * nothing of it was overwritten before: every CPU's events begin together.
@@ -189,18 +196,27 @@ export class Pipeline {
         );
       }
       let bytes = 0;
-      for await (const chunk of src.chunks) {
-        bytes += chunk.length;
-        parser.push(chunk);
-        if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
+      if (src.kind === 'text' && this.threadedText(src)) {
+        // big: parse in a worker thread while this one runs the checks
+        const threaded = new ThreadedText({ names: this.names, sink: this.sink, file: label });
+        this.parser = parser = threaded;
+        this.engine.attachInputFacts(threaded.facts);
+        const onChunk = opts.onChunk;
+        bytes = await threaded.read(src, onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined);
+      } else {
+        for await (const chunk of src.chunks) {
+          bytes += chunk.length;
+          parser.push(chunk);
+          if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
+        }
+        parser.end();
       }
-      parser.end();
       // nothing at all is no trace (an upstream command that failed), not a clean one
       if (!opts.follow && bytes === 0) {
         throw new InputError(label, 'byte 0', 'the input is empty (expected an ftrace text trace or a trace.dat)');
       }
       if (
-        parser instanceof TextParser &&
+        (parser instanceof TextParser || parser instanceof ThreadedText) &&
         parser.lines > 0 &&
         parser.eventLines === 0 &&
         !parser.facts.sawBufferHeader &&
@@ -220,6 +236,16 @@ export class Pipeline {
       this.engine.inputDrained();
     }
     return this;
+  }
+
+  /** Whether to parse this text input in a worker thread (see ReplayOptions.parseThread). */
+  private threadedText(src: OpenedInput): boolean {
+    const o = this.opts;
+    // followed, shrunk chunks (tests of every boundary) or an emptied live buffer: in this thread
+    if (o.follow || o.chunkSize !== undefined || o.startsEmpty) return false;
+    if (o.parseThread !== undefined) return o.parseThread;
+    const min = src.compression === 'none' ? THREADED_TEXT_MIN_BYTES : THREADED_TEXT_MIN_BYTES / 4;
+    return (src.size ?? 0) >= min;
   }
 
   private async runRaw(dir: string): Promise<void> {

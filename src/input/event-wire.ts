@@ -54,6 +54,45 @@ function tables(names: Names): Interner[] {
   return [names.devices, names.comms, names.stacks];
 }
 
+/**
+ * Whether the facts differ from those last sent: every field, compared one by
+ * one (a generic loop over the keys cost more than a tenth of the worker's
+ * time). FACT_FIELDS makes a new InputFacts field a compile error here until
+ * it is compared; test/input/event-wire.test.ts changes each field and expects a difference.
+ */
+export function factsChanged(f: InputFacts, sent: InputFacts): boolean {
+  return (
+    f.mapEvents !== sent.mapEvents ||
+    f.cpus !== sent.cpus ||
+    f.sawBufferHeader !== sent.sawBufferHeader ||
+    f.overwriteKnown !== sent.overwriteKnown ||
+    f.overwritten !== sent.overwritten ||
+    f.overwrittenCount !== sent.overwrittenCount ||
+    f.overwrittenCpus !== sent.overwrittenCpus ||
+    f.positions !== sent.positions ||
+    f.kernelRelease !== sent.kernelRelease ||
+    f.machine !== sent.machine ||
+    f.kernelSource !== sent.kernelSource ||
+    f.mapEventsSource !== sent.mapEventsSource
+  );
+}
+
+/** Every InputFacts field, as factsChanged compares them. */
+export const FACT_FIELDS: Record<keyof InputFacts, true> = {
+  mapEvents: true,
+  cpus: true,
+  sawBufferHeader: true,
+  overwriteKnown: true,
+  overwritten: true,
+  overwrittenCount: true,
+  overwrittenCpus: true,
+  positions: true,
+  kernelRelease: true,
+  machine: true,
+  kernelSource: true,
+  mapEventsSource: true,
+};
+
 /** Words a buffer holds (1 MiB). */
 export const BATCH_WORDS = 1 << 18;
 
@@ -67,6 +106,7 @@ export class WireWriter {
   /** Names of each table already sent. */
   private readonly sent = [0, 0, 0];
   private readonly tables: Interner[];
+  private sentFacts: InputFacts | null = null;
 
   constructor(
     names: Names,
@@ -97,6 +137,16 @@ export class WireWriter {
   facts(f: InputFacts): void {
     const text = enc.encode(JSON.stringify(f));
     this.bytesRecord(R_FACTS, 0, text);
+    this.sentFacts = { ...f };
+  }
+
+  /**
+   * Sends the facts unless those sent last are the same: a text parser learns
+   * facts as it reads (a header line, the first map event), and the reader
+   * must see them before the event they changed for.
+   */
+  factsIfChanged(f: InputFacts): void {
+    if (this.sentFacts === null || factsChanged(f, this.sentFacts)) this.facts(f);
   }
 
   event(ev: DmaEvent): void {

@@ -8,13 +8,13 @@
 //
 // Worth it for big files only: starting the worker costs tens of ms.
 
-import { Worker } from 'node:worker_threads';
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
 import type { ParseWarning } from './text-parser.js';
 import type { WorkerInput, WorkerMessage } from './tracedat-worker.js';
+import { WorkerChannel } from './worker-channel.js';
 
 /** Files at least this big are decoded in a worker by default. */
 export const THREADED_MIN_BYTES = 16 << 20;
@@ -55,35 +55,18 @@ export class ThreadedTraceDat {
       ...(o.instance !== undefined ? { instance: o.instance } : {}),
       ...(o.zstdTool !== undefined ? { zstdTool: o.zstdTool } : {}),
     };
-    const worker = new Worker(new URL('./tracedat-worker.js', import.meta.url), { workerData: data });
-    const queue: WorkerMessage[] = [];
-    let wake: (() => void) | null = null;
-    let failure: unknown = null;
+    const channel = new WorkerChannel<WorkerMessage>(
+      new URL('./tracedat-worker.js', import.meta.url),
+      data,
+      'trace.dat',
+    );
     let delivered = 0;
-    worker.on('message', (m: WorkerMessage) => {
-      queue.push(m);
-      wake?.();
-    });
-    worker.on('error', (e) => {
-      failure = e;
-      wake?.();
-    });
-    worker.on('exit', () => {
-      failure ??= new Error('the trace.dat worker exited early');
-      wake?.();
-    });
     try {
       for (;;) {
-        const m = queue.shift();
-        if (!m) {
-          if (failure) throw failure;
-          await new Promise<void>((r) => (wake = r));
-          wake = null;
-          continue;
-        }
+        const m = await channel.next();
         if (m.type === 'batch') {
           delivered += this.reader.read(m.buf, m.words, this.ev, o.sink);
-          worker.postMessage({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
+          channel.post({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
           if (o.onProgress) await o.onProgress(delivered);
           continue;
         }
@@ -91,8 +74,7 @@ export class ThreadedTraceDat {
         return;
       }
     } finally {
-      worker.removeAllListeners('exit');
-      await worker.terminate();
+      await channel.close();
     }
   }
 

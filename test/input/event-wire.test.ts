@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Names } from '../../src/base/interner.js';
 import { type Dir, DmaEvent, type EventKind, type InputFacts, noInputFacts } from '../../src/engine/events.js';
-import { WireReader, WireWriter } from '../../src/input/event-wire.js';
+import { FACT_FIELDS, factsChanged, WireReader, WireWriter } from '../../src/input/event-wire.js';
 import { prng } from '../helpers/prng.js';
 import { serialize } from './helpers.js';
 
@@ -116,5 +116,51 @@ describe('event wire', () => {
     );
     w.send();
     assert.equal(sent, 0);
+  });
+
+  it('sends the facts again when any field changed, and only then', () => {
+    const base = noInputFacts();
+    const keys = Object.keys(base).sort();
+    assert.deepEqual(Object.keys(FACT_FIELDS).sort(), keys);
+    assert.equal(factsChanged(base, { ...base }), false);
+    const other: { [K in keyof InputFacts]: InputFacts[K] } = {
+      positions: 'cpu-data',
+      overwritten: true,
+      sawBufferHeader: true,
+      overwriteKnown: true,
+      overwrittenCount: 1,
+      cpus: 2,
+      overwrittenCpus: [1],
+      kernelRelease: '6.12.0',
+      machine: 'x86_64',
+      kernelSource: 'x',
+      mapEvents: 'phys',
+      mapEventsSource: 'line 1: dma_map_phys',
+    };
+    for (const k of keys as Array<keyof InputFacts>) {
+      assert.notDeepEqual(other[k], base[k], k);
+      assert.equal(factsChanged({ ...base, [k]: other[k] }, base), true, k);
+    }
+    const sent: Array<{ buf: Int32Array; words: number }> = [];
+    const w = new WireWriter(
+      new Names(),
+      (buf, words) => sent.push({ buf, words }),
+      () => new Int32Array(1 << 12),
+    );
+    const f = noInputFacts();
+    w.factsIfChanged(f);
+    w.send();
+    w.factsIfChanged(f);
+    w.send(); // unchanged: nothing to send
+    f.cpus = 4;
+    w.factsIfChanged(f);
+    w.send();
+    w.factsIfChanged({ ...f });
+    w.send();
+    assert.equal(sent.length, 2);
+    const got = noInputFacts();
+    const r = new WireReader(new Names(), got);
+    for (const b of sent) r.read(b.buf, b.words, new DmaEvent(), () => assert.fail('no event was sent'));
+    assert.deepEqual(got, f);
   });
 });

@@ -1,0 +1,119 @@
+// A text trace parsed in a worker thread (text-worker.ts) while this thread
+// runs the checks, so the two share two cores the way a trace.dat's decoding
+// and checking do. This thread still reads the input (file, stdin or a
+// decompressor: source.ts), copies each chunk into a buffer it moves to the
+// worker, and unpacks the events that come back (event-wire.ts) into one reused
+// DmaEvent for the sink. At most MAX_CHUNKS chunks are on their way, so a
+// checker that falls behind holds the reading back instead of memory growing.
+// Once done it presents TextParser's counters, warnings and facts, and an
+// InputError from the worker becomes this thread's, after every event before
+// it was delivered.
+//
+// Worth it for big inputs only: starting the worker costs tens of ms.
+
+import type { Names } from '../base/interner.js';
+import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import { InputError } from './errors.js';
+import { WireReader } from './event-wire.js';
+import type { OpenedInput } from './source.js';
+import type { ParseWarning } from './text-parser.js';
+import type { FromTextWorker, TextEnd, TextWorkerInput, ToTextWorker } from './text-worker.js';
+import { WorkerChannel } from './worker-channel.js';
+
+/** Inputs at least this big on disk (compressed: a quarter of it) are parsed in a worker by default. */
+export const THREADED_TEXT_MIN_BYTES = 16 << 20;
+
+const MAX_CHUNKS = 4;
+
+export interface ThreadedTextOptions {
+  names: Names;
+  sink: EventSink;
+  file: string;
+}
+
+export class ThreadedText {
+  readonly facts: InputFacts = noInputFacts();
+  lines = 0;
+  eventLines = 0;
+  events = 0;
+  skipped = 0;
+  warnings = 0;
+  damagedLines = 0;
+  sawReportHeader = false;
+  readonly warningList: ParseWarning[] = [];
+  private readonly reader: WireReader;
+  private readonly ev = new DmaEvent();
+
+  constructor(private readonly opts: ThreadedTextOptions) {
+    this.reader = new WireReader(opts.names, this.facts);
+  }
+
+  /**
+   * Reads `src` to its end (or to the worker's InputError, which it throws
+   * after delivering every event before it). `onChunk` runs after each chunk
+   * read, with the events delivered so far. Returns the bytes read.
+   */
+  async read(src: OpenedInput, onChunk?: (events: number) => void | Promise<void>): Promise<number> {
+    const channel = new WorkerChannel<FromTextWorker>(
+      new URL('./text-worker.js', import.meta.url),
+      { file: this.opts.file } satisfies TextWorkerInput,
+      'text parsing',
+    );
+    const spare: Uint8Array[] = [];
+    let inFlight = 0;
+    let delivered = 0;
+    let bytes = 0;
+    let end = null as TextEnd | null; // (set in take: no narrowing to null)
+    const take = (m: FromTextWorker): void => {
+      if (m.type === 'events') {
+        delivered += this.reader.read(m.buf, m.words, this.ev, this.opts.sink);
+        channel.post({ type: 'events-back', buf: m.buf } satisfies ToTextWorker, [m.buf.buffer as ArrayBuffer]);
+      } else if (m.type === 'chunk-back') {
+        spare.push(m.buf);
+        inFlight--;
+      } else {
+        end = m;
+      }
+    };
+    try {
+      for await (const chunk of src.chunks) {
+        bytes += chunk.length;
+        let buf = spare.pop();
+        if (buf === undefined || buf.length < chunk.length) buf = new Uint8Array(Math.max(chunk.length, 1 << 20));
+        buf.set(chunk);
+        channel.post({ type: 'chunk', buf, len: chunk.length } satisfies ToTextWorker, [buf.buffer as ArrayBuffer]);
+        inFlight++;
+        for (let m = channel.poll(); m !== undefined; m = channel.poll()) take(m);
+        while (inFlight >= MAX_CHUNKS && end === null) take(await channel.next());
+        if (end !== null) break; // the worker stopped at an error: read no further
+        if (onChunk) await onChunk(delivered);
+      }
+      if (end === null) channel.post({ type: 'end' } satisfies ToTextWorker);
+      while (end === null) take(await channel.next());
+      this.finish(end);
+      return bytes;
+    } finally {
+      await channel.close();
+    }
+  }
+
+  private finish(m: TextEnd): void {
+    this.lines = m.lines;
+    this.eventLines = m.eventLines;
+    this.events = m.events;
+    this.skipped = m.skipped;
+    this.warnings = m.warnings;
+    this.damagedLines = m.damagedLines;
+    this.sawReportHeader = m.sawReportHeader;
+    this.warningList.push(...m.warningList);
+    Object.assign(this.facts, m.facts);
+    if (m.bug !== null) throw new Error(`the text parsing worker failed: ${m.bug}`);
+    if (m.error) throw new InputError(m.error.file, m.error.where, m.error.detail);
+  }
+
+  push(): void {
+    throw new Error('ThreadedText reads whole inputs only (read)');
+  }
+
+  end(): void {}
+}

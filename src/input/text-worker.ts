@@ -1,0 +1,112 @@
+// Worker thread of ThreadedText (text-threaded.ts): runs one TextParser on the
+// chunks the checking thread reads and moves over, and sends the events back
+// packed by event-wire.ts. Each chunk's buffer goes back once parsed, each
+// event buffer comes back once read. The parser's facts travel before the
+// first event and again before any event they changed for (a header line, the
+// first map event naming the kernel's map events), so the engine sees them
+// exactly when a parser in its own thread would have shown them. The last
+// message says how the parse ended: counters, warnings, facts, and the
+// InputError (or bug) that stopped it; after an error no more chunks are read.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Names } from '../base/interner.js';
+import type { InputFacts } from '../engine/events.js';
+import { InputError } from './errors.js';
+import { BATCH_WORDS, WireWriter } from './event-wire.js';
+import { type ParseWarning, TextParser } from './text-parser.js';
+
+export interface TextWorkerInput {
+  file: string;
+}
+
+/** Reader -> worker messages. */
+export type ToTextWorker =
+  | { type: 'chunk'; buf: Uint8Array; len: number }
+  | { type: 'events-back'; buf: Int32Array }
+  | { type: 'end' };
+
+export interface TextEnd {
+  type: 'end';
+  lines: number;
+  eventLines: number;
+  events: number;
+  skipped: number;
+  warnings: number;
+  warningList: ParseWarning[];
+  damagedLines: number;
+  sawReportHeader: boolean;
+  facts: InputFacts;
+  error: { file: string; where: string; detail: string } | null;
+  bug: string | null;
+}
+
+/** Worker -> reader messages. */
+export type FromTextWorker =
+  | { type: 'events'; buf: Int32Array; words: number }
+  | { type: 'chunk-back'; buf: Uint8Array }
+  | TextEnd;
+
+function main(): void {
+  const input = workerData as TextWorkerInput;
+  const port = parentPort!;
+  const names = new Names();
+  const spare: Int32Array[] = [];
+  const wire = new WireWriter(
+    names,
+    (buf, words) =>
+      port.postMessage({ type: 'events', buf, words } satisfies FromTextWorker, [buf.buffer as ArrayBuffer]),
+    () => spare.pop() ?? new Int32Array(BATCH_WORDS),
+  );
+  const parser = new TextParser({
+    names,
+    file: input.file,
+    sink: (ev) => {
+      wire.factsIfChanged(parser.facts);
+      wire.event(ev);
+    },
+  });
+  let done = false;
+  const finish = (e: unknown): void => {
+    done = true;
+    let error: InputError | null = null;
+    let bug: string | null = null;
+    if (e instanceof InputError) error = e;
+    else if (e !== null) bug = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    wire.send();
+    port.postMessage({
+      type: 'end',
+      lines: parser.lines,
+      eventLines: parser.eventLines,
+      events: parser.events,
+      skipped: parser.skipped,
+      warnings: parser.warnings,
+      warningList: [...parser.warningList],
+      damagedLines: parser.damagedLines,
+      sawReportHeader: parser.sawReportHeader,
+      facts: { ...parser.facts },
+      error: error ? { file: error.file, where: error.where, detail: error.detail } : null,
+      bug,
+    } satisfies FromTextWorker);
+  };
+  port.on('message', (m: ToTextWorker) => {
+    if (m.type === 'events-back') {
+      spare.push(m.buf);
+      return;
+    }
+    if (done) return;
+    try {
+      if (m.type === 'chunk') {
+        parser.push(m.buf.subarray(0, m.len));
+        wire.send();
+        port.postMessage({ type: 'chunk-back', buf: m.buf } satisfies FromTextWorker, [m.buf.buffer as ArrayBuffer]);
+      } else {
+        parser.end();
+        finish(null);
+      }
+    } catch (e) {
+      finish(e);
+    }
+  });
+}
+
+main();
