@@ -1,4 +1,9 @@
-// Owns `npm run bench`. Four sections, each skippable:
+// Owns `npm run bench`. Five sections, each skippable:
+// - real traces (--no-real, first; bench/bench-real.ts): the storm fixture as trace.dat (as recorded and
+//   converted to v6) and as text, and the largest real-device fixtures of each kernel, against
+//   `trace-cmd report` (Debian's 3.1.6 and 3.4) and `wc -l` in the same run, runs interleaved, medians
+//   of --real-runs N (5). Targets: storm trace.dat ≥ 10× faster than trace-cmd, storm text ≤ 12× wc -l.
+//   The generated workloads of the sections below stay for scaling curves.
 // - text (--no-text): generates synthetic ftrace text (bench/gen-trace.ts), then measures in the same
 //   run `wc -l` (best of 3) against `dmadebug check -q` (best of 2: wall time and peak RSS) on each, and
 //   prints throughput, the ratio to `wc -l`, memory per live mapping and whether RSS depends on length.
@@ -12,7 +17,7 @@
 //   throughput at 10k and at 1M live mappings, side by side (its cost must not grow with the count).
 // It reports; it does not fail. Exit status is non-zero only when something crashed.
 //
-//   npm run bench -- [--size 1G] [--live 4096] [--keep]
+//   npm run bench -- [--no-real] [--real-runs 5] [--size 1G] [--live 4096] [--keep]
 //                    [--short-size 256M] [--mem-size 300M] [--mem-live 1000000] [--no-mem]
 //                    [--no-text] [--no-dat] [--no-live] [--dat-events 5M]
 //                    [--live-mode both] [--live-rates 500k,1M,2M] [--live-fifo 64K,1M]
@@ -40,6 +45,17 @@ import { fileURLToPath } from 'node:url';
 import { DAT_TARGET, type DatRow, runDat } from './bench-dat.js';
 import { LIVE_TARGET, type LiveMode, type LiveRow, runLive } from './bench-live.js';
 import { type PageFreeRow, runPageFree } from './bench-pagefree.js';
+import {
+  findings,
+  meets,
+  type PeerId,
+  REAL_DAT_TARGET,
+  REAL_TEXT_TARGET,
+  type RealResult,
+  type RealRow,
+  ratio,
+  runReal,
+} from './bench-real.js';
 import { type GenStats, generateTrace, parseSize } from './gen-trace.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -52,6 +68,8 @@ const MEM_TARGET = 100; // bytes per live mapping
 const MiB = 1 << 20;
 
 interface Args {
+  real: boolean;
+  realRuns: number;
   size: number;
   live: number;
   keep: boolean;
@@ -97,6 +115,8 @@ interface Measure {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
+    real: true,
+    realRuns: 5,
     size: 1 << 30,
     live: 4096,
     keep: false,
@@ -125,8 +145,16 @@ function parseArgs(argv: string[]): Args {
       a.keep = true;
       continue;
     }
-    if (k === '--no-mem' || k === '--no-text' || k === '--no-dat' || k === '--no-live' || k === '--no-pagefree') {
-      if (k === '--no-mem') a.mem = false;
+    if (
+      k === '--no-real' ||
+      k === '--no-mem' ||
+      k === '--no-text' ||
+      k === '--no-dat' ||
+      k === '--no-live' ||
+      k === '--no-pagefree'
+    ) {
+      if (k === '--no-real') a.real = false;
+      else if (k === '--no-mem') a.mem = false;
       else if (k === '--no-pagefree') a.pageFree = false;
       else if (k === '--no-text') a.text = false;
       else if (k === '--no-dat') a.dat = false;
@@ -135,7 +163,8 @@ function parseArgs(argv: string[]): Args {
     }
     if (k === '-h' || k === '--help') {
       process.stdout.write(
-        'usage: npm run bench -- [--size 1G] [--live 4096] [--keep] [--short-size 256M]\n' +
+        'usage: npm run bench -- [--no-real] [--real-runs 5]\n' +
+          '                        [--size 1G] [--live 4096] [--keep] [--short-size 256M]\n' +
           '                        [--mem-size 300M] [--mem-live 1000000] [--no-mem]\n' +
           '                        [--no-text] [--no-dat] [--no-live] [--dat-events 5M]\n' +
           '                        [--live-mode raw|text|both] [--live-rates 500k,1M,2M]\n' +
@@ -148,7 +177,10 @@ function parseArgs(argv: string[]): Args {
     }
     const v = argv[++i];
     if (v === undefined) throw new Error(`${k} needs a value`);
-    if (k === '--size') a.size = parseSize(v);
+    if (k === '--real-runs') {
+      a.realRuns = Number(v);
+      if (!Number.isInteger(a.realRuns) || a.realRuns < 1) throw new Error('--real-runs takes a whole number ≥ 1');
+    } else if (k === '--size') a.size = parseSize(v);
     else if (k === '--live') a.live = parseSize(v);
     else if (k === '--short-size') a.shortSize = parseSize(v);
     else if (k === '--mem-size') a.memSize = parseSize(v);
@@ -347,7 +379,8 @@ async function main(): Promise<number> {
         .map((l) => l.toFixed(2))
         .join(' ')}\n` +
       `peak RSS measured with ${useTime ? `${TIME} -f %M` : 'an --import hook printing process.resourceUsage().maxRSS'}\n` +
-      `MB = 10^6 bytes, MiB = 2^20 bytes; wc -l best of 3, dmadebug best of 2 (RSS: max of the 2)\n\n`,
+      `MB = 10^6 bytes, MiB = 2^20 bytes; real traces: median of ${args.realRuns} interleaved runs; ` +
+      'generated text: wc -l best of 3, dmadebug best of 2 (RSS: max of the 2)\n\n',
   );
   if (!existsSync(CLI_MAIN)) {
     process.stdout.write(`dmadebug is not built (${CLI_MAIN} missing): run \`npm run build\` first.\n`);
@@ -355,6 +388,17 @@ async function main(): Promise<number> {
   }
 
   let crashed = false;
+  if (args.real) {
+    process.stdout.write(
+      `== real traces: dmadebug check vs trace-cmd report and wc -l (median of ${args.realRuns} interleaved runs)\n`,
+    );
+    const r = runReal({ root: ROOT, dir: DIR, bin: BIN, runs: args.realRuns, log });
+    process.stdout.write(`${realTables(r)}\n`);
+    for (const row of r.rows) if (!row.ddOk) crashed = true;
+    if (args.text || args.dat || args.liveFeed || args.pageFree) {
+      process.stdout.write('\n(the generated workloads below are for scaling curves)\n\n');
+    }
+  }
   if (args.text) crashed = textSection(args, useTime) || crashed;
   if (args.dat) {
     process.stdout.write(`\n== trace.dat: dmadebug check vs trace-cmd report (${grouped(args.datEvents)} events)\n`);
@@ -386,6 +430,113 @@ async function main(): Promise<number> {
   }
   if (args.keep) process.stdout.write(`\ntraces kept in ${DIR}\n`);
   return crashed ? 1 : 0;
+}
+
+/** "median (min)" of a time, or a dash. */
+function secCell(s: { median: number; min: number } | null): string {
+  return s === null ? '—' : `${fmt(s.median, 2)} (${fmt(s.min, 2)})`;
+}
+
+/** The real-trace section's two tables (trace.dat, text), the targets and the notes. */
+function realTables(r: RealResult): string {
+  const dd = (row: RealRow) => row.dd?.median ?? null;
+  const peerSec = (row: RealRow, id: PeerId) => row.peers.find((p) => p.id === id)?.sec?.median ?? null;
+  const ratioOf = (row: RealRow, id: PeerId) => ratio(row.kind, dd(row), peerSec(row, id));
+  const ratioCell = (row: RealRow, id: PeerId) => {
+    const x = ratioOf(row, id);
+    return x === null ? '—' : `${fmt(x, 1)}×`;
+  };
+  const met = (row: RealRow, id: PeerId): string => {
+    const x = ratioOf(row, id);
+    if (!row.storm || x === null) return '—';
+    return meets(row.kind, x) ? 'met' : 'not met';
+  };
+  const common = (row: RealRow): string[] => {
+    const d = dd(row);
+    const ev = row.summary?.events ?? null;
+    const f = row.summary;
+    return [
+      row.label,
+      fmt(row.bytes / 1e6, 1),
+      ev === null ? '?' : grouped(ev),
+      f === null ? '?' : grouped(findings(f)),
+      secCell(row.dd),
+      d === null || ev === null ? '—' : fmt(ev / d / 1e6, 2),
+      row.ddCpu === null ? '?' : fmt(row.ddCpu, 2),
+      row.ddCpu === null || d === null ? '?' : fmt(row.ddCpu / d, 2),
+      row.ddRssKiB === null ? '?' : fmt(row.ddRssKiB / 1024, 1),
+      row.ddOk ? row.ddExit : `FAILED (${row.ddExit})`,
+    ];
+  };
+  const head = ['MB', 'events', 'findings', 'dmadebug s', 'M ev/s', 'CPU s', 'cores', 'RSS MiB', 'exit'];
+  const n = r.peerNames;
+  let out = r.text;
+  out += `load average at the start: ${r.loadStart.map((l) => l.toFixed(2)).join(' ')}\n\n`;
+
+  const dats = r.rows.filter((x) => x.kind === 'dat');
+  if (dats.length) {
+    const t: string[][] = [['trace.dat', ...head, `${n.tc316} s`, 'faster', `${n.tc34} s`, 'faster', 'target', 'met']];
+    for (const row of dats) {
+      t.push([
+        ...common(row),
+        secCell(row.peers.find((p) => p.id === 'tc316')?.sec ?? null),
+        ratioCell(row, 'tc316'),
+        secCell(row.peers.find((p) => p.id === 'tc34')?.sec ?? null),
+        ratioCell(row, 'tc34'),
+        row.storm ? `≥ ${REAL_DAT_TARGET}×` : '—',
+        row.storm ? `${met(row, 'tc316')} / ${met(row, 'tc34')}` : '—',
+      ]);
+    }
+    out += `${table(t)}\n\n`;
+  }
+  const texts = r.rows.filter((x) => x.kind === 'text');
+  if (texts.length) {
+    const t: string[][] = [['text', ...head, 'lines (wc)', 'wc -l s', 'dmadebug/wc', 'target', 'met']];
+    for (const row of texts) {
+      const wc = row.peers.find((p) => p.id === 'wc');
+      t.push([
+        ...common(row),
+        wc?.lines === null || wc === undefined ? '?' : grouped(wc.lines),
+        secCell(wc?.sec ?? null),
+        ratioCell(row, 'wc'),
+        row.storm ? `≤ ${REAL_TEXT_TARGET}×` : '—',
+        met(row, 'wc'),
+      ]);
+    }
+    out += `${table(t)}\n\n`;
+  }
+
+  for (const row of r.rows.filter((x) => x.storm)) {
+    const ids: PeerId[] = row.kind === 'dat' ? ['tc316', 'tc34'] : ['wc'];
+    for (const id of ids) {
+      const x = ratioOf(row, id);
+      const what = row.kind === 'dat' ? `storm ${row.label.replace(/^storm /, '')} trace.dat` : 'storm text';
+      if (x === null) {
+        out += `${what} vs ${n[id]}: no ratio (${row.peers.find((p) => p.id === id)?.note || 'dmadebug failed'})\n`;
+        continue;
+      }
+      const ok = meets(row.kind, x);
+      out +=
+        row.kind === 'dat'
+          ? `${what}: dmadebug check is ${fmt(x, 1)}× as fast as ${n[id]} report (target ≥ ${REAL_DAT_TARGET}×): `
+          : `${what}: dmadebug check takes ${fmt(x, 1)}× the time of wc -l (target ≤ ${REAL_TEXT_TARGET}×): `;
+      out += `${ok ? 'MET' : 'NOT MET'}\n`;
+    }
+  }
+  for (const row of r.rows) {
+    if (!row.ddOk) out += `${row.label} (${row.kind}): dmadebug ${row.ddError}\n`;
+    else if (row.summary === null) out += `${row.label} (${row.kind}): no summary line from dmadebug check\n`;
+    for (const p of row.peers)
+      if (p.sec === null && p.note) out += `${row.label} (${row.kind}): ${n[p.id]}: ${p.note}\n`;
+  }
+  out +=
+    `times: wall seconds, median of ${r.runs} (min in brackets), each input's commands interleaved after one ` +
+    'untimed warm-up of each (page cache); dmadebug check -q, stdout to /dev/null (exit 1 = findings, expected); ' +
+    'trace-cmd report FILE > /dev/null; "faster" = trace-cmd / dmadebug; "dmadebug/wc" = how many times the ' +
+    'time of wc -l; M ev/s = dmadebug events (its summary) / median; CPU s = dmadebug user+sys (median), ' +
+    'cores = CPU s / wall; RSS = dmadebug peak, max of the runs; MB = 10^6 bytes as stored\n';
+  out += `load average at the end: ${r.loadEnd.map((l) => l.toFixed(2)).join(' ')}\n`;
+  return out;
 }
 
 function pageFreeTable(rows: PageFreeRow[]): string {
