@@ -2,7 +2,6 @@
 // prove (coverage), so that a clean result on a partial trace is not mistaken
 // for a clean bill of health.
 
-import type { Severity } from '../engine/findings.js';
 import type { ProfileChoice } from '../engine/profiles.js';
 import type { Hidden, SummaryData } from './json.js';
 import type { Paint } from './paint.js';
