@@ -15,6 +15,11 @@ function collect(dir, out) {
 const files = collect('dist/test', []).sort();
 const filter = process.argv[2];
 const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+if (selected.length === 0) {
+  // node --test with no files would go looking for tests itself, everywhere under this folder
+  console.error(`run-tests: no compiled test file matches '${filter}' (in dist/test)`);
+  process.exit(2);
+}
 const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=2', ...selected], {
   stdio: 'inherit',
 });

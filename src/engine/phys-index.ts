@@ -74,6 +74,13 @@ export class PhysIndex extends HashSlots {
   private readonly filter = new Int32Array(FILTER_MASK + 1);
   private readonly pages: Int32Array[];
   private readonly t: EntryTable;
+  /**
+   * The range [qa, qb) scan() confirms candidates against. Fields, not
+   * arguments: byte addresses are doubles, and a double passed to a call V8
+   * does not inline is boxed, which was an allocation per freed page.
+   */
+  private qa = Number.NaN;
+  private qb = Number.NaN;
 
   constructor(t: EntryTable) {
     super();
@@ -184,7 +191,9 @@ export class PhysIndex extends HashSlots {
    */
   findPages(pfnHi: number, pfnLo: number, order: number): number {
     const a = ((pfnHi >>> 0) * TWO32 + (pfnLo >>> 0)) * 4096;
-    return this.scan(pfnLo >>> 0, (1 << order) - 1, a, a + 4096 * 2 ** order, null);
+    this.qa = a;
+    this.qb = a + 4096 * 2 ** order;
+    return this.scan(pfnLo >>> 0, (1 << order) - 1, null);
   }
 
   /**
@@ -195,15 +204,17 @@ export class PhysIndex extends HashSlots {
    */
   collect(a: number, b: number, out: number[]): void {
     const p0 = Math.floor(a / 4096);
-    this.scan(p0 >>> 0, Math.floor((b - 1) / 4096) - p0, a, b, out);
+    this.qa = a;
+    this.qb = b;
+    this.scan(p0 >>> 0, Math.floor((b - 1) / 4096) - p0, out);
   }
 
   /**
    * Probes the units of pages [p0, p0 + span] (p0 modulo 2^32) in each
-   * non-empty tier, confirming candidates against [a, b): returns the first,
+   * non-empty tier, confirming candidates against [qa, qb): returns the first,
    * or with `out`, collects them all.
    */
-  private scan(p0: number, span: number, a: number, b: number, out: number[] | null): number {
+  private scan(p0: number, span: number, out: number[] | null): number {
     let tier = 0;
     if (out === null) {
       // The filter: all pages' counters zero means no fine-tier entry is there.
@@ -224,7 +235,7 @@ export class PhysIndex extends HashSlots {
         for (let s = h & mask; ; s = (s + 1) & mask) {
           const v = slots[s << 1]!;
           if (v === -1) break;
-          if (slots[(s << 1) + 1] === h && this.intersects(v, a, b)) {
+          if (slots[(s << 1) + 1] === h && this.intersects(v)) {
             if (out === null) return v;
             out.push(v);
           }
@@ -234,8 +245,8 @@ export class PhysIndex extends HashSlots {
     return -1;
   }
 
-  private intersects(e: number, a: number, b: number): boolean {
+  private intersects(e: number): boolean {
     const s = this.start(e);
-    return s < b && s + this.len(e) > a;
+    return s < this.qb && s + this.len(e) > this.qa;
   }
 }
