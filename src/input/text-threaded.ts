@@ -13,12 +13,11 @@
 
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
-import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
 import type { OpenedInput } from './source.js';
 import type { ParseWarning } from './text-parser.js';
 import type { FromTextWorker, TextEnd, TextWorkerInput, ToTextWorker } from './text-worker.js';
-import { WorkerChannel } from './worker-channel.js';
+import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
 
 /** Inputs at least this big on disk (compressed: a quarter of it) are parsed in a worker by default. */
 export const THREADED_TEXT_MIN_BYTES = 16 << 20;
@@ -107,8 +106,7 @@ export class ThreadedText {
     this.sawReportHeader = m.sawReportHeader;
     this.warningList.push(...m.warningList);
     Object.assign(this.facts, m.facts);
-    if (m.bug !== null) throw new Error(`the text parsing worker failed: ${m.bug}`);
-    if (m.error) throw new InputError(m.error.file, m.error.where, m.error.detail);
+    rethrowOutcome(m, 'text parsing');
   }
 
   push(): void {

@@ -11,9 +11,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import type { InputFacts } from '../engine/events.js';
-import { InputError } from './errors.js';
 import { BATCH_WORDS, WireWriter } from './event-wire.js';
 import { type ParseWarning, TextParser } from './text-parser.js';
+import { outcomeOf, type WorkerOutcome } from './worker-channel.js';
 
 export interface TextWorkerInput {
   file: string;
@@ -25,7 +25,7 @@ export type ToTextWorker =
   | { type: 'events-back'; buf: Int32Array }
   | { type: 'end' };
 
-export interface TextEnd {
+export interface TextEnd extends WorkerOutcome {
   type: 'end';
   lines: number;
   eventLines: number;
@@ -36,8 +36,6 @@ export interface TextEnd {
   damagedLines: number;
   sawReportHeader: boolean;
   facts: InputFacts;
-  error: { file: string; where: string; detail: string } | null;
-  bug: string | null;
 }
 
 /** Worker -> reader messages. */
@@ -68,10 +66,6 @@ function main(): void {
   let done = false;
   const finish = (e: unknown): void => {
     done = true;
-    let error: InputError | null = null;
-    let bug: string | null = null;
-    if (e instanceof InputError) error = e;
-    else if (e !== null) bug = e instanceof Error ? (e.stack ?? e.message) : String(e);
     wire.send();
     port.postMessage({
       type: 'end',
@@ -84,8 +78,7 @@ function main(): void {
       damagedLines: parser.damagedLines,
       sawReportHeader: parser.sawReportHeader,
       facts: { ...parser.facts },
-      error: error ? { file: error.file, where: error.where, detail: error.detail } : null,
-      bug,
+      ...outcomeOf(e),
     } satisfies FromTextWorker);
   };
   port.on('message', (m: ToTextWorker) => {

@@ -10,11 +10,10 @@
 
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
-import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
 import type { ParseWarning } from './text-parser.js';
 import type { WorkerInput, WorkerMessage } from './tracedat-worker.js';
-import { WorkerChannel } from './worker-channel.js';
+import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
 
 /** Files at least this big are decoded in a worker by default. */
 export const THREADED_MIN_BYTES = 16 << 20;
@@ -86,8 +85,7 @@ export class ThreadedTraceDat {
     this.warningList.push(...m.warningList);
     this.notes.push(...m.notes);
     Object.assign(this.facts, m.facts);
-    if (m.bug !== null) throw new Error(`the trace.dat worker failed: ${m.bug}`);
-    if (m.error) throw new InputError(m.error.file, m.error.where, m.error.detail);
+    rethrowOutcome(m, 'trace.dat');
   }
 
   push(): void {

@@ -9,9 +9,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import { noInputFacts } from '../engine/events.js';
-import { InputError } from './errors.js';
 import { WireWriter } from './event-wire.js';
 import { TraceDatParser } from './tracedat.js';
+import { outcomeOf, type WorkerOutcome } from './worker-channel.js';
 
 export interface WorkerInput {
   path: string;
@@ -23,7 +23,7 @@ export interface WorkerInput {
 /** Worker -> reader messages. */
 export type WorkerMessage =
   | { type: 'batch'; buf: Int32Array; words: number }
-  | {
+  | ({
       type: 'end';
       lines: number;
       events: number;
@@ -32,9 +32,7 @@ export type WorkerMessage =
       warningList: Array<{ line: number; message: string; cpu?: number }>;
       notes: string[];
       facts: TraceDatParser['facts'];
-      error: { file: string; where: string; detail: string } | null;
-      bug: string | null;
-    };
+    } & WorkerOutcome);
 
 const MAX_IN_FLIGHT = 4;
 
@@ -60,8 +58,7 @@ async function main(): Promise<void> {
     },
     () => spare.pop() ?? new Int32Array(1 << 18),
   );
-  let error: InputError | null = null;
-  let bug: string | null = null;
+  let stopped: unknown = null;
   try {
     parser = new TraceDatParser({
       names,
@@ -84,8 +81,7 @@ async function main(): Promise<void> {
       },
     });
   } catch (e) {
-    if (e instanceof InputError) error = e;
-    else bug = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    stopped = e;
   }
   wire.send();
   const p = parser;
@@ -98,8 +94,7 @@ async function main(): Promise<void> {
     warningList: p ? [...p.warningList] : [],
     notes: p ? [...p.notes] : [],
     facts: p ? { ...p.facts } : noInputFacts(),
-    error: error ? { file: error.file, where: error.where, detail: error.detail } : null,
-    bug,
+    ...outcomeOf(stopped),
   } satisfies WorkerMessage);
 }
 
