@@ -13,6 +13,7 @@
 
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
 import type { OpenedInput } from './source.js';
 import type { ParseWarning } from './text-parser.js';
@@ -74,29 +75,40 @@ export class ThreadedText {
         end = m;
       }
     };
+    let broke: unknown = null;
     try {
-      for await (const chunk of src.chunks) {
-        bytes += chunk.length;
-        let buf = spare.pop();
-        if (buf === undefined || buf.length < chunk.length) buf = new Uint8Array(Math.max(chunk.length, 1 << 20));
-        buf.set(chunk);
-        channel.post({ type: 'chunk', buf, len: chunk.length } satisfies ToTextWorker, [buf.buffer as ArrayBuffer]);
-        inFlight++;
-        for (let m = channel.poll(); m !== undefined; m = channel.poll()) take(m);
-        while (inFlight >= MAX_CHUNKS && end === null) take(await channel.next());
-        if (end !== null) break; // the worker stopped at an error: read no further
-        if (onChunk) await onChunk(delivered);
+      try {
+        for await (const chunk of src.chunks) {
+          bytes += chunk.length;
+          let buf = spare.pop();
+          if (buf === undefined || buf.length < chunk.length) buf = new Uint8Array(Math.max(chunk.length, 1 << 20));
+          buf.set(chunk);
+          channel.post({ type: 'chunk', buf, len: chunk.length } satisfies ToTextWorker, [buf.buffer as ArrayBuffer]);
+          inFlight++;
+          for (let m = channel.poll(); m !== undefined; m = channel.poll()) take(m);
+          while (inFlight >= MAX_CHUNKS && end === null) take(await channel.next());
+          if (end !== null) break; // the worker stopped at an error: read no further
+          if (onChunk) await onChunk(delivered);
+        }
+      } catch (e) {
+        // the input broke off (a read error, a decompressor's): what was read still counts, as
+        // when parsing in this thread, where the lines before the break were parsed and the cut
+        // last line was not
+        if (!(e instanceof InputError)) throw e;
+        broke = e;
       }
-      if (end === null) channel.post({ type: 'end' } satisfies ToTextWorker);
+      if (end === null) channel.post({ type: 'end', flush: broke === null } satisfies ToTextWorker);
       while (end === null) take(await channel.next());
-      this.finish(end);
+      this.counters(end);
+      if (broke !== null) throw broke;
+      rethrowOutcome(end, 'text parsing');
       return bytes;
     } finally {
       await channel.close();
     }
   }
 
-  private finish(m: TextEnd): void {
+  private counters(m: TextEnd): void {
     this.lines = m.lines;
     this.eventLines = m.eventLines;
     this.events = m.events;
@@ -106,7 +118,6 @@ export class ThreadedText {
     this.sawReportHeader = m.sawReportHeader;
     this.warningList.push(...m.warningList);
     Object.assign(this.facts, m.facts);
-    rethrowOutcome(m, 'text parsing');
   }
 
   push(): void {

@@ -23,7 +23,8 @@ export interface TextWorkerInput {
 export type ToTextWorker =
   | { type: 'chunk'; buf: Uint8Array; len: number }
   | { type: 'events-back'; buf: Int32Array }
-  | { type: 'end' };
+  /** No more chunks. `flush`: the input ended, so its last line counts even without a newline; false: it broke off. */
+  | { type: 'end'; flush: boolean };
 
 export interface TextEnd extends WorkerOutcome {
   type: 'end';
@@ -93,7 +94,7 @@ function main(): void {
         wire.send();
         port.postMessage({ type: 'chunk-back', buf: m.buf } satisfies FromTextWorker, [m.buf.buffer as ArrayBuffer]);
       } else {
-        parser.end();
+        if (m.flush) parser.end();
         finish(null);
       }
     } catch (e) {

@@ -2,7 +2,7 @@
 // checking thread gives: the same findings, dump, counters, warnings and facts
 // for every text fixture of both kernels (and the compressed storm trace, which
 // takes the worker by default), and the same error after the same findings when
-// the input turns out damaged or is no trace at all.
+// the input turns out damaged, breaks off, or is no trace at all.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,6 +99,22 @@ describe('text parsed in a worker thread', { skip: files.length === 0 && 'fixtur
     assert.match(threaded.error ?? '', /binary data \(byte 0x00 at offset \d+\); expected ftrace text/);
     assert.equal(threaded.error, direct.error);
     assert.ok(threaded.parser.events > 10000, `${threaded.parser.events} events before the damage`);
+    assert.deepEqual(threaded.parser, direct.parser);
+    assert.deepEqual(threaded.findings, direct.findings);
+    assert.deepEqual(threaded.summary, direct.summary);
+  });
+
+  it('a compressed trace cut short: every event read before the break is checked, then the same error', {
+    skip: !existsSync(storm) && 'no fixture',
+    timeout: 300_000,
+  }, async () => {
+    const path = join(tmp, 'cut.txt.zst');
+    writeFileSync(path, readFileSync(storm).subarray(0, 6_000_000));
+    const threaded = await run(path, true);
+    const direct = await run(path, false);
+    assert.match(threaded.error ?? '', /corrupt zstd data/);
+    assert.equal(threaded.error, direct.error);
+    assert.ok(threaded.findings.length > 1000, `${threaded.findings.length} findings before the break`);
     assert.deepEqual(threaded.parser, direct.parser);
     assert.deepEqual(threaded.findings, direct.findings);
     assert.deepEqual(threaded.summary, direct.summary);
