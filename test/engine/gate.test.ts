@@ -26,6 +26,7 @@ function finding(message: string, severity: Finding['severity'] = 'error'): Find
   };
 }
 
+/** A gate whose sink collects; a notice's downgrade and a stack's arrival are written into the finding. */
 function gate() {
   const out: Finding[] = [];
   const g = new FindingGate(
@@ -34,9 +35,14 @@ function gate() {
       f.severity = 'unconfirmed';
       f.note = `cpu ${cpu} after ${after}`;
     },
+    (f, stack) => {
+      f.stack = [`frame ${stack}`];
+    },
   );
   const said = () => out.map((f) => `${f.severity}:${f.message}`);
-  return { g, out, said };
+  /** As said, with each finding's stack. */
+  const saidStacks = () => out.map((f) => `${f.severity}:${f.message}:${f.stack?.join(',') ?? '-'}`);
+  return { g, out, said, saidStacks };
 }
 
 describe('finding gate', () => {
@@ -102,24 +108,8 @@ describe('finding gate', () => {
 });
 
 describe('finding gate: the call stack', () => {
-  function stacked() {
-    const out: Finding[] = [];
-    const g = new FindingGate(
-      (f) => out.push(f),
-      (f, cpu, after) => {
-        f.severity = 'unconfirmed';
-        f.note = `cpu ${cpu} after ${after}`;
-      },
-      (f, stack) => {
-        f.stack = [`frame ${stack}`];
-      },
-    );
-    const said = () => out.map((f) => `${f.severity}:${f.message}:${f.stack?.join(',') ?? '-'}`);
-    return { g, out, said };
-  }
-
   it("holds a finding until its CPU's next record; a stack record is its stack", () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.setCpus(2);
     g.seen(1, 1, 0);
     g.push(finding('a'), 1, 0, false, 1);
@@ -134,7 +124,7 @@ describe('finding gate: the call stack', () => {
   });
 
   it('any other record of the CPU ends the wait with no stack, and order is kept across CPUs', () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.setCpus(2);
     g.push(finding('cpu0'), 1, 0, false, 0);
     g.push(finding('cpu1'), 1, 5, false, 1);
@@ -146,7 +136,7 @@ describe('finding gate: the call stack', () => {
   });
 
   it('a record of an unknown CPU (a damaged line) and the end of the input end every wait', () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.push(finding('x'), 1, 0, false, 0);
     g.push(finding('y'), 1, 0, false, 3);
     g.record(ALL_CPUS, -1);
@@ -160,7 +150,7 @@ describe('finding gate: the call stack', () => {
   });
 
   it('a verdict is what it was without the wait: a notice that comes while the stack is awaited changes nothing', () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.setCpus(2);
     g.seen(0, 5, 0);
     g.seen(1, 5, 0);
@@ -172,7 +162,7 @@ describe('finding gate: the call stack', () => {
   });
 
   it('a held error still turns unconfirmed on a notice before its verdict, and waits for its stack too', () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.setCpus(2);
     g.seen(0, 1, 0);
     g.seen(1, 5, 0);
@@ -185,7 +175,7 @@ describe('finding gate: the call stack', () => {
   });
 
   it('keeps waits apart per CPU over many findings (the queue is indexed, not scanned)', () => {
-    const { g, said } = stacked();
+    const { g, saidStacks: said } = gate();
     g.setCpus(3);
     for (let i = 0; i < 1000; i++) {
       const cpu = i % 3;
