@@ -70,6 +70,8 @@ export interface ContainerHost {
   readonly inflate: (data: Uint8Array, usize: number, at: number, what: string) => Uint8Array;
   /** Something worth saying about the file that is not damage. */
   readonly note: (message: string) => void;
+  /** The header named the compression (v7), before any metadata section is read. */
+  readonly compressionKnown?: (name: Compression) => void;
 }
 
 export class TraceDatContainer {
@@ -203,6 +205,7 @@ export class TraceDatContainer {
         throw this.corrupt(pos, `unsupported compression ${quoted(zname)} (this reader knows zstd and zlib)`);
       }
       this.compression = zname;
+      this.host.compressionKnown?.(zname);
       const off = yield* this.need(p3, 8, 'the offset of the first options section');
       const first = new Cur(off, this.le).u64();
       this.optionsWanted.add(first);

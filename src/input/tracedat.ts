@@ -175,6 +175,7 @@ export class TraceDatParser implements StreamHost {
       isLastTruncation: (e) => e === this.lastTruncation,
       inflate: (data, usize, at, what) => this.inflate(data, usize, at, what),
       note: (message) => this.note(message),
+      compressionKnown: (name) => this.warmPool(name),
     });
     const cmdlines = this.box.cmdlines;
     this.out = new RingRecords({
@@ -237,17 +238,22 @@ export class TraceDatParser implements StreamHost {
       this.ended = true;
       if (opts.threads !== undefined) this.threads = Math.max(0, Math.min(16, Math.floor(opts.threads)));
       this.zstdTool = opts.zstdTool;
-      let next = 65536;
+      // Progress every 64K events, but sooner at the start (4K, 8K, ...):
+      // a reader in another thread (tracedat-worker.ts) gets its first
+      // events while this thread is still warming up, not 64K events later.
+      let step = 4096;
+      let next = step;
       for (;;) {
         this.blocked = null;
         const before = this.lines;
-        this.drive(65536);
+        this.drive(step);
         if (this.done) break;
         const wait = (this.blocked as CpuStream | null)?.waiting();
         if (wait) await wait;
         else if (this.lines === before) throw new Error('TraceDatParser: readFile made no progress (a bug)');
         if (opts.onProgress && this.events >= next) {
-          next = this.events + 65536;
+          if (step < 65536) step *= 2;
+          next = this.events + step;
           await opts.onProgress(this.events);
         }
       }
@@ -255,6 +261,8 @@ export class TraceDatParser implements StreamHost {
       closeSync(fd);
       await this.pool?.close();
       this.pool = null;
+      await this.warmToolPool?.close();
+      this.warmToolPool = null;
     }
   }
 
@@ -448,7 +456,8 @@ export class TraceDatParser implements StreamHost {
       const big = bytes >= POOL_MIN_BYTES;
       const tool = this.zstdTool ?? (big && this.threads === undefined && onPath('zstd'));
       if (box.compression === 'zstd' && tool) {
-        this.pool = new InflatePool('zstd', 1, true);
+        this.pool = this.warmToolPool ?? new InflatePool('zstd', 1, true);
+        this.warmToolPool = null;
       } else {
         const threads = this.threads ?? (big ? InflatePool.defaultThreads() : 0);
         if (threads > 0) this.pool = new InflatePool(box.compression, threads);
@@ -457,7 +466,25 @@ export class TraceDatParser implements StreamHost {
     }
     this.streams = chosen ? this.makeStreams(chosen, this.pool) : [];
     box.keepFrom = Number.POSITIVE_INFINITY;
+    if (this.warmToolPool) {
+      void this.warmToolPool.close();
+      this.warmToolPool = null;
+    }
   }
+
+  /**
+   * A big zstd file read by position will most likely want the zstd child's
+   * worker (prepareDecoding): start it as soon as the header names zstd, so
+   * that its start-up overlaps the reading of the metadata instead of
+   * delaying the first events. Unused, it is closed.
+   */
+  private warmPool(name: string): void {
+    const size = this.src instanceof FileSource ? this.src.length : 0;
+    if (name !== 'zstd' || size < POOL_MIN_BYTES || this.threads !== undefined || this.warmToolPool) return;
+    if (!(this.zstdTool ?? onPath('zstd'))) return;
+    this.warmToolPool = new InflatePool('zstd', 1, true);
+  }
+  private warmToolPool: InflatePool | null = null;
 
   private subbufSize(): number {
     const h = this.box.header!;

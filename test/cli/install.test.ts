@@ -101,6 +101,8 @@ describe('npm pack, npm install -g', () => {
       'LICENSE',
       'bin/dmadebug.js',
       'dist/src/cli/main.js',
+      'dist/bundle/cli/main.js',
+      'dist/bundle/cli/tracedat-worker.js',
       'dist/src/index.d.ts',
       'dist/report-assets/report.js',
       'dist/man/dmadebug.1',

@@ -4,6 +4,7 @@
 // file is damaged.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,34 @@ describe('trace.dat decoded in a worker thread', { skip: files.length === 0 && '
     assert.ok(threaded.findings.length > 100, `${threaded.findings.length} findings before the damage`);
     assert.deepEqual(threaded.findings, direct.findings);
     assert.deepEqual(threaded.summary, direct.summary);
+  });
+
+  it('a big zstd file damaged in its metadata: the error, and the zstd worker started early is closed', {
+    skip: !existsSync(storm) && 'no fixture',
+    timeout: 120_000,
+  }, () => {
+    // the header names zstd (which starts the zstd child's worker), then points past the end for its options
+    const b = Buffer.from(readFileSync(storm));
+    const z = b.indexOf(Buffer.from('zstd\0', 'latin1'));
+    const first = b.indexOf(0, z + 5) + 1;
+    b.writeBigUInt64LE(BigInt(b.length + 4096), first);
+    const path = join(tmp, 'storm-bad-options.dat');
+    writeFileSync(path, b);
+    // in this thread (a worker left running would keep the process from exiting)
+    const pipeline = new URL('../../src/pipeline.js', import.meta.url).href;
+    const script = `const { replay } = await import(${JSON.stringify(pipeline)});
+      const r = await replay(${JSON.stringify(path)}, { decodeThread: false });
+      process.stdout.write(r.error?.message ?? 'no error');`;
+    const main = join(tmp, 'read-bad-options.mjs');
+    writeFileSync(main, script); // a file: under -e, node 20 exited with the worker still running
+    const r = spawnSync(process.execPath, [main], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    assert.equal(r.signal, null, 'the process exits by itself');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /storm-bad-options\.dat: byte \d+: the options section at byte \d+ is missing/);
   });
 
   const clean = join(FIXTURES, 'bug-clean', 'trace.dat');
