@@ -569,14 +569,17 @@ export class TraceDatParser implements StreamHost {
     let emitted = 0;
     for (;;) {
       lead.reset();
+      // a starved stream waits for the rest to be advanced too: at the start
+      // that sets every CPU's first read going at once (one zstd run for all)
+      let starved: CpuStream | null = null;
       for (let i = 0; i < n; i++) {
         const st = streams[i]!;
         if (st.state !== HEAD) {
           if (st.state === DONE) continue;
           this.advance(st);
           if (st.state === STARVED) {
-            this.blocked = st;
-            return STARVED;
+            starved ??= st;
+            continue;
           }
           if (st.state === DONE) {
             this.flushLost(st);
@@ -584,6 +587,10 @@ export class TraceDatParser implements StreamHost {
           }
         }
         lead.offer(i, st.reader.tsHi, st.reader.tsLo);
+      }
+      if (starved) {
+        this.blocked = starved;
+        return STARVED;
       }
       if (lead.best < 0) {
         // every stream ended; one cut short by damage makes the file's error the result

@@ -6,6 +6,11 @@
 // the long-lived child of zstd-process.ts, whose worker overlaps it with the
 // merge; here nothing needs to overlap.
 //
+// Batches asked for together (each CPU's first batch, when the merge starts
+// every CPU's reading at once) share one zstd run: a run costs 20-50 ms of
+// process start from a Node process, whatever it decompresses, so a trace of
+// many CPUs would otherwise pay that once per CPU.
+//
 // Exactness is zstd-process.ts's: each chunk's frame is followed by a frame
 // holding a 16-byte random marker, and the output is used only when it is
 // exactly each chunk's announced size followed by the marker, zstd exited 0
@@ -30,26 +35,42 @@ export class ZstdSync implements ChunkDecompressor {
   /** `command`: the zstd binary (tests name one that does not exist). */
   constructor(private readonly command = 'zstd') {}
 
+  /** Batches asked for since the last zstd run: run together once the code that asked returns (a microtask). */
+  private queue: Array<{ data: Uint8Array; jobs: Job[]; resolve: (r: BatchResult) => void }> = [];
+
   run(data: Uint8Array, jobs: Job[]): Promise<BatchResult> {
-    return Promise.resolve(this.viaTool(data, jobs) ?? inflateBatch('zstd', data, jobs));
+    return new Promise<BatchResult>((resolve) => {
+      if (this.queue.push({ data, jobs, resolve }) === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const q = this.queue;
+    this.queue = [];
+    const all = this.viaTool(q);
+    // when the run cannot be trusted, each batch decompresses in process (which names a bad chunk)
+    for (const [i, b] of q.entries()) b.resolve(all?.[i] ?? inflateBatch('zstd', b.data, b.jobs));
   }
 
   /** One block (a metadata section) of `usize` bytes, or null when zstd did not give exactly that. */
   block(data: Uint8Array, usize: number): Uint8Array | null {
-    return this.viaTool(data, [{ off: 0, csize: data.length, usize }])?.outs[0] ?? null;
+    return this.viaTool([{ data, jobs: [{ off: 0, csize: data.length, usize }] }])?.[0]?.outs[0] ?? null;
   }
 
   async close(): Promise<void> {}
 
-  /** Every job's bytes from one zstd run, or null when that run cannot be trusted. */
-  private viaTool(data: Uint8Array, jobs: readonly Job[]): BatchResult | null {
-    if (this.broken || jobs.length === 0) return null;
+  /** Every batch's bytes from one zstd run, or null when that run cannot be trusted. */
+  private viaTool(batches: ReadonlyArray<{ data: Uint8Array; jobs: readonly Job[] }>): BatchResult[] | null {
+    if (this.broken) return null;
     const parts: Uint8Array[] = [];
     let total = 0;
-    for (const j of jobs) {
-      parts.push(data.subarray(j.off, j.off + j.csize), this.markerFrame);
-      total += j.usize + MARK;
+    for (const { data, jobs } of batches) {
+      for (const j of jobs) {
+        parts.push(data.subarray(j.off, j.off + j.csize), this.markerFrame);
+        total += j.usize + MARK;
+      }
     }
+    if (parts.length === 0) return null;
     const r = spawnSync(this.command, ['-dc', '-q'], {
       input: Buffer.concat(parts),
       maxBuffer: total, // more output than announced stops zstd (ENOBUFS)
@@ -58,14 +79,18 @@ export class ZstdSync implements ChunkDecompressor {
     if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') this.broken = true;
     const out = r.stdout;
     if (r.error || r.status !== 0 || (r.stderr && r.stderr.length > 0) || !out || out.length !== total) return null;
-    const outs: Array<Uint8Array | null> = [];
+    const results: BatchResult[] = [];
     let at = 0;
-    for (const j of jobs) {
-      outs.push(new Uint8Array(out.buffer, out.byteOffset + at, j.usize));
-      at += j.usize;
-      for (let k = 0; k < MARK; k++) if (out[at + k] !== this.marker[k]) return null;
-      at += MARK;
+    for (const { jobs } of batches) {
+      const outs: Array<Uint8Array | null> = [];
+      for (const j of jobs) {
+        outs.push(new Uint8Array(out.buffer, out.byteOffset + at, j.usize));
+        at += j.usize;
+        for (let k = 0; k < MARK; k++) if (out[at + k] !== this.marker[k]) return null;
+        at += MARK;
+      }
+      results.push({ outs, errors: jobs.map(() => null) });
     }
-    return { outs, errors: jobs.map(() => null) };
+    return results;
   }
 }

@@ -63,6 +63,30 @@ describe('ZstdSync', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
     assert.match(r.errors[1]!, /no zstd frame magic/);
   });
 
+  test('batches asked for together share one zstd run; a bad chunk among them fails only itself', async () => {
+    // a zstd that counts its runs
+    const log = join(dir, 'runs.log');
+    const counting = join(dir, 'zstd-counting');
+    writeFileSync(counting, `#!/bin/sh\necho run >> '${log}'\nexec zstd "$@"\n`, { mode: 0o755 });
+    const runs = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length - 1 : 0);
+    const z = new ZstdSync(counting);
+    const cpus = [0, 1, 2].map((c) => [chunkData(20 + c, 3000 + c), chunkData(30 + c, 5000 + c)]);
+    const batches = cpus.map((chunks) => batch(chunks));
+    const rs = await Promise.all(batches.map((b) => z.run(b.data, b.jobs)));
+    assert.equal(runs(), 1);
+    for (const [c, r] of rs.entries()) assert.deepEqual(r, { outs: cpus[c], errors: [null, null] });
+    // a later batch: a run of its own
+    assert.deepEqual((await z.run(batches[0]!.data, batches[0]!.jobs)).outs, cpus[0]);
+    assert.equal(runs(), 2);
+    // one spoilt frame: every batch of that run as in process, so only that chunk fails
+    const spoilt = batch(cpus[1]!);
+    spoilt.data[spoilt.jobs[1]!.off] = 0x29;
+    const [good, bad] = await Promise.all([z.run(batches[0]!.data, batches[0]!.jobs), z.run(spoilt.data, spoilt.jobs)]);
+    assert.deepEqual(good, { outs: cpus[0], errors: [null, null] });
+    assert.deepEqual(bad!.outs[0], cpus[1]![0]);
+    assert.match(bad!.errors[1]!, /no zstd frame magic/);
+  });
+
   test('no zstd binary: decompressed in process', async () => {
     const z = new ZstdSync('dmadebug-no-such-zstd');
     const chunks = [chunkData(9, 1234), chunkData(10, 4321)];
