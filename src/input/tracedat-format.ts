@@ -288,23 +288,40 @@ export class Kallsyms {
   private build(): void {
     if (this.built) return;
     this.built = true;
-    const rows: Array<{ hi: number; lo: number; name: string; mod: string }> = [];
-    for (const line of this.text.split('\n')) {
-      // `ffffffff81000000 T _text` or `ffffffffa0000000 t foo\t[mod]`
-      const m = /^([0-9a-fA-F]{1,16})\s+(\S)\s+(\S+)(?:\s+\[([^\]]+)\])?/.exec(line);
-      if (!m) continue;
-      const type = m[2]!;
-      // Absolute and undefined symbols are not code; ftrace never prints them.
-      if (type === 'a' || type === 'A' || type === 'U' || type === 'u') continue;
-      const h = m[1]!.padStart(16, '0');
-      const hi = Number.parseInt(h.slice(0, 8), 16) >>> 0;
-      const lo = Number.parseInt(h.slice(8), 16) >>> 0;
-      if (hi === 0 && lo === 0) continue;
-      rows.push({ hi, lo, name: m[3]!, mod: m[4] ?? '' });
-    }
+    // One pass over the text without a regex or an object per line (a kernel
+    // has 40-150 thousand symbols), then the rows in address order (stable).
+    const text = this.text;
     this.text = '';
-    rows.sort((a, b) => a.hi - b.hi || a.lo - b.lo);
-    const n = rows.length;
+    let cap = 1024;
+    let hiOf = new Uint32Array(cap);
+    let loOf = new Uint32Array(cap);
+    let names: string[] = [];
+    let mods: string[] = [];
+    let n = 0;
+    for (let p = 0; p < text.length; ) {
+      let eol = text.indexOf('\n', p);
+      if (eol < 0) eol = text.length;
+      const row = parseKallsymsLine(text, p, eol);
+      p = eol + 1;
+      if (row === null) continue;
+      if (n === cap) {
+        cap *= 2;
+        const h = new Uint32Array(cap);
+        h.set(hiOf);
+        hiOf = h;
+        const l = new Uint32Array(cap);
+        l.set(loOf);
+        loOf = l;
+      }
+      hiOf[n] = row.hi;
+      loOf[n] = row.lo;
+      names.push(row.name);
+      mods.push(row.mod);
+      n++;
+    }
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => hiOf[a]! - hiOf[b]! || loOf[a]! - loOf[b]! || a - b);
     this.hi = new Uint32Array(n);
     this.lo = new Uint32Array(n);
     this.endHi = new Uint32Array(n);
@@ -312,12 +329,14 @@ export class Kallsyms {
     this.names = new Array<string>(n);
     this.mods = new Array<string>(n);
     for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      this.hi[i] = r.hi;
-      this.lo[i] = r.lo;
-      this.names[i] = r.name;
-      this.mods[i] = r.mod;
+      const r = order[i]!;
+      this.hi[i] = hiOf[r]!;
+      this.lo[i] = loOf[r]!;
+      this.names[i] = names[r]!;
+      this.mods[i] = mods[r]!;
     }
+    names = [];
+    mods = [];
     // Size: up to the next symbol at a higher address (of the same module, or of the core kernel).
     let j = 0;
     for (let i = 0; i < n; i++) {
@@ -362,6 +381,55 @@ export class Kallsyms {
     const mod = this.mods[k]!;
     return `${this.names[k]}+0x${off.toString(16)}/0x${size.toString(16)}${mod === '' ? '' : ` [${mod}]`}`;
   }
+}
+
+/** The whitespace of /proc/kallsyms lines as latin1 text (what a regex's \\s matches there). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+
+const ROW = { hi: 0, lo: 0, name: '', mod: '' };
+
+/**
+ * One line of /proc/kallsyms, text[p, eol): `ffffffff81000000 T _text` or
+ * `ffffffffa0000000 t foo\t[mod]` (1-16 hex digits, a one-character type,
+ * the name, an optional [module]). null for a line of another shape, an
+ * absolute or undefined symbol (not code: ftrace never prints them) and
+ * address 0. The row returned is reused.
+ */
+function parseKallsymsLine(text: string, p: number, eol: number): typeof ROW | null {
+  let hi = 0;
+  let lo = 0;
+  let digits = 0;
+  for (; p < eol; p++, digits++) {
+    const c = text.charCodeAt(p);
+    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
+    if (v < 0) break;
+    hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+    lo = ((lo << 4) | v) >>> 0;
+  }
+  if (digits === 0 || digits > 16 || p === eol || !isSpace(text.charCodeAt(p))) return null;
+  while (p < eol && isSpace(text.charCodeAt(p))) p++;
+  if (p + 1 >= eol || !isSpace(text.charCodeAt(p + 1))) return null;
+  const type = text.charCodeAt(p);
+  p += 1;
+  while (p < eol && isSpace(text.charCodeAt(p))) p++;
+  const n0 = p;
+  while (p < eol && !isSpace(text.charCodeAt(p))) p++;
+  if (p === n0) return null;
+  // a (0x61), A, U, u: absolute and undefined symbols
+  if (type === 0x61 || type === 0x41 || type === 0x55 || type === 0x75) return null;
+  if (hi === 0 && lo === 0) return null;
+  ROW.hi = hi;
+  ROW.lo = lo;
+  ROW.name = text.slice(n0, p);
+  ROW.mod = '';
+  while (p < eol && isSpace(text.charCodeAt(p))) p++;
+  if (p > n0 && text.charCodeAt(p) === 0x5b && p < eol) {
+    const close = text.indexOf(']', p + 1);
+    if (close > p + 1 && close < eol) ROW.mod = text.slice(p + 1, close);
+  }
+  return ROW;
 }
 
 /** (ah:al) - (bh:bl) for a small non-negative difference. */
