@@ -157,11 +157,13 @@ export class Pipeline {
       this.size = src.size;
       if (src.kind === 'tracedat') {
         const engine = this.engine;
+        const quiet = (cpu: number, sec: number, ns: number) => engine.cpuQuiet(cpu, sec, ns);
         const dat = new TraceDatParser({
           names: this.names,
           sink: this.sink,
           file: label,
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+          quiet,
         });
         this.parser = parser = dat;
         this.kind = 'tracedat';
@@ -175,6 +177,7 @@ export class Pipeline {
             const threaded = new ThreadedTraceDat({
               names: this.names,
               sink: this.sink,
+              quiet,
               file: label,
               ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
               ...(onProgress ? { onProgress } : {}),

@@ -124,6 +124,15 @@ export class DmaDebugEngine {
     this.s.report.gate.drained();
   }
 
+  /**
+   * A reader's promise (TraceDatParserOptions.quiet): CPU `cpu`'s next record
+   * is at sec.ns (Infinity: it has none) and no loss notice of that CPU comes
+   * before it. Errors held for a notice need not wait for that CPU until then.
+   */
+  cpuQuiet(cpu: number, sec: number, ns: number): void {
+    this.s.report.gate.quietUntil(cpu, sec, ns);
+  }
+
   private lastTsOf(cpu: number): string {
     const t = this.s.report.gate.last(cpu);
     return t ? tsString(t.sec, t.ns, 6) : 'the start';

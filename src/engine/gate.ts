@@ -14,6 +14,9 @@
 // every held error made after c's last event into unconfirmed. Verdicts are
 // made final in order, so they are what they were before stacks waited too.
 // Damaged lines need none of this: they stand in their place in the stream.
+// A trace.dat merge knows each CPU's next record ahead and can promise that
+// no notice comes before it (quietUntil): that counts as the CPU having
+// shown an event there, so a CPU quiet for long holds nothing back.
 //
 // Why the stack wait: ftrace writes a kernel stack (a `<stack trace>` block, a
 // kernel_stack record) as the record right after the event it belongs to, on
@@ -112,6 +115,21 @@ export class FindingGate {
   seen(cpu: number, sec: number, ns: number): void {
     if (cpu < 0 || cpu >= MAX_CPUS) return;
     if (cpu >= this.n) this.grow(cpu + 1);
+    this.lastSec[cpu] = sec;
+    this.lastNs[cpu] = ns;
+    if (this.final < this.q.length && (cpu === this.blocker || this.blocker < 0)) this.release();
+  }
+
+  /**
+   * The reader promises that `cpu`'s next record is at sec.ns and that no
+   * notice of that CPU comes before it (a trace.dat merge's): for the loss hold, as if
+   * the CPU had shown an event there. Its stack waits are not touched.
+   */
+  quietUntil(cpu: number, sec: number, ns: number): void {
+    if (cpu < 0 || cpu >= MAX_CPUS) return;
+    if (cpu >= this.n) this.grow(cpu + 1);
+    const s = this.lastSec[cpu]!;
+    if (sec < s || (sec === s && ns <= this.lastNs[cpu]!)) return;
     this.lastSec[cpu] = sec;
     this.lastNs[cpu] = ns;
     if (this.final < this.q.length && (cpu === this.blocker || this.blocker < 0)) this.release();

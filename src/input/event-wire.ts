@@ -14,7 +14,8 @@
 // the reader can intern it too and map the worker's ids to its own: the two
 // threads have separate Names, and the reader's may already hold names (side
 // information), so ids are translated, not assumed equal. A facts record
-// carries the parser's InputFacts before the first event.
+// carries the parser's InputFacts before the first event, a quiet record a
+// trace.dat merge's promise about a CPU (TraceDatParserOptions.quiet).
 //
 // Both ends reuse their objects: writing an event allocates nothing, reading
 // one fills the caller's DmaEvent.
@@ -27,6 +28,12 @@ const TWO32 = 4294967296;
 /** Record kinds beyond EventKind's (which stay below 64). */
 const R_NAME = 100;
 const R_FACTS = 101;
+/** A quiet CPU (TraceDatParserOptions.quiet): cpu, sec as a double's two words, ns. */
+const R_QUIET = 102;
+
+/** A double's two words, for R_QUIET. */
+const f64 = new Float64Array(1);
+const f64Words = new Int32Array(f64.buffer);
 
 /** Words of an event record's fixed part. */
 const FIXED = 13;
@@ -276,6 +283,20 @@ export class WireWriter {
     }
   }
 
+  /** A quiet CPU (the reader's onQuiet gets it in its place among the events). */
+  quiet(cpu: number, sec: number, ns: number): void {
+    const b = this.room(6);
+    const p = this.pos;
+    f64[0] = sec;
+    b[p] = 6;
+    b[p + 1] = R_QUIET;
+    b[p + 2] = cpu;
+    b[p + 3] = f64Words[0]!;
+    b[p + 4] = f64Words[1]!;
+    b[p + 5] = ns;
+    this.pos = p + 6;
+  }
+
   private bytesRecord(kind: number, arg: number, bytes: Uint8Array): void {
     const words = 4 + ((bytes.length + 3) >> 2);
     const b = this.room(words);
@@ -322,6 +343,8 @@ export class WireReader {
   constructor(
     names: Names,
     private readonly facts: InputFacts,
+    /** Gets the writer's quiet() records. */
+    private readonly onQuiet: (cpu: number, sec: number, ns: number) => void = () => {},
   ) {
     this.tables = tables(names);
   }
@@ -335,7 +358,11 @@ export class WireReader {
       const kind = buf[p + 1]!;
       if (kind === R_NAME) this.name(buf, p);
       else if (kind === R_FACTS) Object.assign(this.facts, JSON.parse(dec.decode(getBytes(buf, p + 4, buf[p + 3]!))));
-      else {
+      else if (kind === R_QUIET) {
+        f64Words[0] = buf[p + 3]!;
+        f64Words[1] = buf[p + 4]!;
+        this.onQuiet(buf[p + 2]!, f64[0]!, buf[p + 5]!);
+      } else {
         this.fill(buf, p, ev);
         sink(ev);
         n++;

@@ -24,6 +24,8 @@ export interface ThreadedOptions {
   file: string;
   instance?: string;
   zstdTool?: boolean;
+  /** The merge's promises about quiet CPUs (TraceDatParserOptions.quiet), among the events. */
+  quiet?: (cpu: number, sec: number, ns: number) => void;
   /** After each buffer of events (events so far); may return a promise (backpressure). */
   onProgress?: (events: number) => void | Promise<void>;
 }
@@ -42,7 +44,7 @@ export class ThreadedTraceDat {
   private readonly ev = new DmaEvent();
 
   constructor(private readonly opts: ThreadedOptions) {
-    this.reader = new WireReader(opts.names, this.facts);
+    this.reader = new WireReader(opts.names, this.facts, opts.quiet);
   }
 
   /** Reads the whole file; throws the worker's InputError after delivering every event before it. */

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
         }
         wire.event(ev);
       },
+      quiet: (cpu, sec, ns) => wire.quiet(cpu, sec, ns),
     });
     await parser.readFile(input.path, {
       ...(input.zstdTool !== undefined ? { zstdTool: input.zstdTool } : {}),

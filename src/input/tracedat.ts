@@ -44,9 +44,9 @@
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Names } from '../base/interner.js';
-import { type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
-import { buildPlans, commonFields, MergeLead, RingRecords } from './ring-records.js';
+import { buildPlans, commonFields, MergeLead, RingRecords, stampEvent } from './ring-records.js';
 import { onPath } from './source.js';
 import { MAX_WARNINGS_KEPT, type ParseWarning } from './text-parser.js';
 import { FileSource, MetaError, type Source, Store } from './tracedat-bytes.js';
@@ -67,10 +67,17 @@ export interface TraceDatParserOptions {
    * buffer, or the only instance with dma events when the top buffer has none.
    */
   instance?: string;
+  /**
+   * The merge's promise that CPU `cpu`'s next record is at sec.ns and that no
+   * loss notice of that CPU comes before it (sec Infinity: the CPU's data
+   * ended with none pending). An engine's finding gate need not wait for
+   * that CPU's events up to then (DmaDebugEngine.cpuQuiet).
+   */
+  quiet?: (cpu: number, sec: number, ns: number) => void;
 }
 
 export interface ReadFileOptions {
-  /** Called every 65536 events (may return a promise: backpressure). */
+  /** Called every 65536 events, sooner at first (may return a promise: backpressure). */
   onProgress?: (events: number) => void | Promise<void>;
   /**
    * Worker threads that decompress ring-buffer chunks ahead of the merge
@@ -83,8 +90,8 @@ export interface ReadFileOptions {
    * (false: never; true: the chunks through one child process kept fed).
    * Default, when zstd is on PATH: a chosen buffer of at least 4 MiB of
    * compressed data through that child when `threads` is not set; a smaller
-   * one through one zstd run per CPU's data, and metadata sections of 32 KiB
-   * and more through one run each (zstd-sync.ts).
+   * one through one zstd run for all CPUs' data, and metadata sections of 32
+   * KiB and more through one run each (zstd-sync.ts).
    */
   zstdTool?: boolean;
 }
@@ -93,6 +100,8 @@ export interface ReadFileOptions {
 const SYNC_TOOL_MIN_BYTES = 32 * 1024;
 /** readFile() decompresses in worker threads when the chosen buffer has this much compressed data. */
 const POOL_MIN_BYTES = 4 << 20;
+/** A CPU's head passed over by this many records is promised quiet (see announceQuiet). */
+const QUIET_AFTER = 1024;
 
 export class TraceDatParser implements StreamHost {
   readonly facts: InputFacts = noInputFacts();
@@ -126,6 +135,7 @@ export class TraceDatParser implements StreamHost {
 
   private readonly names: Names;
   private readonly sink: EventSink;
+  private readonly quiet: TraceDatParserOptions['quiet'];
   private readonly file: string;
   private readonly instance: string | undefined;
 
@@ -163,6 +173,7 @@ export class TraceDatParser implements StreamHost {
   constructor(opts: TraceDatParserOptions) {
     this.names = opts.names;
     this.sink = opts.sink;
+    this.quiet = opts.quiet;
     this.file = opts.file;
     this.instance = opts.instance;
     this.box = new TraceDatContainer({
@@ -561,6 +572,45 @@ export class TraceDatParser implements StreamHost {
 
   // ------------------------------------------------------------ the merge
 
+  // Quiet CPUs: the merge holds every CPU's next record, so it can promise what
+  // a finding gate would otherwise wait for (engine/gate.ts): that a CPU
+  // whose next record lies far ahead brings no loss notice before it. A CPU
+  // quiet for long (the storm trace's CPU 0: nothing between 2.4 s and 9.3 s)
+  // then no longer holds back every error found meanwhile. At most one
+  // promise per head, for heads passed over by QUIET_AFTER records, looked
+  // for every QUIET_AFTER records; a head with a notice pending gets none,
+  // nor does a CPU cut short by damage.
+
+  /** Records the merge emitted. */
+  private merged = 0;
+  /** By stream: `merged` when its head came; its head was promised (or never may be). */
+  private headSince: number[] = [];
+  private quietSent: boolean[] = [];
+  private quietCheck = 0;
+
+  private readonly quietTs = new DmaEvent();
+
+  /** Promises (opts.quiet) the heads passed over long enough, and the ends of streams that ended cleanly. */
+  private announceQuiet(lead: number): void {
+    this.quietCheck = this.merged;
+    const quiet = this.quiet;
+    if (!quiet) return;
+    const streams = this.streams;
+    for (let i = 0; i < streams.length; i++) {
+      const st = streams[i]!;
+      if (this.quietSent[i] || st.pendingLost.length > 0) continue;
+      if (st.state === DONE) {
+        quiet(st.cpu, Number.POSITIVE_INFINITY, 0);
+      } else if (st.state === HEAD && i !== lead && this.merged - this.headSince[i]! >= QUIET_AFTER) {
+        stampEvent(this.quietTs, st.reader.tsHi, st.reader.tsLo);
+        quiet(st.cpu, this.quietTs.tsSec, this.quietTs.tsNs);
+      } else {
+        continue;
+      }
+      this.quietSent[i] = true;
+    }
+  }
+
   /** Emits records in time order until done, starved, or `budget` records were emitted. */
   private pump(budget: number): number {
     const streams = this.streams;
@@ -576,6 +626,8 @@ export class TraceDatParser implements StreamHost {
         const st = streams[i]!;
         if (st.state !== HEAD) {
           if (st.state === DONE) continue;
+          this.headSince[i] = this.merged;
+          this.quietSent[i] = false;
           this.advance(st);
           if (st.state === STARVED) {
             starved ??= st;
@@ -597,7 +649,8 @@ export class TraceDatParser implements StreamHost {
         if (this.damage) throw this.damage;
         return DONE;
       }
-      const st = streams[lead.best]!;
+      const b = lead.best;
+      const st = streams[b]!;
       const r = st.reader;
       for (;;) {
         if (st.pendingLost.length > 0) this.flushLost(st);
@@ -610,6 +663,10 @@ export class TraceDatParser implements StreamHost {
           break;
         }
         emitted++;
+        // at fixed counts, so that pushed chunks of any size give the same marks as readFile
+        if (++this.merged - this.quietCheck >= QUIET_AFTER) this.announceQuiet(b);
+        this.headSince[b] = this.merged;
+        this.quietSent[b] = false;
         this.advance(st);
         if (st.state !== HEAD) break;
         if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
@@ -636,6 +693,8 @@ export class TraceDatParser implements StreamHost {
   private cutShort(st: CpuStream, e: unknown): void {
     if (!(e instanceof InputError)) throw e;
     this.damage ??= e;
+    const i = this.streams.indexOf(st);
+    if (i >= 0) this.quietSent[i] = true; // its later events are missing: nothing to promise
     if (st.pendingLost.length > 0) this.flushLost(st);
     st.state = DONE;
     this.out.emitCutShort(st.cpu, this.nowHi, this.nowLo, st.reader.pagePos);

@@ -99,6 +99,37 @@ describe('finding gate', () => {
     assert.deepEqual(said(), ['error:z']);
   });
 
+  it("a reader's promise (CpuQuiet) of a CPU's next record lets out what it covers, and a later notice still counts after it", () => {
+    const { g, said } = gate();
+    g.setCpus(2);
+    g.seen(0, 1, 0);
+    g.seen(1, 1, 0);
+    g.push(finding('before'), 2, 0, true);
+    g.push(finding('after'), 8, 0, true);
+    g.seen(1, 9, 0);
+    assert.deepEqual(said(), [], 'CPU 0 has shown nothing since 1 s');
+    g.quietUntil(0, 5, 0); // CPU 0's next record is at 5 s, with no notice before it
+    assert.deepEqual(said(), ['error:before']);
+    g.quietUntil(0, 4, 0); // a promise never moves a CPU back
+    g.seen(0, 5, 0);
+    g.lost(0, () => '5.000000'); // lost after its record at 5 s: the error at 8 s may rest on it
+    g.drained();
+    assert.deepEqual(said(), ['error:before', 'unconfirmed:after']);
+  });
+
+  it('a promise ends no stack wait', () => {
+    const { g, saidStacks } = gate();
+    g.setCpus(2);
+    g.seen(0, 1, 0);
+    g.seen(1, 1, 0);
+    g.push(finding('s'), 1, 0, false, 0);
+    g.quietUntil(0, 3, 0);
+    g.quietUntil(1, 3, 0);
+    assert.deepEqual(saidStacks(), [], 'still waiting for the stack that may follow on CPU 0');
+    g.record(0, 7);
+    assert.deepEqual(saidStacks(), ['error:s:frame 7']);
+  });
+
   it('one CPU alone: an error goes out at once', () => {
     const { g, said } = gate();
     g.seen(0, 1, 0);

@@ -107,6 +107,32 @@ describe('event wire', () => {
     assert.deepEqual(facts, { ...noInputFacts(), overwritten: true, sawBufferHeader: true, overwrittenCount: 12345 });
   });
 
+  it("carries a merge's quiet-CPU promises in their place among the events, any second exactly", () => {
+    const names = new Names();
+    const got: string[] = [];
+    const reader = new WireReader(new Names(), noInputFacts(), (cpu, sec, ns) => got.push(`quiet ${cpu} ${sec} ${ns}`));
+    const writer = new WireWriter(
+      names,
+      (buf, words) => reader.read(buf, words, new DmaEvent(), (ev) => got.push(`event ${ev.cpu}`)),
+      () => new Int32Array(64),
+    );
+    const ev = new DmaEvent();
+    ev.kind = 19 as EventKind;
+    const want: string[] = [];
+    for (const [i, [sec, ns]] of [
+      [9, 270_000_001],
+      [2 ** 40 + 1, 999_999_999],
+      [Number.POSITIVE_INFINITY, 0],
+    ].entries()) {
+      ev.cpu = i;
+      writer.event(ev);
+      writer.quiet(7, sec!, ns!);
+      want.push(`event ${i}`, `quiet 7 ${sec} ${ns}`);
+    }
+    writer.send();
+    assert.deepEqual(got, want);
+  });
+
   it('sends nothing for an empty batch', () => {
     let sent = 0;
     const w = new WireWriter(

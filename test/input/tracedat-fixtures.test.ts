@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Names } from '../../src/base/interner.js';
+import { DmaDebugEngine } from '../../src/engine/engine.js';
 import { type DmaEvent, EventKind as K } from '../../src/engine/events.js';
 import { openInput } from '../../src/input/source.js';
 import { TextParser } from '../../src/input/text-parser.js';
@@ -221,6 +222,39 @@ describe('trace-cmd record files (trace-record.dat) of both kernels read whole',
 });
 
 describe('trace.dat details on the fixtures', () => {
+  const storm = join(FIXTURES, 'storm', 'trace.dat');
+  test("storm: CPU 0, quiet from 2.45 s to 9.27 s, is promised quiet, so it holds back none of CPU 1's errors", {
+    skip: !existsSync(storm),
+    timeout: 120_000,
+  }, async () => {
+    const names = new Names();
+    let p: TraceDatParser | null = null;
+    const quiet: string[] = [];
+    let firstAt = -1;
+    let findings = 0;
+    const engine = new DmaDebugEngine(names, () => {
+      if (findings++ === 0) firstAt = p!.events;
+    });
+    p = new TraceDatParser({
+      names,
+      file: storm,
+      sink: (ev) => engine.handle(ev),
+      quiet: (cpu, sec, ns) => {
+        quiet.push(`cpu ${cpu} ${sec}.${String(ns).padStart(9, '0')}`);
+        engine.cpuQuiet(cpu, sec, ns);
+      },
+    });
+    engine.attachInputFacts(p.facts);
+    await p.readFile(storm);
+    engine.inputDrained();
+    assert.equal(p.events, 1_432_736);
+    assert.equal(findings, 13_456);
+    assert.ok(firstAt > 0 && firstAt < 16_384, `the first finding came after ${firstAt} events, not at the end`);
+    // the first: CPU 0's next record (a skipped kind) is 6 s ahead of CPU 1's first errors
+    assert.match(quiet[0] ?? '', /^cpu 0 8\.20/);
+    assert.ok(quiet.length < 10, quiet.join('; '));
+  });
+
   const stack = join(FIXTURES, 'real-devices-stack', 'trace.dat');
   test('kernel stacks start at the DMA API (machinery frames dropped)', { skip: !existsSync(stack) }, async () => {
     const names = new Names();
@@ -261,7 +295,6 @@ describe('trace.dat details on the fixtures', () => {
     assert.deepEqual(top.notes, []);
   });
 
-  const storm = join(FIXTURES, 'storm', 'trace.dat');
   test('worker-thread decompression gives the same events', {
     skip: !existsSync(storm),
     timeout: 300_000,
