@@ -425,7 +425,7 @@ function parseKallsymsLine(text: string, p: number, eol: number): typeof ROW | n
   ROW.name = text.slice(n0, p);
   ROW.mod = '';
   while (p < eol && isSpace(text.charCodeAt(p))) p++;
-  if (p > n0 && text.charCodeAt(p) === 0x5b && p < eol) {
+  if (p < eol && text.charCodeAt(p) === 0x5b) {
     const close = text.indexOf(']', p + 1);
     if (close > p + 1 && close < eol) ROW.mod = text.slice(p + 1, close);
   }
