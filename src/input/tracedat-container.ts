@@ -72,6 +72,18 @@ export interface ContainerHost {
   readonly note: (message: string) => void;
   /** The header named the compression (v7), before any metadata section is read. */
   readonly compressionKnown?: (name: Compression) => void;
+  /**
+   * A file read by position: its compressed metadata sections, before any is
+   * read, for decompressing them together (inflate is still asked for each).
+   */
+  readonly prefetch?: (sections: CompressedSection[]) => void;
+}
+
+/** A compressed metadata section: its body's offset, its compressed bytes (a copy), its size once inflated. */
+export interface CompressedSection {
+  at: number;
+  data: Uint8Array;
+  usize: number;
 }
 
 export class TraceDatContainer {
@@ -211,6 +223,7 @@ export class TraceDatContainer {
       this.optionsWanted.add(first);
       pos = p3 + 8;
       this.planPos = pos;
+      if (this.host.prefetch && this.src?.complete) this.host.prefetch(this.compressedSections(pos));
       try {
         yield* this.walkSections(pos);
         this.finishV7(false);
@@ -279,6 +292,40 @@ export class TraceDatContainer {
       // anything newer): skipped unread, whatever its flags (its bytes are not kept)
       pos = body + size;
     }
+  }
+
+  /**
+   * The compressed sections walkSections will read, from pos on, as far as
+   * the chain of section headers holds together in the bytes there are. It
+   * reports nothing: the walk proper finds and names any damage.
+   */
+  private compressedSections(pos: number): CompressedSection[] {
+    const src = this.src!;
+    const out: CompressedSection[] = [];
+    while (pos + 16 <= src.length) {
+      const h = src.get(pos, 16);
+      if (!h) break;
+      const dv = new DataView(h.buffer, h.byteOffset, 16);
+      const id = dv.getUint16(0, this.le);
+      const flags = dv.getUint16(2, this.le);
+      const sizeHi = dv.getUint32(this.le ? 12 : 8, this.le);
+      const size = sizeHi * 0x100000000 + dv.getUint32(this.le ? 8 : 12, this.le);
+      const body = pos + 16;
+      if (sizeHi >= 0x200000 || body + size > src.length) break;
+      if ((flags & 1) !== 0 && this.sections.has(id) && size >= 8) {
+        const s = src.get(body, 8);
+        if (!s) break;
+        const sv = new DataView(s.buffer, s.byteOffset, 8);
+        const csize = sv.getUint32(0, this.le);
+        const usize = sv.getUint32(4, this.le);
+        if (8 + csize > size) break;
+        const data = src.get(body + 8, csize);
+        if (!data) break;
+        out.push({ at: body, data: data.slice(), usize });
+      }
+      pos = body + size;
+    }
+    return out;
   }
 
   /** A section's data, decompressed when the section is. */

@@ -52,6 +52,15 @@ export class ZstdSync implements ChunkDecompressor {
     for (const [i, b] of q.entries()) b.resolve(all?.[i] ?? inflateBatch('zstd', b.data, b.jobs));
   }
 
+  /**
+   * Several blocks (metadata sections) in one run: each one's bytes, or null
+   * for all when the run cannot be trusted.
+   */
+  blocks(list: ReadonlyArray<{ data: Uint8Array; usize: number }>): Uint8Array[] | null {
+    const r = this.viaTool(list.map(({ data, usize }) => ({ data, jobs: [{ off: 0, csize: data.length, usize }] })));
+    return r ? r.map((b) => b.outs[0]!) : null;
+  }
+
   /** One block (a metadata section) of `usize` bytes, or null when zstd did not give exactly that. */
   block(data: Uint8Array, usize: number): Uint8Array | null {
     return this.viaTool([{ data, jobs: [{ off: 0, csize: data.length, usize }] }])?.[0]?.outs[0] ?? null;

@@ -5,7 +5,8 @@
 // errors when damaged, as with fzstd alone.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -131,6 +132,26 @@ describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD &
       events += byDefault.lines.length;
     }
     assert.ok(events > 100_000, `${events} events in ${files.length} files`);
+  });
+
+  const stack = join(FIXTURES, 'real-devices-stack', 'trace.dat');
+  test("a small file takes two zstd runs: its big metadata sections together, then every CPU's data", {
+    skip: !existsSync(stack),
+    timeout: 60_000,
+  }, () => {
+    // a zstd first on PATH that logs each run (with its input size) and runs the real one
+    const real = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    const bin = join(dir, 'path');
+    mkdirSync(bin, { recursive: true });
+    const log = join(dir, 'stack-runs.log');
+    writeFileSync(join(bin, 'zstd'), `#!/bin/sh\necho run >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'dmadebug.js'), 'check', '-q', stack], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    // event formats and kallsyms (>= 32 KiB compressed each), then both CPUs' data
+    assert.equal(readFileSync(log, 'utf8'), 'run\nrun\n');
   });
 
   const direct = join(FIXTURES, 'real-devices-direct', 'trace.dat');
