@@ -690,7 +690,11 @@ export class TraceDatParser implements StreamHost {
         this.headSince[b] = this.merged;
         this.quietSent[b] = false;
         this.advance(st);
-        if (st.state !== HEAD) break;
+        if (st.state !== HEAD) {
+          // a last sub-buffer with no record but the missing-events bit: its notice still counts
+          if (st.state === DONE) this.flushLost(st);
+          break;
+        }
         if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
         if (emitted >= budget) return HEAD;
       }

@@ -416,3 +416,34 @@ describe('damaged trace.dat files', () => {
     }
   });
 });
+
+describe('a loss at the very end of a CPU', () => {
+  test("a CPU's data ending in a sub-buffer with only the missing-events bit: its notice still comes", () => {
+    const rec = (cpu: number, ts: number): WRecord => ({
+      cpu,
+      ts: BigInt(ts),
+      pid: 7,
+      event: 'dma_map_page',
+      values: { device: '0000:00:02.0', phys_addr: BigInt(ts), dma_addr: BigInt(ts), size: 64, dir: 1, attrs: 0 },
+    });
+    const w = writeTraceDat([rec(0, 1000), rec(1, 2000), rec(0, 3000)], { version: 6, cpus: 2 });
+    // CPU 1's data is the file's last: one more sub-buffer there, empty but for the bit
+    const b = Buffer.from(w.bytes);
+    const sizeAt = b.indexOf(Buffer.from('flyrecord\0')) + 10 + 16 + 8; // CPU 1's size in the table
+    assert.equal(w.dataAt[1]! + Number(b.readBigUInt64LE(sizeAt)), b.length);
+    b.writeBigUInt64LE(b.readBigUInt64LE(sizeAt) + 4096n, sizeAt);
+    const page = Buffer.alloc(4096);
+    page.writeBigUInt64LE(2500n, 0);
+    page.writeBigUInt64LE(0x80000000n, 8); // commit 0, missing events (uncounted)
+    for (const { lines, error } of [push(Buffer.concat([b, page])), push(Buffer.concat([b, page]), 4096)]) {
+      assert.equal(error, null);
+      // CPU 0's map, CPU 1's map, CPU 1's notice (before CPU 0's later map), CPU 0's map
+      assert.deepEqual(
+        lines.map((l) => l.split(' ')[0]),
+        [`k=${EventKind.MapPage}`, `k=${EventKind.MapPage}`, `k=${EventKind.Lost}`, `k=${EventKind.MapPage}`],
+        lines.join('\n'),
+      );
+      assert.match(lines[2]!, / cpu=1 /);
+    }
+  });
+});
