@@ -7,9 +7,10 @@
 // merge; here nothing needs to overlap.
 //
 // Batches asked for together (each CPU's first batch, when the merge starts
-// every CPU's reading at once) share one zstd run: a run costs 20-50 ms of
-// process start from a Node process, whatever it decompresses, so a trace of
-// many CPUs would otherwise pay that once per CPU.
+// every CPU's reading at once) share one zstd run, and so do the big metadata
+// sections (blocks, called by the reader before it reads any): a run costs
+// 15-50 ms of process start from a Node process, whatever it decompresses,
+// so a trace of many CPUs would otherwise pay that once per CPU and section.
 //
 // Exactness is zstd-process.ts's: each chunk's frame is followed by a frame
 // holding a 16-byte random marker, and the output is used only when it is
