@@ -126,13 +126,11 @@ export class FindingGate {
    * the CPU had shown an event there. Its stack waits are not touched.
    */
   quietUntil(cpu: number, sec: number, ns: number): void {
-    if (cpu < 0 || cpu >= MAX_CPUS) return;
-    if (cpu >= this.n) this.grow(cpu + 1);
-    const s = this.lastSec[cpu]!;
-    if (sec < s || (sec === s && ns <= this.lastNs[cpu]!)) return;
-    this.lastSec[cpu] = sec;
-    this.lastNs[cpu] = ns;
-    if (this.final < this.q.length && (cpu === this.blocker || this.blocker < 0)) this.release();
+    if (cpu >= 0 && cpu < this.n) {
+      const s = this.lastSec[cpu]!;
+      if (sec < s || (sec === s && ns <= this.lastNs[cpu]!)) return; // never back
+    }
+    this.seen(cpu, sec, ns);
   }
 
   /**

@@ -302,28 +302,27 @@ export class TraceDatContainer {
   private compressedSections(pos: number): CompressedSection[] {
     const src = this.src!;
     const out: CompressedSection[] = [];
-    while (pos + 16 <= src.length) {
-      const h = src.get(pos, 16);
-      if (!h) break;
-      const dv = new DataView(h.buffer, h.byteOffset, 16);
-      const id = dv.getUint16(0, this.le);
-      const flags = dv.getUint16(2, this.le);
-      const sizeHi = dv.getUint32(this.le ? 12 : 8, this.le);
-      const size = sizeHi * 0x100000000 + dv.getUint32(this.le ? 8 : 12, this.le);
-      const body = pos + 16;
-      if (sizeHi >= 0x200000 || body + size > src.length) break;
-      if ((flags & 1) !== 0 && this.sections.has(id) && size >= 8) {
-        const s = src.get(body, 8);
-        if (!s) break;
-        const sv = new DataView(s.buffer, s.byteOffset, 8);
-        const csize = sv.getUint32(0, this.le);
-        const usize = sv.getUint32(4, this.le);
-        if (8 + csize > size) break;
-        const data = src.get(body + 8, csize);
-        if (!data) break;
-        out.push({ at: body, data: data.slice(), usize });
+    try {
+      for (let h = src.get(pos, 16); h; h = src.get(pos, 16)) {
+        const c = new Cur(h, this.le);
+        const id = c.u16();
+        const flags = c.u16();
+        c.u32();
+        const size = c.u64();
+        const body = pos + 16;
+        if (body + size > src.length) break;
+        if ((flags & 1) !== 0 && this.sections.has(id) && size >= 8) {
+          const s = new Cur(src.get(body, 8)!, this.le);
+          const csize = s.u32();
+          const usize = s.u32();
+          const data = 8 + csize <= size ? src.get(body + 8, csize) : null;
+          if (!data) break;
+          out.push({ at: body, data: data.slice(), usize });
+        }
+        pos = body + size;
       }
-      pos = body + size;
+    } catch (e) {
+      if (!(e instanceof MetaError)) throw e; // an implausible size: the walk says so
     }
     return out;
   }

@@ -295,8 +295,8 @@ export class Kallsyms {
     let cap = 1024;
     let hiOf = new Uint32Array(cap);
     let loOf = new Uint32Array(cap);
-    let names: string[] = [];
-    let mods: string[] = [];
+    const names: string[] = [];
+    const mods: string[] = [];
     let n = 0;
     for (let p = 0; p < text.length; ) {
       let eol = text.indexOf('\n', p);
@@ -335,8 +335,6 @@ export class Kallsyms {
       this.names[i] = names[r]!;
       this.mods[i] = mods[r]!;
     }
-    names = [];
-    mods = [];
     // Size: up to the next symbol at a higher address (of the same module, or of the core kernel).
     let j = 0;
     for (let i = 0; i < n; i++) {

@@ -64,6 +64,10 @@ export class CpuStream {
   readonly reader: PageReader;
   /** Lost-event counts of pages not yet followed by a record (-1 never: 0 = uncounted). */
   readonly pendingLost: number[] = [];
+  /** The merge's count of records emitted when this head came (its quiet promises: tracedat.ts). */
+  headSince = 0;
+  /** This head was promised quiet, or none may be (cut short). */
+  promised = false;
   /** Next file byte to read, and the end of this CPU's data. */
   pos: number;
   readonly start: number;

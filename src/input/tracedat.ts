@@ -487,8 +487,7 @@ export class TraceDatParser implements StreamHost {
       let bytes = 0;
       for (const c of chosen.cpus) bytes += c.size;
       const big = bytes >= POOL_MIN_BYTES;
-      const tool = this.zstdTool ?? (big && this.threads === undefined && onPath('zstd'));
-      if (box.compression === 'zstd' && tool) {
+      if (box.compression === 'zstd' && this.toolPoolFor(bytes)) {
         this.pool = this.warmToolPool ?? new InflatePool('zstd', 1, true);
         this.warmToolPool = null;
       } else {
@@ -512,10 +511,14 @@ export class TraceDatParser implements StreamHost {
    * delaying the first events. Unused, it is closed.
    */
   private warmPool(name: string): void {
-    const size = this.src instanceof FileSource ? this.src.length : 0;
-    if (name !== 'zstd' || size < POOL_MIN_BYTES || this.threads !== undefined || this.warmToolPool) return;
-    if (!(this.zstdTool ?? onPath('zstd'))) return;
-    this.warmToolPool = new InflatePool('zstd', 1, true);
+    if (name !== 'zstd' || this.warmToolPool || !(this.src instanceof FileSource)) return;
+    // the file's size bounds its CPU data's
+    if (this.toolPoolFor(this.src.length)) this.warmToolPool = new InflatePool('zstd', 1, true);
+  }
+
+  /** Does `bytes` of compressed zstd CPU data go through the zstd child's worker (ReadFileOptions.zstdTool)? */
+  private toolPoolFor(bytes: number): boolean {
+    return this.zstdTool ?? (bytes >= POOL_MIN_BYTES && this.threads === undefined && onPath('zstd'));
   }
   private warmToolPool: InflatePool | null = null;
 
@@ -603,33 +606,28 @@ export class TraceDatParser implements StreamHost {
   // for every QUIET_AFTER records; a head with a notice pending gets none,
   // nor does a CPU cut short by damage.
 
-  /** Records the merge emitted. */
+  /** Records the merge emitted (a stream's headSince counts in them). */
   private merged = 0;
-  /** By stream: `merged` when its head came; its head was promised (or never may be). */
-  private headSince: number[] = [];
-  private quietSent: boolean[] = [];
   private quietCheck = 0;
 
   private readonly quietTs = new DmaEvent();
 
   /** Promises (opts.quiet) the heads passed over long enough, and the ends of streams that ended cleanly. */
-  private announceQuiet(lead: number): void {
+  private announceQuiet(lead: CpuStream): void {
     this.quietCheck = this.merged;
     const quiet = this.quiet;
     if (!quiet) return;
-    const streams = this.streams;
-    for (let i = 0; i < streams.length; i++) {
-      const st = streams[i]!;
-      if (this.quietSent[i] || st.pendingLost.length > 0) continue;
+    for (const st of this.streams) {
+      if (st.promised || st.pendingLost.length > 0) continue;
       if (st.state === DONE) {
         quiet(st.cpu, Number.POSITIVE_INFINITY, 0);
-      } else if (st.state === HEAD && i !== lead && this.merged - this.headSince[i]! >= QUIET_AFTER) {
+      } else if (st.state === HEAD && st !== lead && this.merged - st.headSince >= QUIET_AFTER) {
         stampEvent(this.quietTs, st.reader.tsHi, st.reader.tsLo);
         quiet(st.cpu, this.quietTs.tsSec, this.quietTs.tsNs);
       } else {
         continue;
       }
-      this.quietSent[i] = true;
+      st.promised = true;
     }
   }
 
@@ -648,17 +646,12 @@ export class TraceDatParser implements StreamHost {
         const st = streams[i]!;
         if (st.state !== HEAD) {
           if (st.state === DONE) continue;
-          this.headSince[i] = this.merged;
-          this.quietSent[i] = false;
           this.advance(st);
           if (st.state === STARVED) {
             starved ??= st;
             continue;
           }
-          if (st.state === DONE) {
-            this.flushLost(st);
-            continue;
-          }
+          if (st.state === DONE) continue;
         }
         lead.offer(i, st.reader.tsHi, st.reader.tsLo);
       }
@@ -671,8 +664,7 @@ export class TraceDatParser implements StreamHost {
         if (this.damage) throw this.damage;
         return DONE;
       }
-      const b = lead.best;
-      const st = streams[b]!;
+      const st = streams[lead.best]!;
       const r = st.reader;
       for (;;) {
         if (st.pendingLost.length > 0) this.flushLost(st);
@@ -686,15 +678,9 @@ export class TraceDatParser implements StreamHost {
         }
         emitted++;
         // at fixed counts, so that pushed chunks of any size give the same marks as readFile
-        if (++this.merged - this.quietCheck >= QUIET_AFTER) this.announceQuiet(b);
-        this.headSince[b] = this.merged;
-        this.quietSent[b] = false;
+        if (++this.merged - this.quietCheck >= QUIET_AFTER) this.announceQuiet(st);
         this.advance(st);
-        if (st.state !== HEAD) {
-          // a last sub-buffer with no record but the missing-events bit: its notice still counts
-          if (st.state === DONE) this.flushLost(st);
-          break;
-        }
+        if (st.state !== HEAD) break;
         if (!lead.stillFirst(r.tsHi, r.tsLo)) break;
         if (emitted >= budget) return HEAD;
       }
@@ -702,13 +688,22 @@ export class TraceDatParser implements StreamHost {
     }
   }
 
-  /** st.advance(), except that damage in the stream ends that stream only (cutShort). */
+  /**
+   * st.advance(), except that damage in the stream ends that stream only
+   * (cutShort), and a stream that ends says its pending notices (a last
+   * sub-buffer may hold no record, only the missing-events bit). The new head
+   * is not promised quiet yet.
+   */
   private advance(st: CpuStream): void {
+    st.headSince = this.merged;
+    st.promised = false;
     try {
       st.advance();
     } catch (e) {
       this.cutShort(st, e);
+      return;
     }
+    if (st.state === DONE) this.flushLost(st);
   }
 
   /**
@@ -719,9 +714,8 @@ export class TraceDatParser implements StreamHost {
   private cutShort(st: CpuStream, e: unknown): void {
     if (!(e instanceof InputError)) throw e;
     this.damage ??= e;
-    const i = this.streams.indexOf(st);
-    if (i >= 0) this.quietSent[i] = true; // its later events are missing: nothing to promise
-    if (st.pendingLost.length > 0) this.flushLost(st);
+    st.promised = true; // its later events are missing: nothing to promise
+    this.flushLost(st);
     st.state = DONE;
     this.out.emitCutShort(st.cpu, this.nowHi, this.nowLo, st.reader.pagePos);
   }
