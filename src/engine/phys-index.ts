@@ -127,7 +127,8 @@ export class PhysIndex extends HashSlots {
     // Queries only probe units of a page number modulo 2^32 (below 2^(32 - 2 tier)):
     // a range over more units than that (a size near 2^64 from a damaged event)
     // needs no more slots, and registering them all took minutes and gigabytes.
-    units = Math.min(units, 2 ** (32 - (tier << 1)));
+    // (Only the last tier can exceed 2 units; the test keeps Math.pow off the common path.)
+    if (units > 2) units = Math.min(units, 2 ** (32 - (tier << 1)));
     let done = 0;
     if (d > 0) {
       for (let j = 0; j < units; j++) {
@@ -192,7 +193,7 @@ export class PhysIndex extends HashSlots {
   findPages(pfnHi: number, pfnLo: number, order: number): number {
     const a = ((pfnHi >>> 0) * TWO32 + (pfnLo >>> 0)) * 4096;
     this.qa = a;
-    this.qb = a + 4096 * 2 ** order;
+    this.qb = a + 4096 * (1 << order); // order <= 20 (beyond.ts); a shift, not Math.pow, per freed page
     return this.scan(pfnLo >>> 0, (1 << order) - 1, null);
   }
 
