@@ -139,10 +139,7 @@ export function summarize(
 
 /** `main`, or the worker's script name (text-worker, tracedat-worker, tracedat-inflate-worker). */
 export function threadName(p: CpuProfile): string {
-  for (const n of p.nodes) {
-    const m = /\/([a-z-]+-worker)\.js$/.exec(n.callFrame.url);
-    if (m && n.callFrame.functionName === '') return m[1]!;
-  }
+  // a thread runs only its own script's code and the chunks it shares with the others
   for (const n of p.nodes) {
     const m = /\/([a-z-]+-worker)\.js$/.exec(n.callFrame.url);
     if (m) return m[1]!;

@@ -127,7 +127,7 @@ export class PhysIndex extends HashSlots {
     // Queries only probe units of a page number modulo 2^32 (below 2^(32 - 2 tier)):
     // a range over more units than that (a size near 2^64 from a damaged event)
     // needs no more slots, and registering them all took minutes and gigabytes.
-    // (Only the last tier can exceed 2 units; the test keeps Math.pow off the common path.)
+    // (Only the last tier can exceed 2 units: testing that first keeps Math.pow off the common path.)
     if (units > 2) units = Math.min(units, 2 ** (32 - (tier << 1)));
     let done = 0;
     if (d > 0) {

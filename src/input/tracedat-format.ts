@@ -8,6 +8,7 @@
 // __data_loc), and it changes between kernels, so nothing is hard-coded. This
 // runs once per file; the hot path only reads the numbers computed here.
 
+import { AddrList } from '../engine/events.js';
 import { type MapEvents, mapEventsOf as mapEventsOfNames } from '../events/vocabulary.js';
 
 /** One `field:` line of a format file. */
@@ -292,33 +293,22 @@ export class Kallsyms {
     // has 40-150 thousand symbols), then the rows in address order (stable).
     const text = this.text;
     this.text = '';
-    let cap = 1024;
-    let hiOf = new Uint32Array(cap);
-    let loOf = new Uint32Array(cap);
+    const addrs = new AddrList(1024);
     const names: string[] = [];
     const mods: string[] = [];
-    let n = 0;
     for (let p = 0; p < text.length; ) {
       let eol = text.indexOf('\n', p);
       if (eol < 0) eol = text.length;
       const row = parseKallsymsLine(text, p, eol);
       p = eol + 1;
       if (row === null) continue;
-      if (n === cap) {
-        cap *= 2;
-        const h = new Uint32Array(cap);
-        h.set(hiOf);
-        hiOf = h;
-        const l = new Uint32Array(cap);
-        l.set(loOf);
-        loOf = l;
-      }
-      hiOf[n] = row.hi;
-      loOf[n] = row.lo;
+      addrs.push(row.hi, row.lo);
       names.push(row.name);
       mods.push(row.mod);
-      n++;
     }
+    const n = addrs.count;
+    const hiOf = addrs.hi;
+    const loOf = addrs.lo;
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => hiOf[a]! - hiOf[b]! || loOf[a]! - loOf[b]! || a - b);

@@ -498,6 +498,7 @@ export class TraceDatParser implements StreamHost {
     }
     this.streams = chosen ? this.makeStreams(chosen, this.pool) : [];
     box.keepFrom = Number.POSITIVE_INFINITY;
+    this.prefetched.clear(); // the metadata is read: any section left was not asked for as prefetched
     if (this.warmToolPool) {
       void this.warmToolPool.close();
       this.warmToolPool = null;

@@ -64,7 +64,7 @@ export class ZstdSync implements ChunkDecompressor {
 
   /** One block (a metadata section) of `usize` bytes, or null when zstd did not give exactly that. */
   block(data: Uint8Array, usize: number): Uint8Array | null {
-    return this.viaTool([{ data, jobs: [{ off: 0, csize: data.length, usize }] }])?.[0]?.outs[0] ?? null;
+    return this.blocks([{ data, usize }])?.[0] ?? null;
   }
 
   async close(): Promise<void> {}
