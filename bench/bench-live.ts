@@ -17,6 +17,10 @@
 // sustained when the writer achieved ≥ 97% of it and the consumer's summary counts every line/record
 // written (nothing lost, no lost-event notice). The process is ended with SIGINT and must exit 0 with
 // no findings. Rates go up until one is not sustained.
+// Then, for raw, its capacity without a feeder: each CPU's whole page stream is a regular file in
+// place of the FIFO, so every page is readable at once and the streams end at the files' ends (as a
+// FIFO's does when its writer closes); `live` reads, decodes and checks as fast as it can and exits,
+// and the events over the wall time (Node's start included) are the most it could keep up with.
 
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -29,6 +33,7 @@ import {
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -501,6 +506,47 @@ async function oneRate(a: LiveArgs, src: Source, rate: number, pipeSize: number,
   };
 }
 
+/** The raw path's capacity: every CPU's pages in a regular file, read as fast as `live` can. */
+export interface LiveCapacity {
+  events: number;
+  seconds: number;
+  /** Records the consumer's summary counted (`lines`). */
+  consumed: number | null;
+  exit: string;
+}
+
+async function rawCapacity(a: LiveArgs, pages: RawPages): Promise<LiveCapacity> {
+  const tfs = fakeTracefs({ cpus: CPUS, raw: false, formatsDir: FORMATS_DIR, cmdlines: CMDLINES });
+  try {
+    for (const [cpu, d] of pages.data.entries()) {
+      writeFileSync(path.join(tfs, 'per_cpu', `cpu${cpu}`, 'trace_pipe_raw'), d);
+    }
+    const outFile = path.join(tfs, 'out.json');
+    const errFile = path.join(tfs, 'err.txt');
+    const outFd = openSync(outFile, 'w');
+    const errFd = openSync(errFile, 'w');
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [a.bin, 'live', '--json', tfs], {
+      stdio: ['ignore', outFd, errFd],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    closeSync(outFd);
+    closeSync(errFd);
+    const code = await waitExit(child, 600_000);
+    const seconds = (performance.now() - t0) / 1000;
+    if (code === 'timeout') child.kill('SIGKILL');
+    const out = readFileSync(outFile, 'utf8').trim().split('\n');
+    const summary = out.find((l) => l.startsWith('{"type":"summary"'));
+    const consumed = summary ? ((JSON.parse(summary) as { lines?: number }).lines ?? null) : null;
+    const findings = out.filter((l) => l && !l.startsWith('{"type":"summary"')).length;
+    const ended = /the stream ended/.test(readFileSync(errFile, 'utf8'));
+    const exit = code === 0 && findings === 0 && ended ? 'exit 0' : `exit ${code}, ${findings} findings`;
+    return { events: pages.events, seconds, consumed, exit };
+  } finally {
+    rmSync(tfs, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- the section
 
 /** The text trace for the text feed (gen-trace.ts), generated or reused. */
@@ -539,13 +585,14 @@ function rawSource(a: LiveArgs): { pages: RawPages; file: string; drop: () => vo
   };
 }
 
-export async function runLive(a: LiveArgs): Promise<{ text: string; rows: LiveRow[] }> {
+export async function runLive(a: LiveArgs): Promise<{ text: string; rows: LiveRow[]; capacity: LiveCapacity | null }> {
   mkdirSync(a.dir, { recursive: true });
   const useText = textSupported(a.bin);
   let text =
     `live: dmadebug live --json on a fake tracefs, ${a.seconds} s per rate, ${SLICE_MS} ms slices; sustained = ` +
     `achieved ≥ ${SUSTAINED * 100}% of the target, every line/record consumed and none lost, clean SIGINT exit\n`;
   const rows: LiveRow[] = [];
+  let capacity: LiveCapacity | null = null;
   for (const mode of a.modes) {
     let src: Source;
     let drop: () => void;
@@ -581,7 +628,11 @@ export async function runLive(a: LiveArgs): Promise<{ text: string; rows: LiveRo
         if (!r.sustained) break;
       }
     }
+    if (src.raw) {
+      a.log(`live raw: capacity, ${src.raw.events} events readable at once ...`);
+      capacity = await rawCapacity(a, src.raw);
+    }
     if (!a.keep) drop();
   }
-  return { text, rows };
+  return { text, rows, capacity };
 }

@@ -422,6 +422,17 @@ async function main(): Promise<number> {
     });
     process.stdout.write(r.text);
     process.stdout.write(`${liveTable(r.rows)}\n`);
+    const c = r.capacity;
+    if (c) {
+      process.stdout.write(
+        `live raw capacity (no feeder: each CPU's ${grouped(c.events)} records in a regular file, read as fast as ` +
+          `\`live\` can, to the files' ends): ${fmt(c.seconds, 2)} s wall with Node's start = ` +
+          `${fmt(c.events / c.seconds / 1e6, 2)} M events/s; ${c.consumed === null ? '?' : grouped(c.consumed)} ` +
+          `records counted, ${c.exit} (target ≥ ${grouped(LIVE_TARGET)} events/s sustained: ` +
+          `${c.events / c.seconds >= LIVE_TARGET ? 'within reach' : 'out of reach at this capacity'})\n`,
+      );
+      if (c.exit !== 'exit 0' || c.consumed !== c.events) crashed = true;
+    }
   }
   if (args.pageFree) {
     process.stdout.write('\n== page-free: the page-freed-while-mapped check at growing live counts\n');

@@ -19,6 +19,7 @@ await build({
     'src/input/text-worker.ts',
     'src/input/tracedat-worker.ts',
     'src/input/tracedat-inflate-worker.ts',
+    'src/input/tracefs-raw-worker.ts',
   ],
   outdir: 'dist/bundle/cli',
   entryNames: '[name]',

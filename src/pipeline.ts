@@ -1,7 +1,8 @@
 // One pipeline: source -> parser -> engine, with findings streamed to a
 // callback. The CLI (check, dump, live) and library users share it; it does no
 // rendering and no argument parsing. For `live` on trace_pipe_raw the source
-// and parser are one RawLiveSource (per-CPU binary pages, merged by time).
+// and parser are one RawLiveSource (per-CPU binary pages, merged by time),
+// run in a worker thread (ThreadedRawLive) unless decodeThread is false.
 
 import { Names } from './base/interner.js';
 import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
@@ -14,6 +15,7 @@ import { THREADED_TEXT_MIN_BYTES, ThreadedText } from './input/text-threaded.js'
 import { TraceDatParser } from './input/tracedat.js';
 import { THREADED_MIN_BYTES, ThreadedTraceDat } from './input/tracedat-threaded.js';
 import { RawLiveSource } from './input/tracefs-raw.js';
+import { ThreadedRawLive } from './input/tracefs-raw-threaded.js';
 import type { SummaryData } from './report/json.js';
 
 export interface ReplayOptions {
@@ -35,6 +37,8 @@ export interface ReplayOptions {
   /**
    * trace.dat files read by position: decode in a worker thread (true), in
    * this one (false). Default: in a worker for files of 16 MiB and more.
+   * live on trace_pipe_raw (rawTracefs): read, decode and merge in a worker
+   * thread unless false.
    */
   decodeThread?: boolean;
   /**
@@ -107,8 +111,10 @@ export class Pipeline {
   error: InputError | null = null;
   readonly tally: FindingTally = { errors: 0, kernelFalsePositives: 0, unconfirmed: 0 };
   private input: OpenedInput | null = null;
-  private raw: RawLiveSource | null = null;
+  private raw: RawLiveSource | ThreadedRawLive | null = null;
   private stopped = false;
+  /** run() while it runs (live on trace_pipe_raw: drain() waits for it). */
+  private running: Promise<this> | null = null;
   /** Where parsers deliver events: the engine, then the tap when there is one. */
   private readonly sink: (ev: DmaEvent) => void;
 
@@ -141,7 +147,12 @@ export class Pipeline {
   }
 
   /** Reads the whole input. Input errors end the run but are kept in `error`, not thrown. */
-  async run(): Promise<this> {
+  run(): Promise<this> {
+    this.running = this.runInput();
+    return this.running;
+  }
+
+  private async runInput(): Promise<this> {
     const { opts, label } = this;
     let parser = this.parser;
     try {
@@ -254,13 +265,17 @@ export class Pipeline {
   private async runRaw(dir: string): Promise<void> {
     const engine = this.engine;
     const onChunk = this.opts.onChunk;
-    const raw = new RawLiveSource(dir, {
+    const common = {
       names: this.names,
       sink: this.sink,
       file: this.label,
       onIdle: () => this.idle(),
       ...(onChunk ? { onBatch: (events: number) => onChunk(0, events, undefined) } : {}),
-    });
+    };
+    const raw =
+      this.opts.decodeThread === false
+        ? new RawLiveSource(dir, common)
+        : new ThreadedRawLive(dir, { ...common, startsEmpty: this.opts.startsEmpty === true });
     this.raw = raw;
     this.parser = raw;
     this.kind = 'tracefs-raw';
@@ -288,10 +303,15 @@ export class Pipeline {
   /**
    * live: delivers what the source still holds (trace_pipe_raw: what is
    * readable now and every queued event) so a summary taken next is complete.
-   * Synchronous; a no-op for text.
+   * On trace_pipe_raw it waits for run() to end (the worker's last events and
+   * its counters); a no-op for text. An input error stays in `error`.
    */
-  drain(): void {
-    this.raw?.drain();
+  async drain(): Promise<void> {
+    const raw = this.raw;
+    if (raw) {
+      raw.drain();
+      await this.running;
+    }
     this.engine.inputDrained();
   }
 

@@ -139,12 +139,11 @@ export async function runLive(v: Values, positionals: string[]): Promise<number>
   let stopping: Promise<number> | null = null;
   const stopNow = (why: string) => {
     // trace_pipe_raw: what the kernel already holds and the merge queues go in before the summary
-    try {
-      pipeline.drain();
-    } catch (e) {
+    const drained = pipeline.drain().catch((e: unknown) => {
       if (e instanceof Error && !pipeline.error) process.stderr.write(`dmadebug: ${e.message}\n`);
-    }
-    stopping ??= finish(why)
+    });
+    stopping ??= drained
+      .then(() => finish(why))
       .then(async (code) => {
         await pipeline.stop();
         await writer.end();

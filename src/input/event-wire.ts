@@ -133,6 +133,11 @@ export class WireWriter {
     return this.buf;
   }
 
+  /** Words waiting in the buffer (not sent yet). */
+  get words(): number {
+    return this.pos;
+  }
+
   /** Sends what the buffer holds (if anything) and starts a new one. */
   send(): void {
     if (this.pos === 0) return;

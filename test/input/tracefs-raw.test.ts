@@ -2,10 +2,12 @@
 // with ring-buffer pages in a 6.12 fixture's layout. The findings must equal a
 // replay of the same records as a trace.dat (what `dmadebug check` gives),
 // events must come out in time order across CPUs, missing-events bits must
-// become lost-event coverage, and a throughput figure is printed.
+// become lost-event coverage, and a throughput figure is printed. The same
+// runs go through ThreadedRawLive (the source in a worker thread, what
+// `live` uses), which must deliver the same events, counters and findings.
 
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,7 +15,9 @@ import { Names } from '../../src/base/interner.js';
 import { DmaDebugEngine } from '../../src/engine/engine.js';
 import type { DmaEvent } from '../../src/engine/events.js';
 import type { EventRef, Finding } from '../../src/engine/findings.js';
+import { InputError } from '../../src/input/errors.js';
 import { RawLiveSource, rawTracefsProblem, readTracefsMeta } from '../../src/input/tracefs-raw.js';
+import { ThreadedRawLive } from '../../src/input/tracefs-raw-threaded.js';
 import { replay } from '../../src/pipeline.js';
 import { fakeTracefs, fixtureEvents, markLost, scenario } from '../helpers/fake-tracefs.js';
 import { encodeCpuPages, type WRecord, writeTraceDat } from '../helpers/tracedat-writer.js';
@@ -32,28 +36,30 @@ const cmdlinesText = [...CMDLINES].map(([p, c]) => `${p} ${c}\n`).join('');
 interface RunResult {
   findings: Finding[];
   engine: DmaDebugEngine;
-  src: RawLiveSource;
+  src: RawLiveSource | ThreadedRawLive;
   order: Array<[number, number, number]>;
   ms: number;
 }
 
-/** Runs a RawLiveSource over `cpuBytes` written to the FIFOs (all CPUs at once, in `chunk`-byte writes). */
-async function runRaw(dir: string, cpuBytes: Uint8Array[], chunk = 64 * 1024): Promise<RunResult> {
+/**
+ * Runs a RawLiveSource (or, `threaded`, a ThreadedRawLive) over `cpuBytes`
+ * written to the FIFOs (all CPUs at once, in `chunk`-byte writes).
+ */
+async function runRaw(dir: string, cpuBytes: Uint8Array[], chunk = 64 * 1024, threaded = false): Promise<RunResult> {
   const names = new Names();
   const findings: Finding[] = [];
   const engine = new DmaDebugEngine(names, (f) => findings.push(f), {});
   const order: Array<[number, number, number]> = [];
   let keepOrder = true;
-  const src = new RawLiveSource(dir, {
-    names,
-    sink: (ev: DmaEvent) => {
-      if (keepOrder) order.push([ev.tsSec, ev.tsNs, ev.cpu]);
-      if (order.length > 100_000) keepOrder = false;
-      engine.handle(ev);
-    },
-    pollMs: 5,
-  });
+  const sink = (ev: DmaEvent) => {
+    if (keepOrder) order.push([ev.tsSec, ev.tsNs, ev.cpu]);
+    if (order.length > 100_000) keepOrder = false;
+    engine.handle(ev);
+  };
   // as live: the buffer was emptied first, so nothing of it was overwritten before
+  const src = threaded
+    ? new ThreadedRawLive(dir, { names, sink, pollMs: 5, startsEmpty: true })
+    : new RawLiveSource(dir, { names, sink, pollMs: 5 });
   src.facts.overwriteKnown = true;
   engine.attachInputFacts(src.facts);
   const t0 = performance.now();
@@ -118,31 +124,34 @@ describe('tracefs trace_pipe_raw', () => {
     assert.match(rawTracefsProblem(bare), /trace_pipe_raw/);
   });
 
-  test('findings equal a replay of the same records; events in time order across CPUs', async () => {
-    const records = scenario(400, 2);
-    const dir = fakeTracefs({ cpus: 2, cmdlines: cmdlinesText });
-    made.push(dir);
-    const bytes = [0, 1].map((c) => encodeCpuPages(records, events, c).bytes);
-    // small writes: pages arrive split across reads
-    const r = await runRaw(dir, bytes, 1000);
-    const { findings: expected, dataAt } = await checkFindings(records, 2);
-    assert.ok(expected.length >= 1);
-    assert.equal(expected[0]?.check, 'unmap-size-mismatch');
-    // the same records at the same places: each CPU's stream offsets are the file's, less where its data starts
-    assert.deepEqual(
-      r.findings.map((f) => comparable(inFile(f, dataAt))),
-      expected.map(comparable),
-    );
-    assert.equal(r.engine.eventCount, records.length);
-    assert.equal(r.src.events, records.length);
-    assert.equal(r.src.warnings, 0, JSON.stringify(r.src.warningList));
-    for (let i = 1; i < r.order.length; i++) {
-      const [s0, n0] = r.order[i - 1]!;
-      const [s1, n1] = r.order[i]!;
-      assert.ok(s1 > s0 || (s1 === s0 && n1 >= n0), `event ${i + 1} goes back in time`);
-    }
-    assert.ok(new Set(r.order.map((o) => o[2])).size === 2);
-  });
+  for (const threaded of [false, true]) {
+    const how = threaded ? ' (in a worker thread)' : '';
+    test(`findings equal a replay of the same records; events in time order across CPUs${how}`, async () => {
+      const records = scenario(400, 2);
+      const dir = fakeTracefs({ cpus: 2, cmdlines: cmdlinesText });
+      made.push(dir);
+      const bytes = [0, 1].map((c) => encodeCpuPages(records, events, c).bytes);
+      // small writes: pages arrive split across reads
+      const r = await runRaw(dir, bytes, 1000, threaded);
+      const { findings: expected, dataAt } = await checkFindings(records, 2);
+      assert.ok(expected.length >= 1);
+      assert.equal(expected[0]?.check, 'unmap-size-mismatch');
+      // the same records at the same places: each CPU's stream offsets are the file's, less where its data starts
+      assert.deepEqual(
+        r.findings.map((f) => comparable(inFile(f, dataAt))),
+        expected.map(comparable),
+      );
+      assert.equal(r.engine.eventCount, records.length);
+      assert.equal(r.src.events, records.length);
+      assert.equal(r.src.warnings, 0, JSON.stringify(r.src.warningList));
+      for (let i = 1; i < r.order.length; i++) {
+        const [s0, n0] = r.order[i - 1]!;
+        const [s1, n1] = r.order[i]!;
+        assert.ok(s1 > s0 || (s1 === s0 && n1 >= n0), `event ${i + 1} goes back in time`);
+      }
+      assert.ok(new Set(r.order.map((o) => o[2])).size === 2);
+    });
+  }
 
   test('an empty round sleeps 1 ms, then twice as long each time up to pollMs; data starts it over', async () => {
     const records = scenario(20, 1);
@@ -190,47 +199,109 @@ describe('tracefs trace_pipe_raw', () => {
     }
   });
 
-  test('a missing-events bit becomes lost-event coverage', async () => {
-    const records = scenario(300, 2);
-    const dir = fakeTracefs({ cpus: 2 });
-    made.push(dir);
-    const c0 = encodeCpuPages(records, events, 0);
-    const c1 = encodeCpuPages(records, events, 1);
-    assert.ok(c0.pages.length >= 3);
-    markLost(c0.bytes, 1, 7);
-    markLost(c1.bytes, 2, null);
-    const r = await runRaw(dir, [c0.bytes, c1.bytes]);
-    const cov = r.engine.coverage();
-    assert.equal(cov.lostEvents, 7);
-    // two Lost events (one counted, one not) besides the records
-    assert.equal(r.src.events, records.length + 2);
-  });
+  for (const threaded of [false, true]) {
+    const how = threaded ? ' (in a worker thread)' : '';
+    test(`a missing-events bit becomes lost-event coverage${how}`, async () => {
+      const records = scenario(300, 2);
+      const dir = fakeTracefs({ cpus: 2 });
+      made.push(dir);
+      const c0 = encodeCpuPages(records, events, 0);
+      const c1 = encodeCpuPages(records, events, 1);
+      assert.ok(c0.pages.length >= 3);
+      markLost(c0.bytes, 1, 7);
+      markLost(c1.bytes, 2, null);
+      const r = await runRaw(dir, [c0.bytes, c1.bytes], undefined, threaded);
+      const cov = r.engine.coverage();
+      assert.equal(cov.lostEvents, 7);
+      // two Lost events (one counted, one not) besides the records
+      assert.equal(r.src.events, records.length + 2);
+    });
 
-  test('throughput through the FIFOs (printed, not asserted)', async (t) => {
-    const records = scenario(60_000, 2);
+    test(`throughput through the FIFOs (printed, not asserted)${how}`, async (t) => {
+      const records = scenario(60_000, 2);
+      const dir = fakeTracefs({ cpus: 2 });
+      made.push(dir);
+      const bytes = [0, 1].map((c) => encodeCpuPages(records, events, c).bytes);
+      const r = await runRaw(dir, bytes, undefined, threaded);
+      assert.equal(r.src.events, records.length);
+      const mb = (bytes[0]!.length + bytes[1]!.length) / 1e6;
+      const rate = Math.round((records.length * 1000) / r.ms);
+      t.diagnostic(
+        `trace_pipe_raw${how}: ${records.length} events (${mb.toFixed(1)} MB of pages) in ${r.ms.toFixed(0)} ms = ${rate} events/s`,
+      );
+      assert.equal(r.findings.filter((f) => f.severity === 'error').length, 1);
+    });
+
+    test(`records of events it has no plan for are skipped${how}`, async () => {
+      const records = scenario(10, 1);
+      const dir = fakeTracefs({ cpus: 1 });
+      made.push(dir);
+      const other = events.map((e) => (e.name === 'dma_sync_single_for_cpu' ? { ...e, id: 999 } : e));
+      const r = await runRaw(dir, [encodeCpuPages(records, other, 0).bytes], undefined, threaded);
+      const syncs = records.filter((x) => x.event === 'dma_sync_single_for_cpu').length;
+      assert.ok(syncs > 0);
+      assert.equal(r.src.skipped, syncs);
+      assert.equal(r.src.events, records.length - syncs);
+      assert.ok(r.engine.eventCount > 0);
+    });
+  }
+  test('in a worker thread: the idle tick comes after every event before it; stop() with the writers open ends run()', async () => {
+    const records = scenario(200, 2);
     const dir = fakeTracefs({ cpus: 2 });
     made.push(dir);
     const bytes = [0, 1].map((c) => encodeCpuPages(records, events, c).bytes);
-    const r = await runRaw(dir, bytes);
-    assert.equal(r.src.events, records.length);
-    const mb = (bytes[0]!.length + bytes[1]!.length) / 1e6;
-    const rate = Math.round((records.length * 1000) / r.ms);
-    t.diagnostic(
-      `trace_pipe_raw: ${records.length} events (${mb.toFixed(1)} MB of pages) in ${r.ms.toFixed(0)} ms = ${rate} events/s`,
+    const names = new Names();
+    let got = 0;
+    const atIdle: number[] = [];
+    let idle: () => void = () => {};
+    const firstIdle = new Promise<void>((r) => (idle = r));
+    const src = new ThreadedRawLive(dir, {
+      names,
+      sink: () => got++,
+      pollMs: 5,
+      onIdle: () => {
+        atIdle.push(got);
+        idle();
+      },
+    });
+    const running = src.run();
+    const writers = await Promise.all(
+      [0, 1].map((cpu) => open(join(dir, 'per_cpu', `cpu${cpu}`, 'trace_pipe_raw'), 'w')),
     );
-    assert.equal(r.findings.filter((f) => f.severity === 'error').length, 1);
+    try {
+      await Promise.all(writers.map((w, cpu) => w.write(bytes[cpu]!)));
+      // everything written has been read and merged once the source finds nothing more: then it ticks
+      await firstIdle;
+      assert.equal(atIdle[0], records.length);
+      // the kernel's stream has not ended (the writers are open): only stop() ends the run
+      src.stop();
+      await running;
+    } finally {
+      for (const w of writers) await w.close();
+    }
+    assert.equal(got, records.length);
+    assert.equal(src.events, records.length);
+    assert.equal(src.lines, records.length);
+    assert.equal(src.warnings, 0);
+    assert.equal(src.facts.positions, 'cpu-data');
   });
 
-  test('records of events it has no plan for are skipped', async () => {
-    const records = scenario(10, 1);
+  test('in a worker thread: a tracefs the source cannot use is the same InputError, thrown by run()', async () => {
     const dir = fakeTracefs({ cpus: 1 });
     made.push(dir);
-    const other = events.map((e) => (e.name === 'dma_sync_single_for_cpu' ? { ...e, id: 999 } : e));
-    const r = await runRaw(dir, [encodeCpuPages(records, other, 0).bytes]);
-    const syncs = records.filter((x) => x.event === 'dma_sync_single_for_cpu').length;
-    assert.ok(syncs > 0);
-    assert.equal(r.src.skipped, syncs);
-    assert.equal(r.src.events, records.length - syncs);
-    assert.ok(r.engine.eventCount > 0);
+    unlinkSync(join(dir, 'events', 'header_page'));
+    let inThread: unknown = null;
+    try {
+      new RawLiveSource(dir, { names: new Names(), sink: () => {} });
+    } catch (e) {
+      inThread = e;
+    }
+    assert.ok(inThread instanceof InputError);
+    const src = new ThreadedRawLive(dir, { names: new Names(), sink: () => {} });
+    await assert.rejects(src.run(), (e: unknown) => {
+      assert.ok(e instanceof InputError);
+      assert.equal(e.message, (inThread as InputError).message);
+      return true;
+    });
   });
 });

@@ -1,0 +1,133 @@
+// tracefs per_cpu/cpuN/trace_pipe_raw followed in a worker thread: reading,
+// decoding and the live merge there (tracefs-raw-worker.ts), the checks here,
+// so the two overlap on two cores and a live trace is kept up with at about
+// twice the rate one thread manages. The events arrive packed in moved
+// buffers (event-wire.ts), are unpacked into one reused DmaEvent, and each
+// buffer goes back to be refilled. It presents RawLiveSource's face
+// (counters, warnings, facts, run/stop/drain); the counters and warnings are
+// final once run() has returned, and an InputError from the worker is thrown
+// by run() after every event before it was delivered.
+
+import type { Names } from '../base/interner.js';
+import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import { WireReader } from './event-wire.js';
+import type { ParseWarning } from './text-parser.js';
+import type { FromRawWorker, RawWorkerInput, ToRawWorker } from './tracefs-raw-worker.js';
+import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
+
+export interface ThreadedRawOptions {
+  names: Names;
+  sink: EventSink;
+  /** The input's name, for messages (default: the directory). */
+  file?: string;
+  /** The ring buffer was emptied before reading (InputFacts.overwriteKnown). */
+  startsEmpty?: boolean;
+  /** RawLiveOptions' timings and queue, passed to the worker's source. */
+  pollMs?: number;
+  idleMs?: number;
+  queuePages?: number;
+  /** After each batch of events (events so far); awaited (output backpressure). */
+  onBatch?: (events: number) => void | Promise<void>;
+  /** The source's idle tick (RawLiveOptions.onIdle), after every event before it; awaited. */
+  onIdle?: () => void | Promise<void>;
+}
+
+type EndMessage = Extract<FromRawWorker, { type: 'end' }>;
+
+export class ThreadedRawLive {
+  readonly facts: InputFacts = noInputFacts();
+  lines = 0;
+  events = 0;
+  skipped = 0;
+  warnings = 0;
+  readonly warningList: ParseWarning[] = [];
+  private readonly reader: WireReader;
+  private readonly ev = new DmaEvent();
+  private channel: WorkerChannel<FromRawWorker> | null = null;
+  private stopAsked = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly opts: ThreadedRawOptions,
+  ) {
+    this.reader = new WireReader(opts.names, this.facts);
+    if (opts.startsEmpty) this.facts.overwriteKnown = true;
+  }
+
+  /** Follows tracefs until stop() (or every CPU's stream ended); throws the worker's InputError. */
+  async run(): Promise<void> {
+    const o = this.opts;
+    const data: RawWorkerInput = {
+      dir: this.dir,
+      file: o.file ?? this.dir,
+      startsEmpty: o.startsEmpty === true,
+      ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+      ...(o.idleMs !== undefined ? { idleMs: o.idleMs } : {}),
+      ...(o.queuePages !== undefined ? { queuePages: o.queuePages } : {}),
+    };
+    const channel = new WorkerChannel<FromRawWorker>(
+      new URL('./tracefs-raw-worker.js', import.meta.url),
+      data,
+      'trace_pipe_raw',
+    );
+    this.channel = channel;
+    if (this.stopAsked) this.post({ type: 'stop' });
+    let delivered = 0;
+    try {
+      for (;;) {
+        const m = await channel.next();
+        if (m.type === 'batch') {
+          delivered += this.reader.read(m.buf, m.words, this.ev, o.sink);
+          this.post({ type: 'buf', buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
+          if (o.onBatch) await o.onBatch(delivered);
+        } else if (m.type === 'idle') {
+          if (o.onIdle) await o.onIdle();
+        } else {
+          this.finish(m);
+          return;
+        }
+      }
+    } finally {
+      this.channel = null;
+      await channel.close();
+    }
+  }
+
+  private post(m: ToRawWorker, transfer: ArrayBuffer[] = []): void {
+    this.channel?.post(m, transfer);
+  }
+
+  private finish(m: EndMessage): void {
+    this.lines = m.lines;
+    this.events = m.events;
+    this.skipped = m.skipped;
+    this.warnings = m.warnings;
+    this.warningList.push(...m.warningList);
+    Object.assign(this.facts, m.facts);
+    rethrowOutcome(m, 'trace_pipe_raw');
+  }
+
+  /**
+   * Asks the worker to drain (what the kernel holds and every queued event
+   * come in first) and stop; run() returns once they have been delivered.
+   */
+  stop(): void {
+    if (this.stopAsked) return;
+    this.stopAsked = true;
+    this.post({ type: 'stop' });
+  }
+
+  /** As stop(): the events still held arrive through run(), which the caller awaits. */
+  drain(): void {
+    this.stop();
+  }
+
+  /** Parser shape for the pipeline: pages come from run(), not from pushes. */
+  push(_chunk: Uint8Array): void {
+    throw new Error(`${this.opts.file ?? this.dir}: ThreadedRawLive reads tracefs itself; call run()`);
+  }
+
+  end(): void {
+    this.stop();
+  }
+}

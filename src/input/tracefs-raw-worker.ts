@@ -1,0 +1,136 @@
+// Worker thread of ThreadedRawLive (tracefs-raw-threaded.ts): follows
+// per_cpu/cpuN/trace_pipe_raw with a RawLiveSource (reading, decoding and the
+// live merge across CPUs all happen here) and sends the merged events, packed
+// by event-wire.ts, to the thread that runs the checks. A batch goes out after
+// every round that emitted events, so findings stay as prompt as in one
+// thread; the source's idle tick goes out as its own message, after the
+// events before it. Buffers come back to be refilled; while more than
+// MAX_IN_FLIGHT are on their way, the source is not read (the kernel then
+// drops events and says so, as it does when one thread falls behind).
+// A 'stop' message drains the source (what the kernel holds and every queued
+// event); the last message says how the run ended.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Names } from '../base/interner.js';
+import { noInputFacts } from '../engine/events.js';
+import { BATCH_WORDS, WireWriter } from './event-wire.js';
+import type { ParseWarning } from './text-parser.js';
+import { type RawLiveOptions, RawLiveSource } from './tracefs-raw.js';
+import { outcomeOf, type WorkerOutcome } from './worker-channel.js';
+
+export interface RawWorkerInput {
+  dir: string;
+  file: string;
+  /** The ring buffer was emptied before reading (InputFacts.overwriteKnown). */
+  startsEmpty: boolean;
+  pollMs?: number;
+  idleMs?: number;
+  queuePages?: number;
+}
+
+/** Reader -> worker messages. */
+export type ToRawWorker = { type: 'buf'; buf: Int32Array } | { type: 'stop' };
+
+/** Worker -> reader messages. */
+export type FromRawWorker =
+  | { type: 'batch'; buf: Int32Array; words: number }
+  | { type: 'idle' }
+  | ({
+      type: 'end';
+      lines: number;
+      events: number;
+      skipped: number;
+      warnings: number;
+      warningList: ParseWarning[];
+      facts: RawLiveSource['facts'];
+    } & WorkerOutcome);
+
+const MAX_IN_FLIGHT = 4;
+/** A batch goes out at most this long (ms) after the round that began it, or at the idle tick. */
+const SEND_MS = 4;
+
+async function main(): Promise<void> {
+  const input = workerData as RawWorkerInput;
+  const port = parentPort!;
+  const spare: Int32Array[] = [];
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  let src: RawLiveSource | null = null;
+  let stopAsked = false;
+  let sentAt = 0;
+  port.on('message', (m: ToRawWorker) => {
+    if (m.type === 'buf') {
+      spare.push(m.buf);
+      inFlight--;
+      wake?.();
+      return;
+    }
+    stopAsked = true;
+    src?.stop();
+    wake?.();
+  });
+  const names = new Names();
+  const wire = new WireWriter(
+    names,
+    (buf, words) => {
+      inFlight++;
+      port.postMessage({ type: 'batch', buf, words } satisfies FromRawWorker, [buf.buffer as ArrayBuffer]);
+    },
+    () => spare.pop() ?? new Int32Array(BATCH_WORDS),
+  );
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const send = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    sentAt = performance.now();
+    wire.send();
+  };
+  let stopped: unknown = null;
+  try {
+    const opts: RawLiveOptions = {
+      names,
+      file: input.file,
+      sink: (ev) => {
+        wire.factsIfChanged(src!.facts);
+        wire.event(ev);
+      },
+      onBatch: async () => {
+        // a message per round costs more than its events when rounds are small: send every few ms
+        if (performance.now() - sentAt < SEND_MS && wire.words < BATCH_WORDS / 2) {
+          timer ??= setTimeout(send, SEND_MS);
+          return;
+        }
+        send();
+        while (inFlight > MAX_IN_FLIGHT && !stopAsked) await new Promise<void>((r) => (wake = r));
+        wake = null;
+      },
+      onIdle: () => {
+        send();
+        port.postMessage({ type: 'idle' } satisfies FromRawWorker);
+      },
+      ...(input.pollMs !== undefined ? { pollMs: input.pollMs } : {}),
+      ...(input.idleMs !== undefined ? { idleMs: input.idleMs } : {}),
+      ...(input.queuePages !== undefined ? { queuePages: input.queuePages } : {}),
+    };
+    src = new RawLiveSource(input.dir, opts);
+    if (input.startsEmpty) src.facts.overwriteKnown = true;
+    wire.facts(src.facts);
+    if (stopAsked) src.stop();
+    await src.run();
+  } catch (e) {
+    stopped = e;
+  }
+  send();
+  port.postMessage({
+    type: 'end',
+    lines: src?.lines ?? 0,
+    events: src?.events ?? 0,
+    skipped: src?.skipped ?? 0,
+    warnings: src?.warnings ?? 0,
+    warningList: src ? [...src.warningList] : [],
+    facts: src ? { ...src.facts } : noInputFacts(),
+    ...outcomeOf(stopped),
+  } satisfies FromRawWorker);
+}
+
+void main();
