@@ -130,7 +130,7 @@ function parseArgs(argv: string[]): Args {
     datEvents: 5_000_000,
     liveModes: ['raw', 'text'],
     liveRates: {
-      raw: [500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000],
+      raw: [500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000, 4_000_000, 5_000_000],
       text: [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000],
     },
     liveFifo: [0, 1 << 20],
@@ -170,7 +170,7 @@ function parseArgs(argv: string[]): Args {
           '                        [--live-mode raw|text|both] [--live-rates 500k,1M,2M]\n' +
           '                        [--live-fifo 64K,1M] [--live-seconds 2]\n' +
           '                        [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]\n' +
-          'defaults: live rates raw 500k,1M,2M,2.5M,3M,4M and text 250k,500k,1M,2M,4M (each up to the first\n' +
+          'defaults: live rates raw 500k,1M,1.5M,2M,2.5M,3M,4M,5M and text 250k,500k,1M,2M,4M (each up to the first\n' +
           'not sustained); FIFO sizes 64K (the default) and 1M (F_SETPIPE_SZ)\n',
       );
       process.exit(0);
