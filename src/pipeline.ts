@@ -9,7 +9,7 @@ import { DmaDebugEngine, type EngineConfig } from './engine/engine.js';
 import type { DmaEvent } from './engine/events.js';
 import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
-import { type OpenedInput, openFollow, openInput } from './input/source.js';
+import { type OpenedInput, openFollow, openInput, readAhead } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
 import { THREADED_TEXT_MIN_BYTES, ThreadedText } from './input/text-threaded.js';
 import { TraceDatParser } from './input/tracedat.js';
@@ -210,15 +210,26 @@ export class Pipeline {
         );
       }
       let bytes = 0;
-      if (src.kind === 'text' && this.threadedText(src)) {
+      let chunks = src.chunks;
+      let inWorker = src.kind === 'text' && this.threadedText(src);
+      if (src.kind === 'text' && !inWorker && this.threadedIfBig(src)) {
+        // a pipe (stdin): its size shows only as it is read, so read ahead to see whether it is big
+        const ahead = await readAhead(src.chunks, THREADED_TEXT_MIN_BYTES);
+        chunks = ahead.chunks;
+        inWorker = ahead.big;
+      }
+      if (inWorker) {
         // big: parse in a worker thread while this one runs the checks
         const threaded = new ThreadedText({ names: this.names, sink: this.sink, file: label });
         this.parser = parser = threaded;
         this.engine.attachInputFacts(threaded.facts);
         const onChunk = opts.onChunk;
-        bytes = await threaded.read(src, onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined);
+        bytes = await threaded.read(
+          chunks,
+          onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined,
+        );
       } else {
-        for await (const chunk of src.chunks) {
+        for await (const chunk of chunks) {
           bytes += chunk.length;
           parser.push(chunk);
           if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
@@ -260,6 +271,13 @@ export class Pipeline {
     if (o.parseThread !== undefined) return o.parseThread;
     const min = src.compression === 'none' ? THREADED_TEXT_MIN_BYTES : THREADED_TEXT_MIN_BYTES / 4;
     return (src.size ?? 0) >= min;
+  }
+
+  /** A text input of unknown size (a pipe) that goes to a worker thread once it reads as big. */
+  private threadedIfBig(src: OpenedInput): boolean {
+    const o = this.opts;
+    if (o.follow || o.chunkSize !== undefined || o.startsEmpty || o.parseThread !== undefined) return false;
+    return src.size === undefined;
   }
 
   private async runRaw(dir: string): Promise<void> {

@@ -532,6 +532,63 @@ export async function openInput(path: string, opts: OpenOptions = {}): Promise<O
   return out;
 }
 
+/**
+ * Reads up to `limit` bytes of `chunks` ahead, to learn whether an input of
+ * unknown size (a pipe) is big, copying them (a chunk is only valid until the
+ * next one is asked for). The returned `chunks` yields those bytes and then
+ * the rest of the input, in order; a read error met while reading ahead is
+ * thrown after the bytes before it, as it would have been.
+ */
+export async function readAhead(
+  chunks: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ big: boolean; chunks: AsyncIterable<Uint8Array> }> {
+  const it = chunks[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let bytes = 0;
+  let done = false;
+  let broke: unknown = null;
+  try {
+    while (bytes < limit) {
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      // a copy (a Buffer's slice() would be a view of the reused read buffer)
+      const copy = new Uint8Array(r.value.length);
+      copy.set(r.value);
+      head.push(copy);
+      bytes += r.value.length;
+    }
+  } catch (e) {
+    broke = e;
+    done = true;
+  }
+  async function* all(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < head.length; i++) {
+      const c = head[i]!;
+      head[i] = EMPTY_CHUNK; // yielded: not held any longer
+      yield c;
+    }
+    if (broke !== null) throw broke;
+    if (done) return;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // a consumer that stops early releases the input, as breaking out of `chunks` does
+      await it.return?.();
+    }
+  }
+  return { big: bytes >= limit, chunks: all() };
+}
+
+const EMPTY_CHUNK = new Uint8Array(0);
+
 export interface ParseTextOptions extends OpenOptions {
   /** Name tables for the ids in the events (default: a fresh one, so pass yours to read names back). */
   names?: Names;

@@ -1,7 +1,7 @@
 // A text trace parsed in a worker thread (text-worker.ts) while this thread
 // runs the checks, so the two share two cores the way a trace.dat's decoding
 // and checking do. This thread still reads the input (file, stdin or a
-// decompressor: source.ts), copies each chunk into a buffer it moves to the
+// decompressor: source.ts; a pipe of unknown size once it read as big), copies each chunk into a buffer it moves to the
 // worker, and unpacks the events that come back (event-wire.ts) into one reused
 // DmaEvent for the sink. At most MAX_CHUNKS chunks are on their way, so a
 // checker that falls behind holds the reading back instead of memory growing.
@@ -15,7 +15,6 @@ import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
 import { WireReader } from './event-wire.js';
-import type { OpenedInput } from './source.js';
 import type { ParseWarning } from './text-parser.js';
 import type { FromTextWorker, TextEnd, TextWorkerInput, ToTextWorker } from './text-worker.js';
 import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
@@ -24,6 +23,8 @@ import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
 export const THREADED_TEXT_MIN_BYTES = 16 << 20;
 
 const MAX_CHUNKS = 4;
+/** The buffers that carry the input to the worker; one goes out once it holds half this. */
+const CHUNK_BYTES = 1 << 20;
 
 export interface ThreadedTextOptions {
   names: Names;
@@ -49,11 +50,12 @@ export class ThreadedText {
   }
 
   /**
-   * Reads `src` to its end (or to the worker's InputError, which it throws
-   * after delivering every event before it). `onChunk` runs after each chunk
-   * read, with the events delivered so far. Returns the bytes read.
+   * Reads `chunks` (an OpenedInput's, maybe read ahead) to its end (or to the
+   * worker's InputError, which it throws after delivering every event before
+   * it). `onChunk` runs after each chunk read, with the events delivered so
+   * far. Returns the bytes read.
    */
-  async read(src: OpenedInput, onChunk?: (events: number) => void | Promise<void>): Promise<number> {
+  async read(chunks: AsyncIterable<Uint8Array>, onChunk?: (events: number) => void | Promise<void>): Promise<number> {
     const channel = new WorkerChannel<FromTextWorker>(
       new URL('./text-worker.js', import.meta.url),
       { file: this.opts.file } satisfies TextWorkerInput,
@@ -76,18 +78,31 @@ export class ThreadedText {
       }
     };
     let broke: unknown = null;
+    // The buffer being filled: small reads (a pipe gives 64 KiB at a time) share one message.
+    let buf: Uint8Array | null = null;
+    let len = 0;
+    const send = async (): Promise<void> => {
+      channel.post({ type: 'chunk', buf: buf!, len } satisfies ToTextWorker, [buf!.buffer as ArrayBuffer]);
+      buf = null;
+      len = 0;
+      inFlight++;
+      for (let m = channel.poll(); m !== undefined; m = channel.poll()) take(m);
+      while (inFlight >= MAX_CHUNKS && end === null) take(await channel.next());
+    };
     try {
       try {
-        for await (const chunk of src.chunks) {
+        for await (const chunk of chunks) {
           bytes += chunk.length;
-          let buf = spare.pop();
-          if (buf === undefined || buf.length < chunk.length) buf = new Uint8Array(Math.max(chunk.length, 1 << 20));
-          buf.set(chunk);
-          channel.post({ type: 'chunk', buf, len: chunk.length } satisfies ToTextWorker, [buf.buffer as ArrayBuffer]);
-          inFlight++;
-          for (let m = channel.poll(); m !== undefined; m = channel.poll()) take(m);
-          while (inFlight >= MAX_CHUNKS && end === null) take(await channel.next());
+          if (buf !== null && len + chunk.length > buf.length) await send();
           if (end !== null) break; // the worker stopped at an error: read no further
+          if (buf === null) {
+            buf = spare.pop() ?? null;
+            if (buf === null || buf.length < chunk.length) buf = new Uint8Array(Math.max(chunk.length, CHUNK_BYTES));
+          }
+          buf.set(chunk, len);
+          len += chunk.length;
+          if (len >= CHUNK_BYTES / 2) await send();
+          if (end !== null) break;
           if (onChunk) await onChunk(delivered);
         }
       } catch (e) {
@@ -97,6 +112,7 @@ export class ThreadedText {
         if (!(e instanceof InputError)) throw e;
         broke = e;
       }
+      if (buf !== null && end === null) await send();
       if (end === null) channel.post({ type: 'end', flush: broke === null } satisfies ToTextWorker);
       while (end === null) take(await channel.next());
       this.counters(end);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Names } from '../../src/base/interner.js';
 import { EventKind, noInputFacts } from '../../src/engine/events.js';
 import { InputError } from '../../src/input/errors.js';
-import { type OpenOptions, onPath, openInput, parseTextEvents } from '../../src/input/source.js';
+import { type OpenOptions, onPath, openInput, parseTextEvents, readAhead } from '../../src/input/source.js';
 import { TextParser } from '../../src/input/text-parser.js';
 import { fixture, readmeCounts, serialize, serializeAll } from './helpers.js';
 
@@ -347,5 +347,72 @@ describe('sources', { skip: !have && 'fixtures missing' }, () => {
     assert.equal(counts.get(EventKind.SyncSingleForDevice), table.get('dma_sync_single_for_device'));
     assert.equal(counts.get(EventKind.PageFree), table.get('mm_page_free')! + table.get('mm_page_free_batched')!);
     assert.equal(src.bytesRead(), statSync(path).size);
+  });
+});
+
+describe('readAhead', () => {
+  /** Chunks of one reused Buffer (as a file source's are), filled with i; then, maybe, an error. */
+  function reused(n: number, size: number, fail: Error | null, log: string[]): AsyncIterable<Uint8Array> {
+    // a Buffer, whose slice() is a view, not a copy
+    const buf = Buffer.alloc(size);
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (let i = 0; i < n; i++) {
+            buf.fill(i);
+            log.push(`read ${i}`);
+            yield buf;
+          }
+          if (fail) throw fail;
+        } finally {
+          log.push('closed');
+        }
+      },
+    };
+  }
+
+  async function all(it: AsyncIterable<Uint8Array>): Promise<number[]> {
+    const out: number[] = [];
+    for await (const c of it) out.push(c[0]!, c.length);
+    return out;
+  }
+
+  test('below the limit: not big; the chunks come back whole and in order although the source reuses its buffer', async () => {
+    const log: string[] = [];
+    const r = await readAhead(reused(3, 10, null, log), 100);
+    assert.equal(r.big, false);
+    assert.deepEqual(log, ['read 0', 'read 1', 'read 2', 'closed']);
+    assert.deepEqual(await all(r.chunks), [0, 10, 1, 10, 2, 10]);
+  });
+
+  test('at the limit: big; reading stops there, and the rest follows the copies', async () => {
+    const log: string[] = [];
+    const r = await readAhead(reused(5, 10, null, log), 20);
+    assert.equal(r.big, true);
+    assert.deepEqual(log, ['read 0', 'read 1']);
+    assert.deepEqual(await all(r.chunks), [0, 10, 1, 10, 2, 10, 3, 10, 4, 10]);
+    assert.equal(log.at(-1), 'closed');
+  });
+
+  test('a read error while reading ahead comes after the chunks before it', async () => {
+    const broke = new InputError('pipe', 'byte 30', 'read failed: EIO');
+    const r = await readAhead(reused(3, 10, broke, []), 100);
+    assert.equal(r.big, false);
+    const got: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const c of r.chunks) got.push(c[0]!);
+      })(),
+      (e: unknown) => e === broke,
+    );
+    assert.deepEqual(got, [0, 1, 2]);
+  });
+
+  test('a consumer that stops early releases the source', async () => {
+    const log: string[] = [];
+    const r = await readAhead(reused(10, 10, null, log), 20);
+    for await (const c of r.chunks) if (c[0] === 2) break;
+    assert.equal(log.at(-1), 'closed');
+    assert.ok(!log.includes('read 4'), log.join(', '));
   });
 });

@@ -5,13 +5,16 @@
 // the input turns out damaged, breaks off, or is no trace at all.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Finding } from '../../src/engine/findings.js';
-import { ThreadedText } from '../../src/input/text-threaded.js';
+import { TextParser } from '../../src/input/text-parser.js';
+import { THREADED_TEXT_MIN_BYTES, ThreadedText } from '../../src/input/text-threaded.js';
 import { Pipeline, replay, summarize } from '../../src/pipeline.js';
+import { mkfifo } from '../helpers/fake-tracefs.js';
 import { fixturesOf } from '../helpers/fixtures.js';
 import { FIXTURES } from './helpers.js';
 
@@ -118,6 +121,39 @@ describe('text parsed in a worker thread', { skip: files.length === 0 && 'fixtur
     assert.deepEqual(threaded.parser, direct.parser);
     assert.deepEqual(threaded.findings, direct.findings);
     assert.deepEqual(threaded.summary, direct.summary);
+  });
+
+  it('a pipe of unknown size (a FIFO, as stdin) goes to the worker once it reads as big; a small one stays', {
+    skip: !existsSync(big) && 'no fixture',
+    timeout: 120_000,
+  }, async () => {
+    const small = join(k73, 'bug-clean', 'trace.txt');
+    assert.ok(statSync(big).size >= THREADED_TEXT_MIN_BYTES, 'the big fixture is big');
+    assert.ok(statSync(small).size < THREADED_TEXT_MIN_BYTES);
+    for (const [file, inWorker] of [
+      [big, true],
+      [small, false],
+    ] as const) {
+      const fifo = join(tmp, inWorker ? 'big.fifo' : 'small.fifo');
+      mkfifo(fifo);
+      const bytes = readFileSync(file);
+      const writing = (async () => {
+        const w = await open(fifo, 'w');
+        for (let off = 0; off < bytes.length; off += 1 << 16) await w.write(bytes.subarray(off, off + (1 << 16)));
+        await w.close();
+      })();
+      const findings: Finding[] = [];
+      const r = await replay(fifo, { onFinding: (f) => findings.push(f) });
+      await writing;
+      const direct = await run(file, false);
+      assert.equal(r.parser instanceof ThreadedText, inWorker, file);
+      assert.equal(r.parser instanceof TextParser, !inWorker, file);
+      assert.equal(r.error, null);
+      assert.equal(r.parser.lines, direct.parser.lines);
+      assert.equal(r.parser.events, direct.parser.events);
+      assert.deepEqual(findings, direct.findings);
+      assert.deepEqual([...r.engine.dump()], direct.dump);
+    }
   });
 
   it('text that is no trace, and an empty file: the same errors', async () => {
