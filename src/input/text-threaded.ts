@@ -1,8 +1,9 @@
 // A text trace parsed in a worker thread (text-worker.ts) while this thread
 // runs the checks, so the two share two cores the way a trace.dat's decoding
 // and checking do. This thread still reads the input (file, stdin or a
-// decompressor: source.ts; a pipe of unknown size once it read as big), copies each chunk into a buffer it moves to the
-// worker, and unpacks the events that come back (event-wire.ts) into one reused
+// decompressor: source.ts; a pipe of unknown size once it read as big),
+// copies the chunks into buffers it moves to the worker (small reads share
+// one), and unpacks the events that come back (event-wire.ts) into one reused
 // DmaEvent for the sink. At most MAX_CHUNKS chunks are on their way, so a
 // checker that falls behind holds the reading back instead of memory growing.
 // Once done it presents TextParser's counters, warnings and facts, and an

@@ -1,9 +1,9 @@
 // tracefs per_cpu/cpuN/trace_pipe_raw followed in a worker thread: reading,
 // decoding and the live merge there (tracefs-raw-worker.ts), the checks here,
-// so the two overlap on two cores and a live trace is kept up with at about
-// twice the rate one thread manages. The events arrive packed in moved
-// buffers (event-wire.ts), are unpacked into one reused DmaEvent, and each
-// buffer goes back to be refilled. It presents RawLiveSource's face
+// so the two overlap on two cores (on this project's machine: 1.3-1.4 times
+// the events a second of one thread, README Performance). The events arrive
+// packed in moved buffers (event-wire.ts), are unpacked into one reused
+// DmaEvent, and each buffer goes back to be refilled. It presents RawLiveSource's face
 // (counters, warnings, facts, run/stop/drain); the counters and warnings are
 // final once run() has returned, and an InputError from the worker is thrown
 // by run() after every event before it was delivered.

@@ -1,12 +1,13 @@
 // Worker thread of ThreadedRawLive (tracefs-raw-threaded.ts): follows
 // per_cpu/cpuN/trace_pipe_raw with a RawLiveSource (reading, decoding and the
 // live merge across CPUs all happen here) and sends the merged events, packed
-// by event-wire.ts, to the thread that runs the checks. A batch goes out after
-// every round that emitted events, so findings stay as prompt as in one
-// thread; the source's idle tick goes out as its own message, after the
-// events before it. Buffers come back to be refilled; while more than
-// MAX_IN_FLIGHT are on their way, the source is not read (the kernel then
-// drops events and says so, as it does when one thread falls behind).
+// by event-wire.ts, to the thread that runs the checks. A batch goes out once
+// it holds half a buffer or SEND_MS after the last one (a message per read
+// round cost more than its events), and at the source's idle tick, which goes
+// out as its own message after the events before it: findings stay prompt.
+// Buffers come back to be refilled; while more than MAX_IN_FLIGHT are on
+// their way, the source is not read (the kernel then drops events and says
+// so, as it does when one thread falls behind).
 // A 'stop' message drains the source (what the kernel holds and every queued
 // event); the last message says how the run ended.
 
@@ -46,7 +47,7 @@ export type FromRawWorker =
     } & WorkerOutcome);
 
 const MAX_IN_FLIGHT = 4;
-/** A batch goes out at most this long (ms) after the round that began it, or at the idle tick. */
+/** A batch waits at most this long (ms) after the last one went out (a timer sends it then). */
 const SEND_MS = 4;
 
 async function main(): Promise<void> {
