@@ -13,12 +13,10 @@
 // Worth it for big inputs only: starting the worker costs tens of ms.
 
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
+import type { EventSink } from '../engine/events.js';
 import { InputError } from './errors.js';
-import { WireReader } from './event-wire.js';
-import type { ParseWarning } from './text-parser.js';
 import type { FromTextWorker, TextEnd, TextWorkerInput, ToTextWorker } from './text-worker.js';
-import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
+import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
 
 /** Inputs at least this big on disk (compressed: a quarter of it) are parsed in a worker by default. */
 export const THREADED_TEXT_MIN_BYTES = 16 << 20;
@@ -33,21 +31,13 @@ export interface ThreadedTextOptions {
   file: string;
 }
 
-export class ThreadedText {
-  readonly facts: InputFacts = noInputFacts();
-  lines = 0;
+export class ThreadedText extends WorkerParserFace {
   eventLines = 0;
-  events = 0;
-  skipped = 0;
-  warnings = 0;
   damagedLines = 0;
   sawReportHeader = false;
-  readonly warningList: ParseWarning[] = [];
-  private readonly reader: WireReader;
-  private readonly ev = new DmaEvent();
 
   constructor(private readonly opts: ThreadedTextOptions) {
-    this.reader = new WireReader(opts.names, this.facts);
+    super(opts.names);
   }
 
   /**
@@ -69,7 +59,7 @@ export class ThreadedText {
     let end = null as TextEnd | null; // (set in take: no narrowing to null)
     const take = (m: FromTextWorker): void => {
       if (m.type === 'events') {
-        delivered += this.reader.read(m.buf, m.words, this.ev, this.opts.sink);
+        delivered += this.unpack(m.buf, m.words, this.opts.sink);
         channel.post({ type: 'events-back', buf: m.buf } satisfies ToTextWorker, [m.buf.buffer as ArrayBuffer]);
       } else if (m.type === 'chunk-back') {
         spare.push(m.buf);
@@ -126,15 +116,10 @@ export class ThreadedText {
   }
 
   private counters(m: TextEnd): void {
-    this.lines = m.lines;
+    this.takeEnd(m);
     this.eventLines = m.eventLines;
-    this.events = m.events;
-    this.skipped = m.skipped;
-    this.warnings = m.warnings;
     this.damagedLines = m.damagedLines;
     this.sawReportHeader = m.sawReportHeader;
-    this.warningList.push(...m.warningList);
-    Object.assign(this.facts, m.facts);
   }
 
   push(): void {

@@ -10,10 +10,9 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
-import type { InputFacts } from '../engine/events.js';
 import { BATCH_WORDS, WireWriter } from './event-wire.js';
-import { type ParseWarning, TextParser } from './text-parser.js';
-import { outcomeOf, type WorkerOutcome } from './worker-channel.js';
+import { TextParser } from './text-parser.js';
+import { type ParseEnd, parseEndOf } from './worker-channel.js';
 
 export interface TextWorkerInput {
   file: string;
@@ -26,17 +25,11 @@ export type ToTextWorker =
   /** No more chunks. `flush`: the input ended, so its last line counts even without a newline; false: it broke off. */
   | { type: 'end'; flush: boolean };
 
-export interface TextEnd extends WorkerOutcome {
+export interface TextEnd extends ParseEnd {
   type: 'end';
-  lines: number;
   eventLines: number;
-  events: number;
-  skipped: number;
-  warnings: number;
-  warningList: ParseWarning[];
   damagedLines: number;
   sawReportHeader: boolean;
-  facts: InputFacts;
 }
 
 /** Worker -> reader messages. */
@@ -70,16 +63,10 @@ function main(): void {
     wire.send();
     port.postMessage({
       type: 'end',
-      lines: parser.lines,
       eventLines: parser.eventLines,
-      events: parser.events,
-      skipped: parser.skipped,
-      warnings: parser.warnings,
-      warningList: [...parser.warningList],
       damagedLines: parser.damagedLines,
       sawReportHeader: parser.sawReportHeader,
-      facts: { ...parser.facts },
-      ...outcomeOf(e),
+      ...parseEndOf(parser, e),
     } satisfies FromTextWorker);
   };
   port.on('message', (m: ToTextWorker) => {

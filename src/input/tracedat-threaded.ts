@@ -9,11 +9,9 @@
 // Worth it for big files only: starting the worker costs tens of ms.
 
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
-import { WireReader } from './event-wire.js';
-import type { ParseWarning } from './text-parser.js';
+import type { EventSink } from '../engine/events.js';
 import type { WorkerInput, WorkerMessage } from './tracedat-worker.js';
-import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
+import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
 
 /** Files at least this big are decoded in a worker by default. */
 export const THREADED_MIN_BYTES = 16 << 20;
@@ -32,19 +30,11 @@ export interface ThreadedOptions {
 
 type EndMessage = Extract<WorkerMessage, { type: 'end' }>;
 
-export class ThreadedTraceDat {
-  readonly facts: InputFacts = noInputFacts();
-  lines = 0;
-  events = 0;
-  skipped = 0;
-  warnings = 0;
-  readonly warningList: ParseWarning[] = [];
+export class ThreadedTraceDat extends WorkerParserFace {
   readonly notes: string[] = [];
-  private readonly reader: WireReader;
-  private readonly ev = new DmaEvent();
 
   constructor(private readonly opts: ThreadedOptions) {
-    this.reader = new WireReader(opts.names, this.facts, opts.quiet);
+    super(opts.names, opts.quiet);
   }
 
   /** Reads the whole file; throws the worker's InputError after delivering every event before it. */
@@ -66,7 +56,7 @@ export class ThreadedTraceDat {
       for (;;) {
         const m = await channel.next();
         if (m.type === 'batch') {
-          delivered += this.reader.read(m.buf, m.words, this.ev, o.sink);
+          delivered += this.unpack(m.buf, m.words, o.sink);
           channel.post({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
           if (o.onProgress) await o.onProgress(delivered);
           continue;
@@ -80,13 +70,8 @@ export class ThreadedTraceDat {
   }
 
   private finish(m: EndMessage): void {
-    this.lines = m.lines;
-    this.events = m.events;
-    this.skipped = m.skipped;
-    this.warnings = m.warnings;
-    this.warningList.push(...m.warningList);
+    this.takeEnd(m);
     this.notes.push(...m.notes);
-    Object.assign(this.facts, m.facts);
     rethrowOutcome(m, 'trace.dat');
   }
 

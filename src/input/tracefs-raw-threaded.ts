@@ -9,11 +9,9 @@
 // by run() after every event before it was delivered.
 
 import type { Names } from '../base/interner.js';
-import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
-import { WireReader } from './event-wire.js';
-import type { ParseWarning } from './text-parser.js';
+import type { EventSink } from '../engine/events.js';
 import type { FromRawWorker, RawWorkerInput, ToRawWorker } from './tracefs-raw-worker.js';
-import { rethrowOutcome, WorkerChannel } from './worker-channel.js';
+import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
 
 export interface ThreadedRawOptions {
   names: Names;
@@ -32,17 +30,7 @@ export interface ThreadedRawOptions {
   onIdle?: () => void | Promise<void>;
 }
 
-type EndMessage = Extract<FromRawWorker, { type: 'end' }>;
-
-export class ThreadedRawLive {
-  readonly facts: InputFacts = noInputFacts();
-  lines = 0;
-  events = 0;
-  skipped = 0;
-  warnings = 0;
-  readonly warningList: ParseWarning[] = [];
-  private readonly reader: WireReader;
-  private readonly ev = new DmaEvent();
+export class ThreadedRawLive extends WorkerParserFace {
   private channel: WorkerChannel<FromRawWorker> | null = null;
   private stopAsked = false;
 
@@ -50,7 +38,7 @@ export class ThreadedRawLive {
     readonly dir: string,
     private readonly opts: ThreadedRawOptions,
   ) {
-    this.reader = new WireReader(opts.names, this.facts);
+    super(opts.names);
     if (opts.startsEmpty) this.facts.overwriteKnown = true;
   }
 
@@ -77,13 +65,14 @@ export class ThreadedRawLive {
       for (;;) {
         const m = await channel.next();
         if (m.type === 'batch') {
-          delivered += this.reader.read(m.buf, m.words, this.ev, o.sink);
+          delivered += this.unpack(m.buf, m.words, o.sink);
           this.post({ type: 'buf', buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
           if (o.onBatch) await o.onBatch(delivered);
         } else if (m.type === 'idle') {
           if (o.onIdle) await o.onIdle();
         } else {
-          this.finish(m);
+          this.takeEnd(m);
+          rethrowOutcome(m, 'trace_pipe_raw');
           return;
         }
       }
@@ -95,16 +84,6 @@ export class ThreadedRawLive {
 
   private post(m: ToRawWorker, transfer: ArrayBuffer[] = []): void {
     this.channel?.post(m, transfer);
-  }
-
-  private finish(m: EndMessage): void {
-    this.lines = m.lines;
-    this.events = m.events;
-    this.skipped = m.skipped;
-    this.warnings = m.warnings;
-    this.warningList.push(...m.warningList);
-    Object.assign(this.facts, m.facts);
-    rethrowOutcome(m, 'trace_pipe_raw');
   }
 
   /**

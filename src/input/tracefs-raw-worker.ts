@@ -5,19 +5,17 @@
 // it holds half a buffer or SEND_MS after the last one (a message per read
 // round cost more than its events), and at the source's idle tick, which goes
 // out as its own message after the events before it: findings stay prompt.
-// Buffers come back to be refilled; while more than MAX_IN_FLIGHT are on
-// their way, the source is not read (the kernel then drops events and says
-// so, as it does when one thread falls behind).
+// Buffers come back to be refilled; while more than a few are on their way
+// (BatchSender), the source is not read (the kernel then drops events and
+// says so, as it does when one thread falls behind).
 // A 'stop' message drains the source (what the kernel holds and every queued
 // event); the last message says how the run ended.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
-import { noInputFacts } from '../engine/events.js';
-import { BATCH_WORDS, WireWriter } from './event-wire.js';
-import type { ParseWarning } from './text-parser.js';
+import { BATCH_WORDS } from './event-wire.js';
 import { type RawLiveOptions, RawLiveSource } from './tracefs-raw.js';
-import { outcomeOf, type WorkerOutcome } from './worker-channel.js';
+import { BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
 
 export interface RawWorkerInput {
   dir: string;
@@ -36,49 +34,29 @@ export type ToRawWorker = { type: 'buf'; buf: Int32Array } | { type: 'stop' };
 export type FromRawWorker =
   | { type: 'batch'; buf: Int32Array; words: number }
   | { type: 'idle' }
-  | ({
-      type: 'end';
-      lines: number;
-      events: number;
-      skipped: number;
-      warnings: number;
-      warningList: ParseWarning[];
-      facts: RawLiveSource['facts'];
-    } & WorkerOutcome);
+  | ({ type: 'end' } & ParseEnd);
 
-const MAX_IN_FLIGHT = 4;
 /** A batch waits at most this long (ms) after the last one went out (a timer sends it then). */
 const SEND_MS = 4;
 
 async function main(): Promise<void> {
   const input = workerData as RawWorkerInput;
   const port = parentPort!;
-  const spare: Int32Array[] = [];
-  let inFlight = 0;
-  let wake: (() => void) | null = null;
+  const names = new Names();
+  const out = new BatchSender(port, names);
+  const wire = out.wire;
   let src: RawLiveSource | null = null;
   let stopAsked = false;
   let sentAt = 0;
   port.on('message', (m: ToRawWorker) => {
     if (m.type === 'buf') {
-      spare.push(m.buf);
-      inFlight--;
-      wake?.();
+      out.returned(m.buf);
       return;
     }
     stopAsked = true;
+    out.release();
     src?.stop();
-    wake?.();
   });
-  const names = new Names();
-  const wire = new WireWriter(
-    names,
-    (buf, words) => {
-      inFlight++;
-      port.postMessage({ type: 'batch', buf, words } satisfies FromRawWorker, [buf.buffer as ArrayBuffer]);
-    },
-    () => spare.pop() ?? new Int32Array(BATCH_WORDS),
-  );
   let timer: ReturnType<typeof setTimeout> | null = null;
   const send = (): void => {
     if (timer) clearTimeout(timer);
@@ -102,8 +80,7 @@ async function main(): Promise<void> {
           return;
         }
         send();
-        while (inFlight > MAX_IN_FLIGHT && !stopAsked) await new Promise<void>((r) => (wake = r));
-        wake = null;
+        await out.sendAndWait(); // sent: waits while too many batches are on their way
       },
       onIdle: () => {
         send();
@@ -122,16 +99,7 @@ async function main(): Promise<void> {
     stopped = e;
   }
   send();
-  port.postMessage({
-    type: 'end',
-    lines: src?.lines ?? 0,
-    events: src?.events ?? 0,
-    skipped: src?.skipped ?? 0,
-    warnings: src?.warnings ?? 0,
-    warningList: src ? [...src.warningList] : [],
-    facts: src ? { ...src.facts } : noInputFacts(),
-    ...outcomeOf(stopped),
-  } satisfies FromRawWorker);
+  port.postMessage({ type: 'end', ...parseEndOf(src, stopped) } satisfies FromRawWorker);
 }
 
 void main();
