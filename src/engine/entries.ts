@@ -3,9 +3,11 @@
 // lookups and the dump reproduce the kernel's answers and order exactly.
 //
 // Storage: fixed pages of 65536 entries, never copied or freed; growing adds a
-// page. So memory is 60 bytes per entry up to the high-water mark of live
+// page. So memory is 56 bytes per entry up to the high-water mark of live
 // entries (plus at most one partly used page), whatever the trace length, and
-// there is no copy-on-grow peak. Small fields are packed into one word (meta),
+// there is no copy-on-grow peak; 4 more in the pages where some entry has
+// attrs (their own array per page, made at the first non-zero attrs: 6.12's
+// profile keeps none, and most maps have none). Small fields are packed into one word (meta),
 // the mapping task (pid, comm, cpu) is interned and shares a word with the
 // stack id, and the rare values that do not fit their word (a size or line
 // number >= 2^32 - 1 or not an integer, sg counts outside 0..65534, task ids
@@ -28,7 +30,8 @@
 //   word 0xa0000 + 4i + w the sg record: w = 0 sg counts (sgCall | sgMapped
 //                         << 16, -1: in sgEsc), 1 sg call id, 2 next segment,
 //                         3 task | (stack + 1) << 16 (-1: in originEsc)
-//   word 0xe0000 + i      attrs: the DMA_ATTR_* bits of the map (profiles that keep them)
+//   attrPages[page][i]    attrs: the DMA_ATTR_* bits of the map (profiles that
+//                         keep them); no array: 0 for every entry of the page
 //
 // The offsets are written as literals: V8 loads a module-level constant from
 // its context on every use, which measured ~10% slower on these paths. The
@@ -60,8 +63,8 @@ export function bucketOf(hi: number, lo: number): number {
 
 /** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
 export const PAGE_ENTRIES = 65536;
-/** Bytes per entry. */
-export const ENTRY_BYTES = 60;
+/** Bytes per entry (attrs not counted: see attrPages). */
+export const ENTRY_BYTES = 56;
 
 /** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
 export function metaDev(m: number): number {
@@ -105,6 +108,8 @@ export class EntryTable {
   private highWater = 0;
   /** The pages (never replaced: the cacheline tracker and the sg index hold it). */
   readonly pages: Int32Array[] = [];
+  /** Per page, its entries' attrs; null until one of them has any. */
+  private readonly attrPages: Array<Int32Array | null> = [];
   /** The current loss epoch's tag (1..127). */
   private tag = 1;
   /** Some CPU's later events are all missing: nothing can be fresh again. */
@@ -140,7 +145,9 @@ export class EntryTable {
 
   /** Bytes held by the pages, the bucket heads and the task table. */
   get bytes(): number {
-    return this.pages.length * PAGE_ENTRIES * ENTRY_BYTES + HASH_SIZE * 8 + this.taskPid.length * 10;
+    let attrs = 0;
+    for (const a of this.attrPages) if (a) attrs += a.byteLength;
+    return this.pages.length * PAGE_ENTRIES * ENTRY_BYTES + attrs + HASH_SIZE * 8 + this.taskPid.length * 10;
   }
 
   /**
@@ -163,7 +170,10 @@ export class EntryTable {
       this.freeHead = this.pages[id >>> 16]![id & 0xffff]!;
     } else {
       id = this.highWater;
-      if (id >>> 16 === this.pages.length) this.pages.push(new Int32Array(PAGE_ENTRIES * (ENTRY_BYTES / 4)));
+      if (id >>> 16 === this.pages.length) {
+        this.pages.push(new Int32Array(PAGE_ENTRIES * (ENTRY_BYTES / 4)));
+        this.attrPages.push(null);
+      }
       this.highWater++;
     }
     this.live++;
@@ -210,7 +220,8 @@ export class EntryTable {
       p[o + 3] = -1;
       this.originEsc.set(id, task, -1);
     }
-    p[0xe0000 + i] = 0;
+    const a = this.attrPages[id >>> 16];
+    if (a) a[i] = 0;
     if (this.alt.size !== 0) this.alt.delete(id);
     return id;
   }
@@ -315,10 +326,16 @@ export class EntryTable {
 
   /** The DMA_ATTR_* bits the entry keeps (0 unless set). */
   attrs(e: number): number {
-    return this.pages[e >>> 16]![0xe0000 + (e & 0xffff)]!;
+    const a = this.attrPages[e >>> 16];
+    return a ? a[e & 0xffff]! : 0;
   }
   setAttrs(e: number, attrs: number): void {
-    this.pages[e >>> 16]![0xe0000 + (e & 0xffff)] = attrs;
+    let a = this.attrPages[e >>> 16];
+    if (!a) {
+      if (attrs === 0) return;
+      a = this.attrPages[e >>> 16] = new Int32Array(PAGE_ENTRIES);
+    }
+    a[e & 0xffff] = attrs;
   }
 
   /**

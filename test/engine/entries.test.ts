@@ -70,6 +70,30 @@ describe('entry table', () => {
     assert.equal(t.cap, PAGE_ENTRIES * 3, 'no page added for a reused slot');
   });
 
+  it('keeps attrs in an array of their own per page, made at the first entry of the page with any', () => {
+    const t = new EntryTable();
+    const n = PAGE_ENTRIES * 2 + 10;
+    for (let k = 0; k < n; k++) make(t, 1, 0x1_0000_0000 + k * 256);
+    const plain = t.bytes;
+    // 0 everywhere: no array is made, whatever is set
+    for (let k = 0; k < n; k++) t.setAttrs(k, 0);
+    assert.equal(t.bytes, plain);
+    assert.equal(t.attrs(7), 0);
+    // attrs on one entry of the second page: that page gets its array (4 bytes an entry), the others none
+    const e = PAGE_ENTRIES + 3;
+    t.setAttrs(e, 0x7020);
+    assert.equal(t.bytes, plain + PAGE_ENTRIES * 4);
+    assert.equal(t.attrs(e), 0x7020);
+    assert.equal(t.attrs(e + 1), 0);
+    assert.equal(t.attrs(3), 0);
+    t.setAttrs(5, 0);
+    assert.equal(t.bytes, plain + PAGE_ENTRIES * 4, 'a 0 on a page without attrs makes no array');
+    // a released slot taken again starts with no attrs
+    t.release(e);
+    assert.equal(make(t, 2, 0x9000), e);
+    assert.equal(t.attrs(e), 0);
+  });
+
   it('keeps values that do not fit their word exactly', () => {
     const t = new EntryTable();
     const big = 2 ** 40 + 3;
