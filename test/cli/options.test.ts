@@ -170,7 +170,8 @@ describe('numbers', () => {
       [['--seg-boundary', 'd=fff'], /^--seg-boundary takes DEV=MASK/],
     ] as Array<[string[], RegExp]>) {
       const r = runDmadebug(['check', ...args, TRACE]);
-      assert.equal(r.code, 2, args.join(' '));
+      // stderr in the message: a child that failed otherwise (once seen under load: exit 1) says why
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
       assert.match(r.err.split('\n')[0]?.replace(/^dmadebug: /, '') ?? '', message);
     }
     const ok = runDmadebug([
