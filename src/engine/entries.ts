@@ -7,11 +7,12 @@
 // entries (plus at most one partly used page), whatever the trace length, and
 // there is no copy-on-grow peak; 4 more in the pages where some entry has
 // attrs (their own array per page, made at the first non-zero attrs: 6.12's
-// profile keeps none, and most maps have none). Small fields are packed into one word (meta),
-// the mapping task (pid, comm, cpu) is interned and shares a word with the
-// stack id, and the rare values that do not fit their word (a size or line
-// number >= 2^32 - 1 or not an integer, sg counts outside 0..65534, task ids
-// from 65535 or stack ids from 65534 on) are kept exactly in side tables.
+// profile keeps none, and most maps have none). Small fields are packed into
+// one word (meta), the mapping task (pid, comm, cpu) is interned and shares a
+// word with the stack id, and the rare values that do not fit their word (a
+// size or line number >= 2^32 - 1 or not an integer, sg counts outside
+// 0..65534, task ids from 65535 or stack ids from 65534 on) are kept exactly
+// in side tables.
 //
 // A page is one Int32Array, field-major: a region of 65536 words per field,
 // so a bucket walk reads only the compact `next`, address and meta regions,
@@ -143,7 +144,7 @@ export class EntryTable {
     return this.pages.length * PAGE_ENTRIES;
   }
 
-  /** Bytes held by the pages, the bucket heads and the task table. */
+  /** Bytes held by the pages (and attrs arrays), the bucket heads and the task table. */
   get bytes(): number {
     let attrs = 0;
     for (const a of this.attrPages) if (a) attrs += a.byteLength;
