@@ -211,8 +211,9 @@ export class Pipeline {
       }
       let bytes = 0;
       let chunks = src.chunks;
-      let inWorker = src.kind === 'text' && this.threadedText(src);
-      if (src.kind === 'text' && !inWorker && this.threadedIfBig(src)) {
+      const worker = src.kind === 'text' ? this.textWorker(src) : 'no';
+      let inWorker = worker === 'yes';
+      if (worker === 'if big') {
         // a pipe (stdin): its size shows only as it is read, so read ahead to see whether it is big
         const ahead = await readAhead(src.chunks, THREADED_TEXT_MIN_BYTES);
         chunks = ahead.chunks;
@@ -263,21 +264,19 @@ export class Pipeline {
     return this;
   }
 
-  /** Whether to parse this text input in a worker thread (see ReplayOptions.parseThread). */
-  private threadedText(src: OpenedInput): boolean {
+  /**
+   * Whether to parse this text input in a worker thread (see
+   * ReplayOptions.parseThread): big on disk, yes; of unknown size (a pipe),
+   * once it has read as big.
+   */
+  private textWorker(src: OpenedInput): 'yes' | 'no' | 'if big' {
     const o = this.opts;
     // followed, shrunk chunks (tests of every boundary) or an emptied live buffer: in this thread
-    if (o.follow || o.chunkSize !== undefined || o.startsEmpty) return false;
-    if (o.parseThread !== undefined) return o.parseThread;
+    if (o.follow || o.chunkSize !== undefined || o.startsEmpty) return 'no';
+    if (o.parseThread !== undefined) return o.parseThread ? 'yes' : 'no';
+    if (src.size === undefined) return 'if big';
     const min = src.compression === 'none' ? THREADED_TEXT_MIN_BYTES : THREADED_TEXT_MIN_BYTES / 4;
-    return (src.size ?? 0) >= min;
-  }
-
-  /** A text input of unknown size (a pipe) that goes to a worker thread once it reads as big. */
-  private threadedIfBig(src: OpenedInput): boolean {
-    const o = this.opts;
-    if (o.follow || o.chunkSize !== undefined || o.startsEmpty || o.parseThread !== undefined) return false;
-    return src.size === undefined;
+    return src.size >= min ? 'yes' : 'no';
   }
 
   private async runRaw(dir: string): Promise<void> {
