@@ -3,11 +3,13 @@
 // lookups and the dump reproduce the kernel's answers and order exactly.
 //
 // Storage: fixed pages of 65536 entries, never copied or freed; growing adds a
-// page. So memory is 56 bytes per entry up to the high-water mark of live
-// entries (plus at most one partly used page), whatever the trace length, and
-// there is no copy-on-grow peak; 4 more in the pages where some entry has
-// attrs (their own array per page, made at the first non-zero attrs: 6.12's
-// profile keeps none, and most maps have none). Small fields are packed into
+// page. A page holds one kind: sg segments (type sg), which carry the sg
+// record, or plain entries (single, coherent, ...), which do not. So memory is
+// 44 bytes per plain entry and 56 per sg segment up to the high-water mark of
+// each kind (plus at most one partly used page of each), whatever the trace
+// length, and there is no copy-on-grow peak; 4 more in the pages where some
+// entry has attrs (their own array per page, made at the first non-zero
+// attrs: 6.12's profile keeps none, and most maps have none). Small fields are packed into
 // one word (meta), the mapping task (pid, comm, cpu) is interned and shares a
 // word with the stack id, and the rare values that do not fit their word (a
 // size or line number >= 2^32 - 1 or not an integer, sg counts outside
@@ -15,9 +17,8 @@
 // in side tables.
 //
 // A page is one Int32Array, field-major: a region of 65536 words per field,
-// so a bucket walk reads only the compact `next`, address and meta regions,
-// then the sg record, 4 words per entry. With i = entry & 0xffff (the page is
-// pages[entry >>> 16]):
+// so a bucket walk reads only the compact `next`, address and meta regions.
+// With i = entry & 0xffff (the page is pages[entry >>> 16]):
 //
 //   word i                next: bucket chain (live) or free list (free slot)
 //   word 0x10000 + i      dma lo        word 0x20000 + i      dma hi
@@ -28,9 +29,10 @@
 //   word 0x70000 + i      ts sec        word 0x80000 + i      ts ns
 //   word 0x90000 + i      line, or a binary record's byte offset (-1: in lineEsc,
 //                         as for offsets past 4 GiB in a plain trace.dat)
-//   word 0xa0000 + 4i + w the sg record: w = 0 sg counts (sgCall | sgMapped
-//                         << 16, -1: in sgEsc), 1 sg call id, 2 next segment,
-//                         3 task | (stack + 1) << 16 (-1: in originEsc)
+//   word 0xa0000 + i      task | (stack + 1) << 16 (-1: in originEsc)
+//   sg pages only (a plain entry reads as sg counts 0, call id 0, no next):
+//   word 0xb0000 + i      sg counts: sgCall | sgMapped << 16 (-1: in sgEsc)
+//   word 0xc0000 + i      sg call id    word 0xd0000 + i      next segment
 //   attrPages[page][i]    attrs: the DMA_ATTR_* bits of the map (profiles that
 //                         keep them); no array: 0 for every entry of the page
 //
@@ -64,8 +66,14 @@ export function bucketOf(hi: number, lo: number): number {
 
 /** Entries per page (entry >>> 16 is the page, entry & 0xffff the index in it). */
 export const PAGE_ENTRIES = 65536;
-/** Bytes per entry (attrs not counted: see attrPages). */
-export const ENTRY_BYTES = 56;
+/** Words of a page of plain entries (11 fields) and of sg segments (14). */
+const PLAIN_WORDS = 0xb0000;
+const SG_WORDS = 0xe0000;
+/** Bytes per entry of each kind (attrs not counted: see attrPages). */
+export const PLAIN_ENTRY_BYTES = (PLAIN_WORDS / PAGE_ENTRIES) * 4;
+export const SG_ENTRY_BYTES = (SG_WORDS / PAGE_ENTRIES) * 4;
+/** The entry type whose pages carry the sg record (EntryType.Sg). */
+const TYPE_SG = 1;
 
 /** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
 export function metaDev(m: number): number {
@@ -105,8 +113,12 @@ function containsWide(ehi: number, elo: number, esize: number, hi: number, lo: n
 
 export class EntryTable {
   live = 0;
-  private freeHead = -1;
-  private highWater = 0;
+  /** Free slots of each kind (plain, sg): a list through `next`. */
+  private freePlain = -1;
+  private freeSg = -1;
+  /** The next never-used slot of each kind, in its newest page (-1: none, add a page). */
+  private growPlain = -1;
+  private growSg = -1;
   /** The pages (never replaced: the cacheline tracker and the sg index hold it). */
   readonly pages: Int32Array[] = [];
   /** Per page, its entries' attrs; null until one of them has any. */
@@ -146,9 +158,10 @@ export class EntryTable {
 
   /** Bytes held by the pages (and attrs arrays), the bucket heads and the task table. */
   get bytes(): number {
-    let attrs = 0;
-    for (const a of this.attrPages) if (a) attrs += a.byteLength;
-    return this.pages.length * PAGE_ENTRIES * ENTRY_BYTES + attrs + HASH_SIZE * 8 + this.taskPid.length * 10;
+    let n = 0;
+    for (const p of this.pages) n += p.byteLength;
+    for (const a of this.attrPages) if (a) n += a.byteLength;
+    return n + HASH_SIZE * 8 + this.taskPid.length * 10;
   }
 
   /**
@@ -166,16 +179,22 @@ export class EntryTable {
     mapErr: number,
     ev: DmaEvent | null,
   ): number {
-    let id = this.freeHead;
+    const sg = type === TYPE_SG;
+    let id = sg ? this.freeSg : this.freePlain;
     if (id >= 0) {
-      this.freeHead = this.pages[id >>> 16]![id & 0xffff]!;
+      const nx = this.pages[id >>> 16]![id & 0xffff]!;
+      if (sg) this.freeSg = nx;
+      else this.freePlain = nx;
     } else {
-      id = this.highWater;
-      if (id >>> 16 === this.pages.length) {
-        this.pages.push(new Int32Array(PAGE_ENTRIES * (ENTRY_BYTES / 4)));
+      id = sg ? this.growSg : this.growPlain;
+      if (id < 0) {
+        id = this.pages.length << 16;
+        this.pages.push(new Int32Array(sg ? SG_WORDS : PLAIN_WORDS));
         this.attrPages.push(null);
       }
-      this.highWater++;
+      const nx = (id & 0xffff) === 0xffff ? -1 : id + 1;
+      if (sg) this.growSg = nx;
+      else this.growPlain = nx;
     }
     this.live++;
     if (this.sizeEsc.size + this.lineEsc.size + this.sgEsc.size + this.originEsc.size !== 0) this.forgetEscapes(id);
@@ -211,15 +230,16 @@ export class EntryTable {
       p[0x90000 + i] = -1;
       this.lineEsc.set(id, line);
     }
-    const o = 0xa0000 + (i << 2);
-    p[o] = 0;
-    p[o + 1] = 0;
-    p[o + 2] = -1;
     if (task < 0xffff) {
-      p[o + 3] = task; // no stack yet
+      p[0xa0000 + i] = task; // no stack yet
     } else {
-      p[o + 3] = -1;
+      p[0xa0000 + i] = -1;
       this.originEsc.set(id, task, -1);
+    }
+    if (sg) {
+      p[0xb0000 + i] = 0;
+      p[0xc0000 + i] = 0;
+      p[0xd0000 + i] = -1;
     }
     const a = this.attrPages[id >>> 16];
     if (a) a[i] = 0;
@@ -315,9 +335,14 @@ export class EntryTable {
       if (this.tail[b] === id) this.tail[b] = prev;
     }
     this.foundPrev = -1;
-    p[i] = this.freeHead;
-    p[0xa0000 + (i << 2) + 1] = 0;
-    this.freeHead = id;
+    if (p.length === SG_WORDS) {
+      p[i] = this.freeSg;
+      p[0xc0000 + i] = 0;
+      this.freeSg = id;
+    } else {
+      p[i] = this.freePlain;
+      this.freePlain = id;
+    }
     this.live--;
   }
 
@@ -418,39 +443,50 @@ export class EntryTable {
    */
   windowsPending = false;
 
-  /** Word w of the entry's sg record. */
-  private cold(e: number, w: number): number {
-    return this.pages[e >>> 16]![0xa0000 + ((e & 0xffff) << 2) + w]!;
+  /**
+   * Word `region + i` of an sg segment's sg record; `none` for a plain entry,
+   * whose page has no such region.
+   */
+  private sgWord(e: number, region: number, none: number): number {
+    const p = this.pages[e >>> 16]!;
+    return p.length === SG_WORDS ? p[region + (e & 0xffff)]! : none;
   }
-  private setCold(e: number, w: number, v: number): void {
-    this.pages[e >>> 16]![0xa0000 + ((e & 0xffff) << 2) + w] = v;
+  /** Sets word `region + i` of an sg segment's sg record (only sg segments have one). */
+  private setSgWord(e: number, region: number, v: number): void {
+    const p = this.pages[e >>> 16]!;
+    if (p.length !== SG_WORDS) throw new Error(`entry ${e} is not an sg segment: it has no sg record`);
+    p[region + (e & 0xffff)] = v;
+  }
+  /** The origin word: task | (stack + 1) << 16, or -1 (in originEsc). */
+  private originWord(e: number): number {
+    return this.pages[e >>> 16]![0xa0000 + (e & 0xffff)]!;
   }
   /** The interned task of entry e. */
   private task(e: number): number {
-    const w = this.cold(e, 3);
+    const w = this.originWord(e);
     return w === -1 ? this.originEsc.hiAt(this.originEsc.find(e)) : w & 0xffff;
   }
   sgCall(e: number): number {
-    const w = this.cold(e, 0);
+    const w = this.sgWord(e, 0xb0000, 0);
     return w === -1 ? this.sgEsc.get(e)![0] : w & 0xffff;
   }
   sgMapped(e: number): number {
-    const w = this.cold(e, 0);
+    const w = this.sgWord(e, 0xb0000, 0);
     return w === -1 ? this.sgEsc.get(e)![1] : w >>> 16;
   }
   /** Which dma_map_sg call an sg segment belongs to (0 = none): guards the segment chains. */
   callId(e: number): number {
-    return this.cold(e, 1) >>> 0;
+    return this.sgWord(e, 0xc0000, 0) >>> 0;
   }
   /** Next segment of the same sg call (-1 = last). */
   sgNext(e: number): number {
-    return this.cold(e, 2);
+    return this.sgWord(e, 0xd0000, -1);
   }
   sgAlt(e: number): number {
     return this.alt.size === 0 ? -1 : (this.alt.get(e) ?? -1);
   }
   stack(e: number): number {
-    const w = this.cold(e, 3);
+    const w = this.originWord(e);
     return w === -1 ? this.originEsc.loAt(this.originEsc.find(e)) | 0 : (w >>> 16) - 1;
   }
   tsSec(e: number): number {
@@ -496,17 +532,17 @@ export class EntryTable {
     call |= 0;
     mapped |= 0;
     if (call >= 0 && call <= 0xfffe && mapped >= 0 && mapped <= 0xfffe) {
-      this.setCold(e, 0, call | (mapped << 16));
+      this.setSgWord(e, 0xb0000, call | (mapped << 16));
     } else {
-      this.setCold(e, 0, -1);
+      this.setSgWord(e, 0xb0000, -1);
       this.sgEsc.set(e, [call, mapped]);
     }
   }
   setCallId(e: number, v: number): void {
-    this.setCold(e, 1, v);
+    this.setSgWord(e, 0xc0000, v);
   }
   setSgNext(e: number, v: number): void {
-    this.setCold(e, 2, v);
+    this.setSgWord(e, 0xd0000, v);
   }
   setSgAlt(e: number, v: number): void {
     if (v < 0) this.alt.delete(e);
@@ -514,12 +550,14 @@ export class EntryTable {
   }
   /** The interned stack of the mapping (-1 = none). */
   setStack(e: number, v: number): void {
-    const w = this.cold(e, 3);
+    const p = this.pages[e >>> 16]!;
+    const o = 0xa0000 + (e & 0xffff);
+    const w = p[o]!;
     if (w !== -1 && v >= -1 && v < 0xfffe) {
-      this.setCold(e, 3, (w & 0xffff) | ((v + 1) << 16));
+      p[o] = (w & 0xffff) | ((v + 1) << 16);
     } else {
       const task = this.task(e);
-      this.setCold(e, 3, -1);
+      p[o] = -1;
       this.originEsc.set(e, task, v);
     }
   }
@@ -533,10 +571,8 @@ export class EntryTable {
   noteLoss(): void {
     if (++this.tag <= 127) return;
     // Tags wrapped: clear every slot's tag (0 is never current), then restart at 1.
-    for (let e = 0; e < this.highWater; e++) {
-      const p = this.pages[e >>> 16]!;
-      const i = 0x30000 + (e & 0xffff);
-      p[i] = p[i]! & 0x1ffffff;
+    for (const p of this.pages) {
+      for (let i = 0x30000; i < 0x40000; i++) p[i] = p[i]! & 0x1ffffff;
     }
     this.tag = 1;
   }
@@ -644,7 +680,7 @@ export class EntryTable {
     const m = p[0x30000 + i]!;
     const sw = p[0x60000 + i]!;
     const esize = sw === -1 ? this.sizeEsc.get(e)! : sw >>> 0;
-    const cw = p[0xa0000 + (i << 2)]!;
+    const cw = p.length === SG_WORDS ? p[0xb0000 + i]! : 0;
     const call = cw === -1 ? this.sgEsc.get(e)![0] : cw & 0xffff;
     return (
       (esize === size ? 1 : 0) +
@@ -706,7 +742,7 @@ export class EntryTable {
           if (inside) {
             matches++;
             const m = p[0x30000 + i]!;
-            const cw = p[0xa0000 + (i << 2)]!;
+            const cw = p.length === SG_WORDS ? p[0xb0000 + i]! : 0;
             const lvl =
               (esize === size ? 1 : 0) +
               (((m >>> 16) & 7) === type ? 1 : 0) +

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Names } from '../../src/base/interner.js';
 import { CachelineTracker, EEXIST, INSERTED, OVERFLOW } from '../../src/engine/cachelines.js';
 import { DmaDebugEngine } from '../../src/engine/engine.js';
-import { bucketOf, EntryTable, PAGE_ENTRIES } from '../../src/engine/entries.js';
+import { bucketOf, EntryTable, PAGE_ENTRIES, PLAIN_ENTRY_BYTES, SG_ENTRY_BYTES } from '../../src/engine/entries.js';
 import { Dir, DmaEvent, EventKind } from '../../src/engine/events.js';
 import type { Finding } from '../../src/engine/findings.js';
 import { EntryType, MapErr } from '../../src/engine/model.js';
@@ -25,8 +25,15 @@ function at(line: number, cpu = 0, pid = 1, comm = -1): DmaEvent {
   return ev;
 }
 
-function make(t: EntryTable, dev: number, addr: number, size = 4096, ev: DmaEvent | null = null): number {
-  const e = t.create(dev, Math.floor(addr / 2 ** 32), addr >>> 0, size, EntryType.Single, Dir.FromDevice, 0, ev);
+function make(
+  t: EntryTable,
+  dev: number,
+  addr: number,
+  size = 4096,
+  ev: DmaEvent | null = null,
+  type: EntryType = EntryType.Single,
+): number {
+  const e = t.create(dev, Math.floor(addr / 2 ** 32), addr >>> 0, size, type, Dir.FromDevice, 0, ev);
   t.link(e);
   return e;
 }
@@ -94,27 +101,71 @@ describe('entry table', () => {
     assert.equal(t.attrs(e), 0);
   });
 
+  it('keeps sg segments in pages of their own, with the sg record plain entries do without', () => {
+    const t = new EntryTable();
+    assert.equal(PLAIN_ENTRY_BYTES, 44);
+    assert.equal(SG_ENTRY_BYTES, 56);
+    const base = t.bytes;
+    // interleaved: a plain entry and an sg segment at the same DMA address (one bucket)
+    const plain: number[] = [];
+    const sg: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      plain.push(make(t, 1, 0x40000 + k * 0x1000, 4096, at(2 * k + 1)));
+      const s = make(t, 1, 0x40000 + k * 0x1000, 4096, at(2 * k + 2), EntryType.Sg);
+      t.setSg(s, 3, 2);
+      t.setCallId(s, 100 + k);
+      sg.push(s);
+    }
+    assert.equal(t.bytes - base, PAGE_ENTRIES * (PLAIN_ENTRY_BYTES + SG_ENTRY_BYTES), 'one page of each kind');
+    assert.deepEqual(plain, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'plain entries fill the first page');
+    assert.deepEqual(sg, [...plain.map((k) => PAGE_ENTRIES + k)], 'sg segments fill a page of their own');
+    for (let k = 0; k < 10; k++) {
+      t.setSgNext(sg[k]!, k < 9 ? sg[k + 1]! : -1);
+      assert.deepEqual(
+        [t.sgCall(plain[k]!), t.sgMapped(plain[k]!), t.callId(plain[k]!), t.sgNext(plain[k]!)],
+        [0, 0, 0, -1],
+      );
+      assert.deepEqual([t.sgCall(sg[k]!), t.sgMapped(sg[k]!), t.callId(sg[k]!)], [3, 2, 100 + k]);
+      assert.equal(t.line(plain[k]!), 2 * k + 1);
+      assert.equal(t.line(sg[k]!), 2 * k + 2);
+      // the best fit tells them apart by type and sg count, in either order of the bucket
+      assert.equal(t.findExact(1, 0, 0x40000 + k * 0x1000, 4096, EntryType.Single, Dir.FromDevice, 0), plain[k]);
+      assert.equal(t.findExact(1, 0, 0x40000 + k * 0x1000, 4096, EntryType.Sg, Dir.FromDevice, 3), sg[k]);
+      assert.equal(t.findContaining(1, 0, 0x40000 + k * 0x1000, 4096, EntryType.Sg, Dir.FromDevice, 3, 4096), sg[k]);
+    }
+    assert.equal(t.sgNext(sg[3]!), sg[4]);
+    assert.throws(() => t.setSg(plain[0]!, 1, 1), /not an sg segment/);
+    // a freed slot is taken again only by an entry of its kind; a freed segment's call id reads 0
+    t.release(sg[5]!);
+    t.release(plain[5]!);
+    assert.equal(t.callId(sg[5]!), 0);
+    assert.equal(make(t, 2, 0x9000, 512, null, EntryType.Sg), sg[5]);
+    assert.equal(t.sgNext(sg[5]!), -1, 'a reused segment starts with no next segment');
+    assert.equal(make(t, 2, 0x9000), plain[5]);
+    assert.equal(t.bytes - base, PAGE_ENTRIES * (PLAIN_ENTRY_BYTES + SG_ENTRY_BYTES), 'no page added');
+  });
+
   it('keeps values that do not fit their word exactly', () => {
     const t = new EntryTable();
     const big = 2 ** 40 + 3;
-    const e1 = make(t, 1, 0x1000, big, at(2 ** 33 + 7));
-    const e2 = make(t, 1, 0x2000, 1.5, at(0xffffffff));
-    const e3 = make(t, 1, 0x3000, 0xfffffffe, at(0xfffffffe));
+    const e1 = make(t, 1, 0x1000, big, at(2 ** 33 + 7), EntryType.Sg);
+    const e2 = make(t, 1, 0x2000, 1.5, at(0xffffffff), EntryType.Sg);
+    const e3 = make(t, 1, 0x3000, 0xfffffffe, at(0xfffffffe), EntryType.Sg);
     assert.equal(t.size(e1), big);
     assert.equal(t.line(e1), 2 ** 33 + 7);
     assert.equal(t.size(e2), 1.5);
     assert.equal(t.line(e2), 0xffffffff);
     assert.equal(t.size(e3), 0xfffffffe);
     assert.equal(t.line(e3), 0xfffffffe);
-    assert.equal(t.findExact(1, 0, 0x1000, big, EntryType.Single, Dir.FromDevice, 0), e1);
-    assert.equal(t.findContaining(1, 0, 0x1800, 16, EntryType.Single, Dir.FromDevice, 0, big), e1);
+    assert.equal(t.findExact(1, 0, 0x1000, big, EntryType.Sg, Dir.FromDevice, 0), e1);
+    assert.equal(t.findContaining(1, 0, 0x1800, 16, EntryType.Sg, Dir.FromDevice, 0, big), e1);
     t.setSg(e1, 70000, 3);
     t.setSg(e2, 12, 65534);
     t.setSg(e3, -3, 0);
     assert.deepEqual([t.sgCall(e1), t.sgMapped(e1)], [70000, 3]);
     assert.deepEqual([t.sgCall(e2), t.sgMapped(e2)], [12, 65534]);
     assert.deepEqual([t.sgCall(e3), t.sgMapped(e3)], [-3, 0]);
-    assert.equal(t.findExact(1, 0, 0x1000, big, EntryType.Single, Dir.FromDevice, 70000), e1);
+    assert.equal(t.findExact(1, 0, 0x1000, big, EntryType.Sg, Dir.FromDevice, 70000), e1);
     t.setCallId(e1, 0xffffffff);
     assert.equal(t.callId(e1), 0xffffffff);
     t.setMapErr(e1, MapErr.Checked);
