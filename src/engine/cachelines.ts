@@ -11,10 +11,11 @@
 // is released while its line stays active (other mappings overlap it), the
 // record moves to a small keyed table (`spill`), where the stale owner id is
 // kept exactly as the kernel keeps its pointer. Linear probing, load at most
-// 3/4 (a miss probes a few more slots, mostly in the same 64-byte line, and the
-// table is half the size it is at 1/2: at a million live mappings, 8 MiB less),
-// backward-shift deletion driven by the stored hashes. It reads the phys words of the entry pages directly (0x40000 /
-// 0x50000 + i: see entries.ts).
+// 3/4 (a miss probes a few more slots, mostly in the same 64-byte line, and
+// the table is half the size it is at 1/2: at a million live mappings, 8 MiB
+// less), backward-shift deletion driven by the stored hashes. It reads the
+// phys words of the entry pages directly (0x40000 / 0x50000 + i: see
+// entries.ts).
 
 import { HashSlots } from '../base/hash-slots.js';
 import { PairTable } from '../base/key-table.js';

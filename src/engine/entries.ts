@@ -9,12 +9,12 @@
 // each kind (plus at most one partly used page of each), whatever the trace
 // length, and there is no copy-on-grow peak; 4 more in the pages where some
 // entry has attrs (their own array per page, made at the first non-zero
-// attrs: 6.12's profile keeps none, and most maps have none). Small fields are packed into
-// one word (meta), the mapping task (pid, comm, cpu) is interned and shares a
-// word with the stack id, and the rare values that do not fit their word (a
-// size or line number >= 2^32 - 1 or not an integer, sg counts outside
-// 0..65534, task ids from 65535 or stack ids from 65534 on) are kept exactly
-// in side tables.
+// attrs: 6.12's profile keeps none, and most maps have none). Small fields
+// are packed into one word (meta), the mapping task (pid, comm, cpu) is
+// interned and shares a word with the stack id, and the rare values that do
+// not fit their word (a size or line number >= 2^32 - 1 or not an integer, sg
+// counts outside 0..65534, task ids from 65535 or stack ids from 65534 on) are
+// kept exactly in side tables.
 //
 // A page is one Int32Array, field-major: a region of 65536 words per field,
 // so a bucket walk reads only the compact `next`, address and meta regions.
