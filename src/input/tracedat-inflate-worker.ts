@@ -5,7 +5,7 @@
 // free: the pipes keep flowing while the main thread runs the merge.
 
 import { parentPort } from 'node:worker_threads';
-import { type Algorithm, type BatchResult, inflateBatch, type Job } from './tracedat-inflate.js';
+import { type Algorithm, type BatchResult, inflateBatch, type Job, zstdWasm } from './tracedat-inflate.js';
 import { ZstdProcess } from './zstd-process.js';
 
 interface Batch {
@@ -19,6 +19,7 @@ interface Batch {
 }
 
 let zstd: ZstdProcess | null = null;
+void zstdWasm(); // in-process batches decompress through it once made (fzstd until then)
 
 /**
  * Sends a batch back, moving its buffers. `own`: the outs are views of

@@ -1,19 +1,27 @@
 // Decompression of trace.dat blocks (v7 sections and ring-buffer chunks):
-// zstd through fzstd, zlib through node:zlib, both in process. It owns the
-// sanity checks that keep a corrupt header from making the decoder allocate
-// what it claims, and the pool of worker threads that decompresses a large
-// file's chunks in parallel with the merge (readFile mode only).
+// zstd through the reference decoder built for WebAssembly (zstddec) once
+// this thread has made it (zstdWasm()), else through fzstd; zlib through
+// node:zlib; all in process. It owns the sanity checks that keep a corrupt
+// header from making the decoder allocate what it claims, and the pool of
+// worker threads that decompresses a large file's chunks in parallel with the
+// merge (readFile mode only).
 //
-// Why workers: fzstd runs at ~250 MB/s, so on a big zstd trace.dat the
-// decompression costs about twice the decoding. Chunks are independent, so
-// a few threads decompress the next ones while the main thread decodes. When
-// the system has zstd, one worker instead keeps a `zstd -dc` child fed
-// (zstd-process.ts): native speed, and it helps on 2 cores too.
+// Why WebAssembly: on the storm trace.dat (64 MB of zstd chunks) fzstd took
+// about 1 s of the decoding thread, zstddec about half that. On 2 cores it
+// also beats keeping a system `zstd -dc` fed from a third thread
+// (zstd-process.ts): the run took 1.70-2.03 s against 2.24-2.28 s, and 3.0
+// s of CPU against 3.7, since the child, its pipes and that thread competed
+// with the decoding and the checks for the two cores. With more cores the
+// pool's workers (or the zstd child) decompress ahead while the decoding
+// thread decodes. A sound frame gives the same bytes either way, and a frame
+// the WebAssembly decoder rejects goes through fzstd, so which one a block
+// went through never shows.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
+import { ZSTDDecoder } from 'zstddec';
 
 export type Algorithm = 'zstd' | 'zlib';
 
@@ -56,19 +64,83 @@ function zstdHeader(d: Uint8Array): { problem: string; size: number } {
  * frame per block, so the first frame tells.
  */
 export function zstdFrameProblem(d: Uint8Array, usize: number): string {
-  const h = zstdHeader(d);
+  return frameProblem(zstdHeader(d), usize);
+}
+
+function frameProblem(h: { problem: string; size: number }, usize: number): string {
   if (h.problem !== '' || h.size < 0 || h.size === usize) return h.problem;
   return `the frame holds ${h.size} bytes`;
 }
 
-/** Decompresses one block of `usize` bytes; throws an Error saying what is wrong. */
-export function inflateBlock(alg: Algorithm, data: Uint8Array, usize: number): Uint8Array {
+/**
+ * Blocks the WebAssembly decoder takes: at most this size (it allocates the
+ * size announced up front, in memory that never shrinks, so a damaged size
+ * must not make it big; trace-cmd's frames do not declare theirs). Chunks
+ * are a few pages, and kallsyms, the biggest section, is a few MB.
+ */
+const WASM_MAX_BLOCK = 16 << 20;
+/** This thread's WebAssembly zstd decoder, once made. */
+let wasm: ZSTDDecoder | null = null;
+let wasmMaking: Promise<void> | null = null;
+
+/**
+ * Makes this thread's WebAssembly zstd decoder; resolves once it is in use,
+ * or could not be made (fzstd then decompresses everything). Until then,
+ * blocks go through fzstd.
+ */
+export function zstdWasm(): Promise<void> {
+  if (wasmMaking) return wasmMaking;
+  const d = new ZSTDDecoder();
+  // zstddec loads its module through fetch() when there is one: Node's takes 70-80 ms
+  // to start, WebAssembly.instantiate 5. It decides when init() is called.
+  const fetch = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  let made: Promise<void>;
+  try {
+    if (fetch) Object.defineProperty(globalThis, 'fetch', { ...fetch, value: undefined });
+    made = d.init();
+  } catch (e) {
+    made = Promise.reject(e);
+  } finally {
+    if (fetch) Object.defineProperty(globalThis, 'fetch', fetch);
+  }
+  wasmMaking = made.then(
+    () => {
+      wasm = d;
+    },
+    () => {},
+  );
+  return wasmMaking;
+}
+
+/** The block through WebAssembly; null when that does not give exactly `usize` bytes. */
+function wasmDecode(d: ZSTDDecoder, data: Uint8Array, usize: number): Uint8Array | null {
+  try {
+    const out = d.decode(data, usize);
+    return out.length === usize ? out : null;
+  } catch {
+    return null; // a trap: the block goes to fzstd
+  }
+}
+
+/** Does this thread decompress zstd through WebAssembly (zstdWasm() resolved, and it worked)? */
+export function zstdWasmReady(): boolean {
+  return wasm !== null;
+}
+
+/**
+ * Decompresses one block of `usize` bytes; throws an Error saying what is
+ * wrong. `wasmOk`: zstd may go through this thread's WebAssembly decoder
+ * (once made); a frame it cannot make `usize` bytes of goes through fzstd
+ * after all, so that a damaged block is judged, and named, as it always was.
+ */
+export function inflateBlock(alg: Algorithm, data: Uint8Array, usize: number, wasmOk = true): Uint8Array {
   if (usize > MAX_BLOCK) throw new Error(`an uncompressed size of ${usize} bytes is not plausible`);
   let out: Uint8Array;
   if (alg === 'zstd') {
-    const bad = zstdFrameProblem(data, usize);
+    const h = zstdHeader(data);
+    const bad = frameProblem(h, usize);
     if (bad !== '') throw new Error(bad);
-    out = zstdDecompress(data);
+    out = (wasmOk && wasm !== null && usize <= WASM_MAX_BLOCK && wasmDecode(wasm, data, usize)) || zstdDecompress(data);
   } else {
     out = new Uint8Array(inflateSync(data, { maxOutputLength: Math.max(1, usize) }));
   }

@@ -43,6 +43,7 @@
 //   before the damage has been delivered by then.
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Names } from '../base/interner.js';
 import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engine/events.js';
 import { InputError } from './errors.js';
@@ -53,7 +54,7 @@ import { FileSource, MetaError, type Source, Store } from './tracedat-bytes.js';
 import { type CompressedSection, TraceDatContainer } from './tracedat-container.js';
 import { decodedEventCode, type Plan, RecordDecoder } from './tracedat-decode.js';
 import { Kallsyms } from './tracedat-format.js';
-import { type ChunkDecompressor, InflatePool, inflateBlock } from './tracedat-inflate.js';
+import { type ChunkDecompressor, InflatePool, inflateBlock, zstdWasm, zstdWasmReady } from './tracedat-inflate.js';
 import { type BufferInfo, CpuStream, DONE, HEAD, STARVED, type StreamHost } from './tracedat-streams.js';
 import { ZstdSync } from './zstd-sync.js';
 
@@ -87,13 +88,22 @@ export interface ReadFileOptions {
   threads?: number;
   /**
    * Decompress zstd with the system's `zstd -dc` instead of in this process
-   * (false: never; true: the chunks through one child process kept fed).
-   * Default, when zstd is on PATH: a chosen buffer of at least 4 MiB of
-   * compressed data through that child when `threads` is not set; a smaller
-   * one through one zstd run for all CPUs' data, and metadata sections of 32
-   * KiB and more through one run each (zstd-sync.ts).
+   * (false: never; true: the chunks through one child process kept fed, and
+   * metadata sections through zstd runs). Default: in this process through
+   * WebAssembly (tracedat-inflate.ts), except, when zstd is on PATH, a chosen
+   * buffer of at least 4 MiB of compressed data through that child when
+   * `threads` is not set and there are 3 cores or more. Where WebAssembly is
+   * unavailable, zstd on PATH also takes a smaller buffer in one run for all
+   * CPUs' data, and metadata sections of 32 KiB and more in one run each
+   * (zstd-sync.ts).
    */
   zstdTool?: boolean;
+  /**
+   * Decompress zstd in this process through WebAssembly (tracedat-inflate.ts)
+   * once made; default true. False: as without it, through the system zstd
+   * (zstdTool) or fzstd. The output is the same either way.
+   */
+  zstdWasm?: boolean;
 }
 
 /** Compressed blocks (metadata sections) at least this big go through the system zstd when it is used. */
@@ -169,6 +179,12 @@ export class TraceDatParser implements StreamHost {
   private pool: ChunkDecompressor | null = null;
   private threads: number | undefined;
   private zstdTool: boolean | undefined;
+  /** May zstd go through this thread's WebAssembly decoder (ReadFileOptions.zstdWasm)? */
+  private zstdWasmOk = true;
+  /** It may, and it is made. */
+  private wasmZstd(): boolean {
+    return this.zstdWasmOk && zstdWasmReady();
+  }
 
   constructor(opts: TraceDatParserOptions) {
     this.names = opts.names;
@@ -248,6 +264,10 @@ export class TraceDatParser implements StreamHost {
       if (!st.isFile()) throw new InputError(this.file, '', 'not a regular file (use push() for pipes)');
       this.src = new FileSource(fd, st.size);
       this.ended = true;
+      this.zstdWasmOk = opts.zstdWasm !== false;
+      // A v7 file may be zstd: have this thread's WebAssembly decoder ready before
+      // the header is read (it decides how the file decompresses: syncTool, toolPoolFor).
+      if (this.zstdWasmOk && this.src.get(10, 1)?.[0] === 0x37) await zstdWasm();
       if (opts.threads !== undefined) this.threads = Math.max(0, Math.min(16, Math.floor(opts.threads)));
       this.zstdTool = opts.zstdTool;
       // Progress every 64K events, but sooner at the start (4K, 8K, ...):
@@ -368,7 +388,7 @@ export class TraceDatParser implements StreamHost {
       if (out) return out;
     }
     try {
-      return inflateBlock(this.box.compression as 'zstd' | 'zlib', data, usize);
+      return inflateBlock(this.box.compression as 'zstd' | 'zlib', data, usize, this.zstdWasmOk);
     } catch (e) {
       throw this.corrupt(at, `corrupt ${this.box.compression} data in ${what} (${(e as Error).message ?? String(e)})`);
     }
@@ -390,10 +410,15 @@ export class TraceDatParser implements StreamHost {
     for (const [i, s] of big.entries()) this.prefetched.set(s.at, { data: s.data, usize: s.usize, out: outs[i]! });
   }
 
-  /** The system zstd, run per block or batch, when this file is zstd and it is allowed and on PATH; else null. */
+  /**
+   * The system zstd, run per block or batch, when this file is zstd and it is
+   * asked for (zstdTool), or by default when this thread has no WebAssembly
+   * decoder (faster than a process start per run) and zstd is on PATH; else null.
+   */
   private syncTool(): ZstdSync | null {
     if (this.zstdSync === undefined) {
-      this.zstdSync = this.box.compression === 'zstd' && (this.zstdTool ?? onPath('zstd')) ? new ZstdSync() : null;
+      const use = this.zstdTool ?? (!this.wasmZstd() && onPath('zstd'));
+      this.zstdSync = this.box.compression === 'zstd' && use ? new ZstdSync() : null;
     }
     return this.zstdSync;
   }
@@ -512,14 +537,27 @@ export class TraceDatParser implements StreamHost {
    * delaying the first events. Unused, it is closed.
    */
   private warmPool(name: string): void {
+    if (name === 'zstd' && this.zstdWasmOk) void zstdWasm(); // (readFile made it already; push() uses it once made)
     if (name !== 'zstd' || this.warmToolPool || !(this.src instanceof FileSource)) return;
     // the file's size bounds its CPU data's
     if (this.toolPoolFor(this.src.length)) this.warmToolPool = new InflatePool('zstd', 1, true);
   }
 
-  /** Does `bytes` of compressed zstd CPU data go through the zstd child's worker (ReadFileOptions.zstdTool)? */
+  /**
+   * Does `bytes` of compressed zstd CPU data go through the zstd child's
+   * worker (ReadFileOptions.zstdTool)? By default, for a big file when zstd is
+   * on PATH, unless this thread decompresses through WebAssembly on fewer than
+   * 3 cores: there the child and its worker only compete with the decoding and
+   * the checks (see tracedat-inflate.ts).
+   */
   private toolPoolFor(bytes: number): boolean {
-    return this.zstdTool ?? (bytes >= POOL_MIN_BYTES && this.threads === undefined && onPath('zstd'));
+    return (
+      this.zstdTool ??
+      (bytes >= POOL_MIN_BYTES &&
+        this.threads === undefined &&
+        (availableParallelism() >= 3 || !this.wasmZstd()) &&
+        onPath('zstd'))
+    );
   }
   private warmToolPool: InflatePool | null = null;
 

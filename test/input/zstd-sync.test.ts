@@ -97,9 +97,13 @@ describe('ZstdSync', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
   });
 });
 
-/** Read with the default decompressors (undefined), or with the system zstd forbidden (false). */
-function read(path: string, zstdTool: false | undefined): Promise<DatOutcome> {
-  return readDatFile(path, zstdTool === undefined ? {} : { zstdTool });
+/**
+ * Read with the default decompressors (WebAssembly in process), with the
+ * system zstd where WebAssembly is not used ('sync'), or with fzstd alone.
+ */
+function read(path: string, how: 'default' | 'sync' | 'fzstd'): Promise<DatOutcome> {
+  if (how === 'default') return readDatFile(path, {});
+  return readDatFile(path, how === 'sync' ? { zstdWasm: false } : { zstdWasm: false, zstdTool: false });
 }
 
 /** Every fixture trace.dat (v7, zstd). */
@@ -116,46 +120,74 @@ function datFiles(): string[] {
 describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD && 'zstd is not on PATH' }, () => {
   const files = datFiles();
 
-  test('every fixture trace.dat: the same events as fzstd alone', { timeout: 300_000 }, async (t) => {
+  test('every fixture trace.dat: the same events by default (WebAssembly), through zstd runs and through fzstd alone', {
+    timeout: 300_000,
+  }, async (t) => {
     if (files.length === 0) {
       t.skip('no fixtures');
       return;
     }
     let events = 0;
     for (const f of files) {
-      const byDefault = await read(f, undefined);
-      const inProcess = await read(f, false);
+      const byDefault = await read(f, 'default');
+      const sync = await read(f, 'sync');
+      const inProcess = await read(f, 'fzstd');
       const what = f.slice(FIXTURES.length + 1);
       assert.equal(byDefault.error, null, what);
+      assert.equal(sync.error, null, what);
       assert.equal(inProcess.error, null, what);
       assert.deepEqual(byDefault.lines, inProcess.lines, what);
+      assert.deepEqual(sync.lines, inProcess.lines, what);
       events += byDefault.lines.length;
     }
     assert.ok(events > 100_000, `${events} events in ${files.length} files`);
   });
 
   const stack = join(FIXTURES, 'real-devices-stack', 'trace.dat');
-  test("a small file takes two zstd runs: its big metadata sections together, then every CPU's data", {
+  // a zstd first on PATH that logs each run and runs the real one
+  function loggingZstd(name: string): { bin: string; log: string } {
+    const real = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    const bin = join(dir, `path-${name}`);
+    mkdirSync(bin, { recursive: true });
+    const log = join(dir, `${name}-runs.log`);
+    writeFileSync(log, '');
+    writeFileSync(join(bin, 'zstd'), `#!/bin/sh\necho run >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    return { bin, log };
+  }
+
+  test('by default a small file takes no zstd run: it decompresses through WebAssembly', {
     skip: !existsSync(stack),
     timeout: 60_000,
   }, () => {
-    // a zstd first on PATH that logs each run (with its input size) and runs the real one
-    const real = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
-    const bin = join(dir, 'path');
-    mkdirSync(bin, { recursive: true });
-    const log = join(dir, 'stack-runs.log');
-    writeFileSync(join(bin, 'zstd'), `#!/bin/sh\necho run >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const { bin, log } = loggingZstd('default');
     const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'dmadebug.js'), 'check', '-q', stack], {
       encoding: 'utf8',
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(log, 'utf8'), '');
+  });
+
+  test("without WebAssembly a small file takes two zstd runs: its big metadata sections together, then every CPU's data", {
+    skip: !existsSync(stack),
+    timeout: 60_000,
+  }, async () => {
+    const { bin, log } = loggingZstd('sync');
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const r = await read(stack, 'sync');
+      assert.equal(r.error, null);
+      assert.ok(r.lines.length > 1000, `${r.lines.length} events`);
+    } finally {
+      process.env.PATH = path;
+    }
     // event formats and kallsyms (>= 32 KiB compressed each), then both CPUs' data
     assert.equal(readFileSync(log, 'utf8'), 'run\nrun\n');
   });
 
   const direct = join(FIXTURES, 'real-devices-direct', 'trace.dat');
-  test('damage in a metadata section or in the CPU data: the same error and events as fzstd alone', {
+  test('damage in a metadata section or in the CPU data: the same error and events by default, through zstd runs and through fzstd alone', {
     skip: !existsSync(direct),
   }, async () => {
     const bytes = readFileSync(direct);
@@ -186,11 +218,13 @@ describe('small trace.dat files through one zstd run each', { skip: !HAVE_ZSTD &
       spoil(b);
       const path = join(dir, 'direct-damaged.dat');
       writeFileSync(path, b);
-      const byDefault = await read(path, undefined);
-      const inProcess = await read(path, false);
+      const inProcess = await read(path, 'fzstd');
       assert.ok(inProcess.error instanceof InputError, `${what}: ${String(inProcess.error)}`);
-      assert.equal(String(byDefault.error), String(inProcess.error), what);
-      assert.deepEqual(byDefault.lines, inProcess.lines, what);
+      for (const how of ['default', 'sync'] as const) {
+        const other = await read(path, how);
+        assert.equal(String(other.error), String(inProcess.error), `${what} (${how})`);
+        assert.deepEqual(other.lines, inProcess.lines, `${what} (${how})`);
+      }
     }
   });
 });
