@@ -58,9 +58,8 @@ export class ThreadedText extends WorkerParserFace {
     let bytes = 0;
     let end = null as TextEnd | null; // (set in take: no narrowing to null)
     const take = (m: FromTextWorker): void => {
-      if (m.type === 'events') {
-        delivered += this.unpack(m.buf, m.words, this.opts.sink);
-        channel.post({ type: 'events-back', buf: m.buf } satisfies ToTextWorker, [m.buf.buffer as ArrayBuffer]);
+      if (m.type === 'batch') {
+        delivered += this.deliver(channel, m, this.opts.sink);
       } else if (m.type === 'chunk-back') {
         spare.push(m.buf);
         inFlight--;

@@ -10,9 +10,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
-import { BATCH_WORDS, WireWriter } from './event-wire.js';
 import { TextParser } from './text-parser.js';
-import { type ParseEnd, parseEndOf } from './worker-channel.js';
+import { type BatchBack, BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
 
 export interface TextWorkerInput {
   file: string;
@@ -21,7 +20,7 @@ export interface TextWorkerInput {
 /** Reader -> worker messages. */
 export type ToTextWorker =
   | { type: 'chunk'; buf: Uint8Array; len: number }
-  | { type: 'events-back'; buf: Int32Array }
+  | BatchBack
   /** No more chunks. `flush`: the input ended, so its last line counts even without a newline; false: it broke off. */
   | { type: 'end'; flush: boolean };
 
@@ -34,7 +33,7 @@ export interface TextEnd extends ParseEnd {
 
 /** Worker -> reader messages. */
 export type FromTextWorker =
-  | { type: 'events'; buf: Int32Array; words: number }
+  | { type: 'batch'; buf: Int32Array; words: number }
   | { type: 'chunk-back'; buf: Uint8Array }
   | TextEnd;
 
@@ -42,13 +41,9 @@ function main(): void {
   const input = workerData as TextWorkerInput;
   const port = parentPort!;
   const names = new Names();
-  const spare: Int32Array[] = [];
-  const wire = new WireWriter(
-    names,
-    (buf, words) =>
-      port.postMessage({ type: 'events', buf, words } satisfies FromTextWorker, [buf.buffer as ArrayBuffer]),
-    () => spare.pop() ?? new Int32Array(BATCH_WORDS),
-  );
+  // (the reader bounds the chunks in flight, and so the batches: nothing here waits)
+  const out = new BatchSender(port, names);
+  const wire = out.wire;
   const parser = new TextParser({
     names,
     file: input.file,
@@ -70,8 +65,8 @@ function main(): void {
     } satisfies FromTextWorker);
   };
   port.on('message', (m: ToTextWorker) => {
-    if (m.type === 'events-back') {
-      spare.push(m.buf);
+    if (m.type === 'batch-back') {
+      out.returned(m.buf);
       return;
     }
     if (done) return;

@@ -56,8 +56,7 @@ export class ThreadedTraceDat extends WorkerParserFace {
       for (;;) {
         const m = await channel.next();
         if (m.type === 'batch') {
-          delivered += this.unpack(m.buf, m.words, o.sink);
-          channel.post({ buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
+          delivered += this.deliver(channel, m, o.sink);
           if (o.onProgress) await o.onProgress(delivered);
           continue;
         }

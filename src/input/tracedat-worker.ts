@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import { TraceDatParser } from './tracedat.js';
-import { BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
+import { type BatchBack, BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
 
 export interface WorkerInput {
   path: string;
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const names = new Names();
   const out = new BatchSender(port, names);
-  port.on('message', (m: { buf: Int32Array }) => out.returned(m.buf));
+  port.on('message', (m: BatchBack) => out.returned(m.buf));
   const wire = out.wire;
   let parser: TraceDatParser | null = null;
   let factsSent = false;

@@ -8,26 +8,18 @@
 // final once run() has returned, and an InputError from the worker is thrown
 // by run() after every event before it was delivered.
 
-import type { Names } from '../base/interner.js';
-import type { EventSink } from '../engine/events.js';
+import type { RawLiveOptions } from './tracefs-raw.js';
 import type { FromRawWorker, RawWorkerInput, ToRawWorker } from './tracefs-raw-worker.js';
 import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
 
-export interface ThreadedRawOptions {
-  names: Names;
-  sink: EventSink;
-  /** The input's name, for messages (default: the directory). */
-  file?: string;
+/**
+ * RawLiveOptions, the timings and queue passed to the worker's source; onBatch
+ * runs after each batch that crosses, and onIdle after every event before the
+ * source's idle tick.
+ */
+export interface ThreadedRawOptions extends Omit<RawLiveOptions, 'littleEndian'> {
   /** The ring buffer was emptied before reading (InputFacts.overwriteKnown). */
   startsEmpty?: boolean;
-  /** RawLiveOptions' timings and queue, passed to the worker's source. */
-  pollMs?: number;
-  idleMs?: number;
-  queuePages?: number;
-  /** After each batch of events (events so far); awaited (output backpressure). */
-  onBatch?: (events: number) => void | Promise<void>;
-  /** The source's idle tick (RawLiveOptions.onIdle), after every event before it; awaited. */
-  onIdle?: () => void | Promise<void>;
 }
 
 export class ThreadedRawLive extends WorkerParserFace {
@@ -65,8 +57,7 @@ export class ThreadedRawLive extends WorkerParserFace {
       for (;;) {
         const m = await channel.next();
         if (m.type === 'batch') {
-          delivered += this.unpack(m.buf, m.words, o.sink);
-          this.post({ type: 'buf', buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
+          delivered += this.deliver(channel, m, o.sink);
           if (o.onBatch) await o.onBatch(delivered);
         } else if (m.type === 'idle') {
           if (o.onIdle) await o.onIdle();
@@ -82,8 +73,8 @@ export class ThreadedRawLive extends WorkerParserFace {
     }
   }
 
-  private post(m: ToRawWorker, transfer: ArrayBuffer[] = []): void {
-    this.channel?.post(m, transfer);
+  private post(m: ToRawWorker): void {
+    this.channel?.post(m);
   }
 
   /**

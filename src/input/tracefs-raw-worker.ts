@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import { BATCH_WORDS } from './event-wire.js';
 import { type RawLiveOptions, RawLiveSource } from './tracefs-raw.js';
-import { BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
+import { type BatchBack, BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
 
 export interface RawWorkerInput {
   dir: string;
@@ -28,7 +28,7 @@ export interface RawWorkerInput {
 }
 
 /** Reader -> worker messages. */
-export type ToRawWorker = { type: 'buf'; buf: Int32Array } | { type: 'stop' };
+export type ToRawWorker = BatchBack | { type: 'stop' };
 
 /** Worker -> reader messages. */
 export type FromRawWorker =
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   let stopAsked = false;
   let sentAt = 0;
   port.on('message', (m: ToRawWorker) => {
-    if (m.type === 'buf') {
+    if (m.type === 'batch-back') {
       out.returned(m.buf);
       return;
     }

@@ -120,6 +120,12 @@ export function parseEndOf(
   };
 }
 
+/** Reader -> worker: a batch's buffer, back to be refilled (BatchSender.returned). */
+export interface BatchBack {
+  type: 'batch-back';
+  buf: Int32Array;
+}
+
 /**
  * The worker side of the event batches: a WireWriter whose buffers go to the
  * parent as { type: 'batch', buf, words } and come back (returned()) to be
@@ -189,9 +195,11 @@ export class WorkerParserFace {
     this.reader = new WireReader(names, this.facts, quiet);
   }
 
-  /** Hands the batch's events to `sink`; returns how many. */
-  protected unpack(buf: Int32Array, words: number, sink: EventSink): number {
-    return this.reader.read(buf, words, this.ev, sink);
+  /** Hands a batch's events to `sink` and its buffer back to the worker (BatchBack); returns how many. */
+  protected deliver(to: WorkerChannel<unknown>, m: { buf: Int32Array; words: number }, sink: EventSink): number {
+    const n = this.reader.read(m.buf, m.words, this.ev, sink);
+    to.post({ type: 'batch-back', buf: m.buf } satisfies BatchBack, [m.buf.buffer as ArrayBuffer]);
+    return n;
   }
 
   /** Takes the last message's counters, warnings and facts (rethrowOutcome then throws what stopped it). */
