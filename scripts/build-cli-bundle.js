@@ -16,6 +16,7 @@ rmSync('dist/bundle', { recursive: true, force: true });
 await build({
   entryPoints: [
     'src/cli/main.ts',
+    'src/cli/standby.ts',
     'src/input/text-worker.ts',
     'src/input/tracedat-worker.ts',
     'src/input/tracedat-inflate-worker.ts',

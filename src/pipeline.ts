@@ -11,11 +11,12 @@ import type { Finding } from './engine/findings.js';
 import { InputError } from './input/errors.js';
 import { type OpenedInput, openFollow, openInput, readAhead } from './input/source.js';
 import { TextParser } from './input/text-parser.js';
-import { THREADED_TEXT_MIN_BYTES, ThreadedText } from './input/text-threaded.js';
+import { ThreadedText } from './input/text-threaded.js';
 import { TraceDatParser } from './input/tracedat.js';
-import { THREADED_MIN_BYTES, ThreadedTraceDat } from './input/tracedat-threaded.js';
+import { ThreadedTraceDat } from './input/tracedat-threaded.js';
 import { RawLiveSource } from './input/tracefs-raw.js';
 import { ThreadedRawLive } from './input/tracefs-raw-threaded.js';
+import { dropStandbys, THREADED_TEXT_MIN_BYTES, threadedWorker } from './input/worker-standby.js';
 import type { SummaryData } from './report/json.js';
 
 export interface ReplayOptions {
@@ -183,7 +184,7 @@ export class Pipeline {
           // A plain file: read it by position, as trace-cmd does (bounded memory).
           await src.close();
           const onProgress = opts.onChunk ? (events: number) => opts.onChunk!(0, events, this.size) : undefined;
-          if (opts.decodeThread ?? (this.size ?? 0) >= THREADED_MIN_BYTES) {
+          if (opts.decodeThread ?? threadedWorker('tracedat', 'none', this.size ?? 0) !== null) {
             // big: decode in a worker thread while this one runs the checks
             const threaded = new ThreadedTraceDat({
               names: this.names,
@@ -198,6 +199,7 @@ export class Pipeline {
             await threaded.readFile(this.path);
             return this;
           }
+          void dropStandbys();
           await dat.readFile(this.path, onProgress ? { onProgress } : {});
           return this;
         }
@@ -230,6 +232,7 @@ export class Pipeline {
           onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined,
         );
       } else {
+        void dropStandbys();
         for await (const chunk of chunks) {
           bytes += chunk.length;
           parser.push(chunk);
@@ -258,6 +261,7 @@ export class Pipeline {
       if (e instanceof InputError) this.error = e;
       else throw e;
     } finally {
+      void dropStandbys(); // the input failed before it was read (or went without a worker)
       // nothing more comes (or the input broke off): the errors held for a late loss notice go out
       this.engine.inputDrained();
     }
@@ -275,8 +279,7 @@ export class Pipeline {
     if (o.follow || o.chunkSize !== undefined || o.startsEmpty) return 'no';
     if (o.parseThread !== undefined) return o.parseThread ? 'yes' : 'no';
     if (src.size === undefined) return 'if big';
-    const min = src.compression === 'none' ? THREADED_TEXT_MIN_BYTES : THREADED_TEXT_MIN_BYTES / 4;
-    return src.size >= min ? 'yes' : 'no';
+    return threadedWorker('text', src.compression, src.size) !== null ? 'yes' : 'no';
   }
 
   private async runRaw(dir: string): Promise<void> {

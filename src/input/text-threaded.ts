@@ -10,16 +10,13 @@
 // InputError from the worker becomes this thread's, after every event before
 // it was delivered.
 //
-// Worth it for big inputs only: starting the worker costs tens of ms.
+// Worth it for big inputs only (threadedWorker() in worker-standby.ts): starting the worker costs tens of ms.
 
 import type { Names } from '../base/interner.js';
 import type { EventSink } from '../engine/events.js';
 import { InputError } from './errors.js';
 import type { FromTextWorker, TextEnd, TextWorkerInput, ToTextWorker } from './text-worker.js';
 import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
-
-/** Inputs at least this big on disk (compressed: a quarter of it) are parsed in a worker by default. */
-export const THREADED_TEXT_MIN_BYTES = 16 << 20;
 
 const MAX_CHUNKS = 4;
 /** The buffers that carry the input to the worker; one goes out once it holds half this. */

@@ -8,10 +8,11 @@
 // message says how the parse ended: counters, warnings, facts, and the
 // InputError (or bug) that stopped it; after an error no more chunks are read.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import { TextParser } from './text-parser.js';
 import { type BatchBack, BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
+import { whenStarted } from './worker-standby.js';
 
 export interface TextWorkerInput {
   file: string;
@@ -37,8 +38,7 @@ export type FromTextWorker =
   | { type: 'chunk-back'; buf: Uint8Array }
   | TextEnd;
 
-function main(): void {
-  const input = workerData as TextWorkerInput;
+function main(input: TextWorkerInput): void {
   const port = parentPort!;
   const names = new Names();
   // (the reader bounds the chunks in flight, and so the batches: nothing here waits)
@@ -85,4 +85,4 @@ function main(): void {
   });
 }
 
-main();
+whenStarted(main);

@@ -6,15 +6,12 @@
 // and an InputError from the worker becomes this thread's, after every event
 // before the damage was delivered.
 //
-// Worth it for big files only: starting the worker costs tens of ms.
+// Worth it for big files only (threadedWorker() in worker-standby.ts): starting the worker costs tens of ms.
 
 import type { Names } from '../base/interner.js';
 import type { EventSink } from '../engine/events.js';
 import type { WorkerInput, WorkerMessage } from './tracedat-worker.js';
 import { rethrowOutcome, WorkerChannel, WorkerParserFace } from './worker-channel.js';
-
-/** Files at least this big are decoded in a worker by default. */
-export const THREADED_MIN_BYTES = 16 << 20;
 
 export interface ThreadedOptions {
   names: Names;

@@ -7,10 +7,12 @@
 // The last message says how the parse ended: its counters, warnings, notes,
 // facts, and the InputError (or bug) that stopped it.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Names } from '../base/interner.js';
 import { TraceDatParser } from './tracedat.js';
+import { zstdWasm } from './tracedat-inflate.js';
 import { type BatchBack, BatchSender, type ParseEnd, parseEndOf } from './worker-channel.js';
+import { whenStarted } from './worker-standby.js';
 
 export interface WorkerInput {
   path: string;
@@ -24,8 +26,7 @@ export type WorkerMessage =
   | { type: 'batch'; buf: Int32Array; words: number }
   | ({ type: 'end'; notes: string[] } & ParseEnd);
 
-async function main(): Promise<void> {
-  const input = workerData as WorkerInput;
+async function main(input: WorkerInput): Promise<void> {
   const port = parentPort!;
   const names = new Names();
   const out = new BatchSender(port, names);
@@ -63,4 +64,9 @@ async function main(): Promise<void> {
   } satisfies WorkerMessage);
 }
 
-void main();
+// (main adds its message listener before its first await, as whenStarted asks;
+// on standby, the WebAssembly zstd decoder a v7 file waits for is made meanwhile)
+whenStarted(
+  (input: WorkerInput) => void main(input),
+  () => void zstdWasm(),
+);

@@ -16,6 +16,7 @@ import { DmaEvent, type EventSink, type InputFacts, noInputFacts } from '../engi
 import { InputError } from './errors.js';
 import { BATCH_WORDS, WireReader, WireWriter } from './event-wire.js';
 import type { ParseWarning } from './text-parser.js';
+import { takeStandby } from './worker-standby.js';
 
 /** How a parsing worker's run ended, as its last message carries it: an InputError's parts, or a bug. */
 export interface WorkerOutcome {
@@ -44,7 +45,7 @@ export class WorkerChannel<M> {
   private failure: unknown = null;
 
   constructor(url: URL, workerData: unknown, what: string) {
-    this.worker = new Worker(url, { workerData });
+    this.worker = takeStandby(url, workerData) ?? new Worker(url, { workerData });
     this.worker.on('message', (m: M) => {
       this.queue.push(m);
       this.wake?.();
