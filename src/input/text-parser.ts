@@ -356,6 +356,8 @@ const KEY_NAMES = [
 ] as const;
 const KEYS = new NameTable(KEY_NAMES.map((n, i) => [n, i] as const));
 const KEY_BYTES = KEY_NAMES.map(bytesOf);
+/** Keys of a line whose order payload() remembers per event (layouts print at most 9). */
+const KEY_PLACES = 12;
 
 /** Is the unknown key b[s, e) a known one with one byte mangled (same length, one byte off)? */
 function nearKey(b: Uint8Array, s: number, e: number): boolean {
@@ -552,6 +554,8 @@ export class TextParser {
   private bracketCol = 25;
   /** Where the event name began on the last event line (offset from the line start). */
   private nameCol = 0;
+  /** Per traced event, the keys of its last line in their order (KEY_PLACES each, -1: none known). */
+  private readonly keyOrder = new Int8Array(N_TRACED * KEY_PLACES).fill(-1);
   /** Where the current line starts in its buffer. */
   private lineStart = 0;
   private tsSec = 0;
@@ -968,7 +972,7 @@ export class TextParser {
     }
     const code = t < e && b[t] === COLON ? EVENTS.get(b, ns, t) : -1;
     if (code >= 0 && code < N_TRACED) {
-      this.dmaEvent(b, t + 1, e, TRACED_EVENTS[code]!, ns);
+      this.dmaEvent(b, t + 1, e, code, ns);
       return;
     }
     switch (code) {
@@ -1285,13 +1289,14 @@ export class TextParser {
   // ---------------------------------------------------------------- dma payloads
 
   /** Parses the payload of a dma:* or kmem event starting at p (just after the name's ':'). */
-  private dmaEvent(b: Buffer, p: number, e: number, te: TracedEvent, ns: number): void {
+  private dmaEvent(b: Buffer, p: number, e: number, code: number, ns: number): void {
+    const te = TRACED_EVENTS[code]!;
     const ev = this.ev;
     ev.resetPayload();
     const kind = te.kind;
     ev.kind = kind;
     this.err = '';
-    if (!this.payload(b, p, e, kind)) {
+    if (!this.payload(b, p, e, kind, code)) {
       this.damaged(this.hCpu, this.keeps ? `${b.toString('latin1', ns, this.nameEnd(b, ns, e))}: ${this.err}` : null);
       return;
     }
@@ -1315,8 +1320,14 @@ export class TextParser {
     return t;
   }
 
-  /** Fills this.ev from `device key=value ...`; false (and this.err) when the line is bad. */
-  private payload(b: Buffer, p: number, e: number, kind: EventKind): boolean {
+  /**
+   * Fills this.ev from `device key=value ...` of traced event `code`; false (and
+   * this.err) when the line is bad. Keys come in the order the event's
+   * format prints them: each is first compared with the key met at its place
+   * on the event's last line (keyOrder), which spares the scan, hash and
+   * lookup; any other token takes the general way, which learns it.
+   */
+  private payload(b: Buffer, p: number, e: number, kind: EventKind, code: number): boolean {
     const ev = this.ev;
     while (p < e && b[p] === SP) p++;
     let raw = false;
@@ -1337,14 +1348,34 @@ export class TextParser {
     /** Keys met, by their own index (seen also marks the keys they stand in for). */
     let met = 0;
     let dirVal = -1;
+    const order = this.keyOrder;
+    let place = code * KEY_PLACES;
+    const places = place + KEY_PLACES;
     for (;;) {
       while (p < e && b[p] === SP) p++;
       if (p >= e) break;
       const ks = p;
-      while (p < e) {
-        const c = b[p]!;
-        if (c === EQ || c === SP) break;
-        p++;
+      let key = place < places ? order[place]! : -1;
+      if (key >= 0) {
+        const kb = KEY_BYTES[key]!;
+        const n = kb.length;
+        if (p + n < e && b[p + n] === EQ && startsWith(b, p, e, kb)) {
+          p += n;
+        } else {
+          key = -1;
+        }
+      }
+      if (key < 0) {
+        // the general way: up to '=' (or a bare token), then the key table
+        while (p < e) {
+          const c = b[p]!;
+          if (c === EQ || c === SP) break;
+          p++;
+        }
+        if (p < e && b[p] !== SP) {
+          key = KEYS.get(b, ks, p);
+          if (place < places) order[place] = key;
+        }
       }
       if (p >= e || b[p] === SP) {
         // A bare token: only a `[NOTE]` such as ` [TRUNCATED]` (the sg layouts' %s). Anything
@@ -1360,7 +1391,7 @@ export class TextParser {
         }
         continue;
       }
-      const key = KEYS.get(b, ks, p);
+      place++;
       if (key >= 0) {
         if ((met & bit(key)) !== 0) return this.fail(`${KEY_NAMES[key]}= twice (glued to the next line?)`);
         met |= bit(key);

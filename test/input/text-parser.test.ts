@@ -1117,3 +1117,56 @@ describe('fixtures', () => {
     );
   });
 });
+
+describe('payload keys in the order the last line of the event had (the fast way)', () => {
+  const DEV = '0000:00:02.0';
+  /** Each line alone, in a parser of its own (no order learned), against all of them in one parser. */
+  function sameAsAlone(payloads: string[]): ReturnType<typeof parseBytes> {
+    const lines = payloads.map((p, i) =>
+      line('dma_map_page', `${DEV} ${p}`, { ts: `3.${String(i).padStart(6, '0')}` }),
+    );
+    const together = parseBytes(lines.join(''));
+    const alone = lines.map((l) => parseBytes(l));
+    assert.deepEqual(
+      together.events.map((ev) => serialize(ev, together.names).replace(/ l=\d+ ts=\S+/, '')),
+      alone.flatMap((a) => a.events.map((ev) => serialize(ev, a.names).replace(/ l=\d+ ts=\S+/, ''))),
+    );
+    assert.deepEqual(
+      together.parser.warningList.map((w) => w.message),
+      alone.flatMap((a) => a.parser.warningList.map((w) => w.message)),
+    );
+    return together;
+  }
+  const GOOD = 'dir=TO_DEVICE dma_addr=fffff800 size=512 phys_addr=b86b800 attrs=';
+
+  test('other orders, longer keys that start with a learned one, and unknown keys read as they do alone', () => {
+    const p = sameAsAlone([
+      GOOD,
+      'dma_addr=fffff800 dir=TO_DEVICE size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+      'dir=TO_DEVICE dma_addrs=fffff800 dma_addr=fffff800 size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+      'dir=TO_DEVICE new_key=1 dma_addr=fffff800 size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+      'dir=TO_DEVICE dma_addr fffff800 size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+    ]);
+    assert.equal(p.events.filter((ev) => ev.kind === EventKind.MapPage).length, 7);
+  });
+
+  test('a key twice, or mangled, after the order was learned is still damage', () => {
+    const p = sameAsAlone([
+      GOOD,
+      'dir=TO_DEVICE dma_addr=fffff800 dma_addr=fffff800 size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+      'dir=TO_DEVICE dma_adds=fffff800 size=512 phys_addr=b86b800 attrs=',
+      GOOD,
+      'dir=TO_DEVICE dma_addr=fffff800 size=512 phys_addr=b86b800',
+    ]);
+    assert.deepEqual(
+      p.parser.warningList.map((w) => w.line),
+      [2, 4, 6],
+    );
+    assert.match(p.parser.warningList[0]!.message, /dma_addr= twice/);
+  });
+});
