@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type CpuProfile, report, summarize, threadName } from '../../bench/profile.js';
+import { type CpuProfile, parseTaskStat, report, summarize, threadName, threadTable } from '../../bench/profile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const profileJs = path.join(here, '..', '..', 'bench', 'profile.js');
@@ -90,5 +91,28 @@ describe('bench/profile', () => {
     const h = spawnSync(process.execPath, [profileJs, '--help'], { encoding: 'utf8' });
     assert.equal(h.status, 0);
     assert.match(h.stdout, /^usage: /);
+  });
+
+  it("reads a thread's CPU and start from /proc/PID/task/TID/stat, a name with spaces and parentheses included", () => {
+    // fields 14-15 utime stime = 120 30, field 22 starttime = 5012
+    const line =
+      '4242 (V8 (Default) x) S 1 4242 4242 0 -1 4194560 10 0 0 0 120 30 0 0 20 0 9 0 5012 999 99 18446744073709551615';
+    assert.deepEqual(parseTaskStat(line), { ticks: 150, start: 5012 });
+    assert.equal(parseTaskStat('garbage'), null);
+    const out = threadTable(
+      [
+        { tid: 7, cpuMs: 1000, startMs: 0 },
+        { tid: 9, cpuMs: 700, startMs: 180 },
+      ],
+      7,
+    );
+    assert.match(out, /^CPU by thread \(\/proc, under the profiler\): 1700 ms in all$/m);
+    assert.ok(out.includes('\n  main thread        1000 ms CPU, started at +0 ms\n'), out);
+    assert.ok(out.includes('\n  thread 9            700 ms CPU, started at +180 ms\n'), out);
+  });
+
+  it('reads /proc of a real process: this one', () => {
+    const st = parseTaskStat(readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8'));
+    assert.ok(st && st.ticks >= 0 && st.start > 0);
   });
 });
