@@ -199,7 +199,6 @@ export class Pipeline {
             await threaded.readFile(this.path);
             return this;
           }
-          void dropStandbys();
           await dat.readFile(this.path, onProgress ? { onProgress } : {});
           return this;
         }
@@ -232,7 +231,6 @@ export class Pipeline {
           onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined,
         );
       } else {
-        void dropStandbys();
         for await (const chunk of chunks) {
           bytes += chunk.length;
           parser.push(chunk);
@@ -261,7 +259,7 @@ export class Pipeline {
       if (e instanceof InputError) this.error = e;
       else throw e;
     } finally {
-      void dropStandbys(); // the input failed before it was read (or went without a worker)
+      void dropStandbys(); // a standby worker the input did not take (read in this thread, or failed)
       // nothing more comes (or the input broke off): the errors held for a late loss notice go out
       this.engine.inputDrained();
     }

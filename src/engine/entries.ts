@@ -50,6 +50,7 @@
 
 import { IdPairTable, KeyTable } from '../base/key-table.js';
 import type { DmaEvent } from './events.js';
+import { EntryType } from './model.js';
 
 export const HASH_SIZE = 16384;
 export const HASH_SHIFT = 13;
@@ -72,8 +73,6 @@ const SG_WORDS = 0xe0000;
 /** Bytes per entry of each kind (attrs not counted: see attrPages). */
 export const PLAIN_ENTRY_BYTES = (PLAIN_WORDS / PAGE_ENTRIES) * 4;
 export const SG_ENTRY_BYTES = (SG_WORDS / PAGE_ENTRIES) * 4;
-/** The entry type whose pages carry the sg record (EntryType.Sg). */
-const TYPE_SG = 1;
 
 /** Decoders of the meta word (meta()), for code that reads several fields of an entry. */
 export function metaDev(m: number): number {
@@ -179,7 +178,7 @@ export class EntryTable {
     mapErr: number,
     ev: DmaEvent | null,
   ): number {
-    const sg = type === TYPE_SG;
+    const sg = type === EntryType.Sg;
     let id = sg ? this.freeSg : this.freePlain;
     if (id >= 0) {
       const nx = this.pages[id >>> 16]![id & 0xffff]!;

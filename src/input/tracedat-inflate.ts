@@ -65,10 +65,7 @@ function zstdHeader(d: Uint8Array): { problem: string; size: number } {
  * frame per block, so the first frame tells.
  */
 export function zstdFrameProblem(d: Uint8Array, usize: number): string {
-  return frameProblem(zstdHeader(d), usize);
-}
-
-function frameProblem(h: { problem: string; size: number }, usize: number): string {
+  const h = zstdHeader(d);
   if (h.problem !== '' || h.size < 0 || h.size === usize) return h.problem;
   return `the frame holds ${h.size} bytes`;
 }
@@ -138,8 +135,7 @@ export function inflateBlock(alg: Algorithm, data: Uint8Array, usize: number, wa
   if (usize > MAX_BLOCK) throw new Error(`an uncompressed size of ${usize} bytes is not plausible`);
   let out: Uint8Array;
   if (alg === 'zstd') {
-    const h = zstdHeader(data);
-    const bad = frameProblem(h, usize);
+    const bad = zstdFrameProblem(data, usize);
     if (bad !== '') throw new Error(bad);
     out = (wasmOk && wasm !== null && usize <= WASM_MAX_BLOCK && wasmDecode(wasm, data, usize)) || zstdDecompress(data);
   } else {

@@ -49,7 +49,6 @@ interface StandbyStart {
 interface Waiting {
   worker: Worker;
   script: WorkerScript;
-  href: string;
   /** It failed to load or exited: not to be taken. */
   gone: boolean;
   /** The listener that notes that (removed when taken: the taker listens from then on). */
@@ -69,13 +68,11 @@ export function standBy(paths: readonly string[]): WorkerScript | null {
   for (const path of paths) {
     const script = guess(path);
     if (!script) continue;
-    const href = new URL(`./${script}`, import.meta.url).href;
     try {
-      const worker = new Worker(new URL(href), { workerData: STANDBY });
+      const worker = new Worker(scriptUrl(script), { workerData: STANDBY });
       const w: Waiting = {
         worker,
         script,
-        href,
         gone: false,
         onGone: () => {
           w.gone = true;
@@ -91,6 +88,11 @@ export function standBy(paths: readonly string[]): WorkerScript | null {
     }
   }
   return null;
+}
+
+/** The worker script, next to this module (as the readers name it: new URL('./x-worker.js', import.meta.url)). */
+function scriptUrl(script: WorkerScript): URL {
+  return new URL(`./${script}`, import.meta.url);
 }
 
 /** The worker the pipeline would start for the file at `path`, from its size and first bytes; null for anything else. */
@@ -116,7 +118,7 @@ function guess(path: string): WorkerScript | null {
  */
 export function takeStandby(url: URL, input: unknown): Worker | null {
   const w = waiting;
-  if (!w || w.href !== url.href) return null;
+  if (!w || scriptUrl(w.script).href !== url.href) return null;
   waiting = null;
   if (w.gone) {
     void w.worker.terminate();
