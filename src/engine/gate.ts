@@ -31,27 +31,26 @@
 //
 // Cost: one store and two compares per event; the CPU scan of the loss hold
 // runs only while an error is held, and only when the CPU that holds it back
-// shows an event.
+// shows an event. The gate holds findings by id (the reporter keeps them, in
+// compact form: held-findings.ts), its queue in typed arrays: a trace can make
+// it hold millions, and none of that is for the garbage collector to trace.
 
 import { ALL_CPUS, MAX_CPUS } from './events.js';
-import type { Finding, FindingSink } from './findings.js';
-
-interface Held {
-  f: Finding;
-  sec: number;
-  ns: number;
-  /** Proven, and resting on the events before it: a notice can still turn it unconfirmed. */
-  held: boolean;
-  /** The CPU whose next record brings this finding's call stack; -1 once it came (or cannot come). */
-  waitCpu: number;
-}
 
 export class FindingGate {
-  private readonly q: Held[] = [];
-  /** q[0, final) have their final verdict (no notice can change them). */
+  // The queue: positions [head, tail) of a ring of cap slots (position p is slot p % cap).
+  private cap = 64;
+  private qId = new Float64Array(64);
+  private qSec = new Float64Array(64);
+  private qNs = new Float64Array(64);
+  /** Proven, and resting on the events before it: a notice can still turn it unconfirmed. */
+  private qHeld = new Uint8Array(64);
+  /** The CPU whose next record brings the finding's call stack; -1 once it came (or cannot come). */
+  private qWait = new Int32Array(64);
+  private head = 0;
+  private tail = 0;
+  /** Positions [head, final) have their final verdict (no notice can change them). */
   private final = 0;
-  /** Findings ever taken off the queue's front: q[i] is the finding pushed as number base + i. */
-  private base = 0;
   private lastSec = new Float64Array(64).fill(-1);
   private lastNs = new Float64Array(64);
   /** CPUs seen or named by the input (0..n-1). */
@@ -60,16 +59,17 @@ export class FindingGate {
   private blocker = -1;
   /** Findings waiting for a stack, in all. */
   private waiting = 0;
-  /** By CPU: how many findings wait for its next record, and the number of the first (base-relative: see base). */
+  /** By CPU: how many findings wait for its next record, and the position of the first. */
   private waitCount = new Int32Array(64);
   private waitFirst = new Float64Array(64);
 
   constructor(
-    private readonly sink: FindingSink,
-    /** Called for each held error a notice turned unconfirmed: its note. */
-    private readonly onDowngrade: (f: Finding, cpu: number, after: string) => void,
-    /** Called when the stack (interned id) of the call that made f has come. */
-    private readonly onStack: (f: Finding, stack: number) => void = () => {},
+    /** Gets each finding (its id) let out, in the order they were pushed. */
+    private readonly sink: (id: number) => void,
+    /** Called for each held error a notice turned unconfirmed. */
+    private readonly onDowngrade: (id: number, cpu: number, after: string) => void,
+    /** Called when the stack (interned id) of the call that made a finding has come. */
+    private readonly onStack: (id: number, stack: number) => void = () => {},
   ) {}
 
   /** The input names `cpus` CPUs: each may still bring a notice. */
@@ -82,6 +82,11 @@ export class FindingGate {
     return this.waiting !== 0;
   }
 
+  /** How many findings the gate holds. */
+  get size(): number {
+    return this.tail - this.head;
+  }
+
   /**
    * The next record of `cpu` (ALL_CPUS: a record of an unknown CPU) came:
    * `stack`, the interned stack of a kernel-stack record, or -1 for any other
@@ -92,18 +97,18 @@ export class FindingGate {
     if (this.waiting === 0) return;
     if (cpu === ALL_CPUS) {
       // a damaged line whose CPU is unknown: the stack that follows may be its own
-      for (const h of this.q) h.waitCpu = -1;
+      for (let p = this.head; p < this.tail; p++) this.qWait[p % this.cap] = -1;
       this.waitCount.fill(0);
       this.waiting = 0;
     } else {
       if (!(cpu >= 0 && cpu < this.waitCount.length)) return;
       const count = this.waitCount[cpu]!;
       if (count === 0) return;
-      const from = this.waitFirst[cpu]! - this.base;
-      for (let i = from; i < from + count; i++) {
-        const h = this.q[i]!;
-        h.waitCpu = -1;
-        if (stack >= 0) this.onStack(h.f, stack);
+      const from = this.waitFirst[cpu]!;
+      for (let p = from; p < from + count; p++) {
+        const i = p % this.cap;
+        this.qWait[i] = -1;
+        if (stack >= 0) this.onStack(this.qId[i]!, stack);
       }
       this.waitCount[cpu] = 0;
       this.waiting -= count;
@@ -117,7 +122,7 @@ export class FindingGate {
     if (cpu >= this.n) this.grow(cpu + 1);
     this.lastSec[cpu] = sec;
     this.lastNs[cpu] = ns;
-    if (this.final < this.q.length && (cpu === this.blocker || this.blocker < 0)) this.release();
+    if (this.final < this.tail && (cpu === this.blocker || this.blocker < 0)) this.release();
   }
 
   /**
@@ -134,43 +139,51 @@ export class FindingGate {
   }
 
   /**
-   * A finding made at sec.ns. `held`: a proven error that rests on the
+   * Finding `id`, made at sec.ns. `held`: a proven error that rests on the
    * trace's history. `waitCpu`: the CPU whose next record may be the stack of
    * the call that made it, or -1 (none will come: no event made it, or one
    * that carries no stack).
    */
-  push(f: Finding, sec: number, ns: number, held: boolean, waitCpu = -1): void {
+  push(id: number, sec: number, ns: number, held: boolean, waitCpu = -1): void {
     const waits = waitCpu >= 0 && waitCpu < MAX_CPUS;
-    if (this.q.length === 0 && !waits && (!held || this.behind(sec, ns) < 0)) {
-      this.sink(f);
+    if (this.head === this.tail && !waits && (!held || this.behind(sec, ns) < 0)) {
+      this.sink(id);
       return;
     }
+    if (this.tail - this.head === this.cap) this.growQueue();
+    const p = this.tail;
     if (waits) {
       if (waitCpu >= this.waitCount.length) this.growWaits(waitCpu + 1);
-      if (this.waitCount[waitCpu] === 0) this.waitFirst[waitCpu] = this.base + this.q.length;
+      if (this.waitCount[waitCpu] === 0) this.waitFirst[waitCpu] = p;
       this.waitCount[waitCpu]!++;
       this.waiting++;
     }
-    this.q.push({ f, sec, ns, held, waitCpu: waits ? waitCpu : -1 });
+    const i = p % this.cap;
+    this.qId[i] = id;
+    this.qSec[i] = sec;
+    this.qNs[i] = ns;
+    this.qHeld[i] = held ? 1 : 0;
+    this.qWait[i] = waits ? waitCpu : -1;
+    this.tail = p + 1;
     this.release();
   }
 
   /** A tracer's notice: `cpu` (ALL_CPUS: every CPU) lost events after its last one shown. */
   lost(cpu: number, describe: (cpu: number) => string): void {
-    if (this.final === this.q.length) return;
-    const q = this.q;
-    for (let i = this.final; i < q.length; i++) {
-      const h = q[i]!;
-      if (!h.held) continue;
+    if (this.final === this.tail) return;
+    for (let p = this.final; p < this.tail; p++) {
+      const i = p % this.cap;
+      if (this.qHeld[i] === 0) continue;
       if (cpu === ALL_CPUS) {
-        h.held = false;
-        this.onDowngrade(h.f, cpu, 'the start');
+        this.qHeld[i] = 0;
+        this.onDowngrade(this.qId[i]!, cpu, 'the start');
         continue;
       }
       const known = cpu < this.n && this.lastSec[cpu]! >= 0;
-      if (!known || h.sec > this.lastSec[cpu]! || (h.sec === this.lastSec[cpu]! && h.ns >= this.lastNs[cpu]!)) {
-        h.held = false;
-        this.onDowngrade(h.f, cpu, known ? describe(cpu) : 'the start');
+      const sec = this.qSec[i]!;
+      if (!known || sec > this.lastSec[cpu]! || (sec === this.lastSec[cpu]! && this.qNs[i]! >= this.lastNs[cpu]!)) {
+        this.qHeld[i] = 0;
+        this.onDowngrade(this.qId[i]!, cpu, known ? describe(cpu) : 'the start');
       }
     }
   }
@@ -183,45 +196,48 @@ export class FindingGate {
 
   /** The input holds nothing more now (its end, a drained live source): everything goes out. */
   drained(): void {
-    const q = this.q;
-    const n = q.length;
-    if (n === 0) return;
+    if (this.head === this.tail) return;
     if (this.waiting !== 0) {
       this.waitCount.fill(0);
       this.waiting = 0;
     }
     // emptied before the sink runs: a sink that reads the engine sees a settled gate
-    const out = q.splice(0, n);
-    this.base += n;
-    this.final = 0;
+    const out = this.takeIds(this.tail);
+    this.final = this.tail;
     this.blocker = -1;
-    for (const h of out) this.sink(h.f);
+    for (const id of out) this.sink(id);
   }
 
   /** Makes verdicts final while nothing can concern them, then lets out the head while it has its stack. */
   private release(): void {
-    const q = this.q;
     let k = this.final;
-    while (k < q.length) {
-      const h = q[k]!;
-      if (h.held) {
-        const b = this.behind(h.sec, h.ns);
+    while (k < this.tail) {
+      const i = k % this.cap;
+      if (this.qHeld[i] !== 0) {
+        const b = this.behind(this.qSec[i]!, this.qNs[i]!);
         if (b >= 0) {
           this.blocker = b;
           break;
         }
-        h.held = false;
+        this.qHeld[i] = 0;
       }
       k++;
     }
-    if (k === q.length) this.blocker = -1;
-    let i = 0;
-    while (i < k && q[i]!.waitCpu < 0) i++;
-    this.final = k - i;
-    if (i === 0) return;
-    const out = q.splice(0, i);
-    this.base += i;
-    for (const h of out) this.sink(h.f);
+    if (k === this.tail) this.blocker = -1;
+    let p = this.head;
+    while (p < k && this.qWait[p % this.cap]! < 0) p++;
+    this.final = k;
+    if (p === this.head) return;
+    for (const id of this.takeIds(p)) this.sink(id);
+  }
+
+  /** The ids at positions [head, to), taken off the queue. */
+  private takeIds(to: number): number[] {
+    const out: number[] = [];
+    for (let p = this.head; p < to; p++) out.push(this.qId[p % this.cap]!);
+    this.head = to;
+    if (to === this.tail && this.cap > 4096) this.shrinkQueue();
+    return out;
   }
 
   /** A CPU whose events have not reached sec.ns yet, or -1. */
@@ -231,6 +247,42 @@ export class FindingGate {
       if (s < sec || (s === sec && this.lastNs[c]! < ns)) return c;
     }
     return -1;
+  }
+
+  /** Twice the queue's slots, the findings in it at their new places. */
+  private growQueue(): void {
+    const old = this.cap;
+    const cap = old * 2;
+    const id = new Float64Array(cap);
+    const sec = new Float64Array(cap);
+    const ns = new Float64Array(cap);
+    const held = new Uint8Array(cap);
+    const wait = new Int32Array(cap);
+    for (let p = this.head; p < this.tail; p++) {
+      const a = p % old;
+      const b = p % cap;
+      id[b] = this.qId[a]!;
+      sec[b] = this.qSec[a]!;
+      ns[b] = this.qNs[a]!;
+      held[b] = this.qHeld[a]!;
+      wait[b] = this.qWait[a]!;
+    }
+    this.cap = cap;
+    this.qId = id;
+    this.qSec = sec;
+    this.qNs = ns;
+    this.qHeld = held;
+    this.qWait = wait;
+  }
+
+  /** Empty: the queue goes back to its first size. */
+  private shrinkQueue(): void {
+    this.cap = 64;
+    this.qId = new Float64Array(64);
+    this.qSec = new Float64Array(64);
+    this.qNs = new Float64Array(64);
+    this.qHeld = new Uint8Array(64);
+    this.qWait = new Int32Array(64);
   }
 
   private grow(n: number): void {

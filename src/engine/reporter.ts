@@ -6,14 +6,14 @@
 // else makes findings. Findings leave through the gate (gate.ts), which holds
 // an error that rests on the trace's history until no late loss notice can
 // still concern it, and a finding made by a traced call until the call's
-// stack (the record after it on its CPU) has come or cannot come.
+// stack (the record after it on its CPU) has come or cannot come. Meanwhile a
+// finding is a row of held-findings.ts, and becomes a Finding as it goes out.
 
-import { addr, CHECKS, type CheckDef, type CheckId, pa } from './catalogue.js';
-import { tsString } from './coverage.js';
+import { CHECKS, type CheckDef, type CheckId } from './catalogue.js';
 import { EventKind } from './events.js';
-import type { EventRef, Finding, FindingSink, InputPositions, MappingInfo, Severity } from './findings.js';
+import type { FindingSink, InputPositions, MappingInfo, Severity } from './findings.js';
 import { FindingGate } from './gate.js';
-import { DIR_NAMES, TYPE_NAMES } from './model.js';
+import { HeldFindings } from './held-findings.js';
 import type { EngineState } from './state.js';
 
 export class Reporter {
@@ -23,6 +23,8 @@ export class Reporter {
   readonly severityCounts = { error: 0, unconfirmed: 0, info: 0 };
 
   readonly gate: FindingGate;
+  /** The findings the gate holds, by id. */
+  private readonly held = new HeldFindings();
 
   constructor(
     private readonly s: EngineState,
@@ -30,32 +32,28 @@ export class Reporter {
   ) {
     this.showNumErrors = s.config.numErrors;
     this.gate = new FindingGate(
-      sink,
-      (f, cpu, after) => this.downgrade(f, cpu, after),
-      (f, stack) => this.callStack(f, stack),
+      (id) => sink(this.held.take(id, s.names)),
+      (id, cpu, after) => this.downgrade(id, cpu, after),
+      // (the mapping of a map that fails a check gets this stack too: take() sees to it)
+      (id, stack) => this.held.setCallStack(id, stack),
     );
   }
 
-  /**
-   * The stack of the call that made f came. When f's mapping was made by that
-   * same call (a map that fails a check), the mapping's stack is that stack
-   * too: the snapshot was taken before it came.
-   */
-  private callStack(f: Finding, stack: number): void {
-    const frames = this.s.names.stacks.name(stack).split('\n');
-    f.stack = frames;
-    const m = f.mapping;
-    if (m !== null && m.stack === null && f.at.line > 0 && sameRef(m.mappedAt, f.at)) m.stack = frames;
-  }
-
   /** A held error that a late loss notice concerns: unconfirmed, saying why. */
-  private downgrade(f: Finding, cpu: number, after: string): void {
-    f.severity = 'unconfirmed';
+  private downgrade(id: number, cpu: number, after: string): void {
     const who = cpu < 0 ? 'every CPU' : `CPU ${cpu}`;
     const since = after === 'the start' ? 'before its first event shown' : `after ${after} s`;
-    f.note = `${who} lost events ${since} (the tracer said so only with a later event), and this may depend on them`;
+    this.held.downgrade(
+      id,
+      `${who} lost events ${since} (the tracer said so only with a later event), and this may depend on them`,
+    );
     this.severityCounts.error--;
     this.severityCounts.unconfirmed++;
+  }
+
+  /** How many findings the gate holds, and the bytes that keeps (the strings they share aside). */
+  heldState(): { findings: number; bytes: number } {
+    return { findings: this.held.size, bytes: this.held.bytes };
   }
 
   /**
@@ -113,29 +111,31 @@ export class Reporter {
     this.severityCounts[severity]++;
     this.findingCounts.set(check, (this.findingCounts.get(check) ?? 0) + 1);
     this.s.stats.finding(dev, check);
-    const f: Finding = {
+    const ev = this.s.cur;
+    const id = this.held.put(
       check,
       severity,
-      message: text,
-      device,
+      text,
+      dev,
       driver,
       bare,
-      at: this.eventRef(),
-      stack: null,
-      mapping: entry >= 0 ? this.mappingInfo(entry) : null,
       note,
       shown,
-      kernelFalsePositive: falsePositive,
-    };
-    const ev = this.s.cur;
+      falsePositive,
+      this.positions,
+      ev,
+      this.s.entries,
+      entry,
+      this.s.cov.lastTsDigits,
+    );
     // an error the trace proves from its history is held until no late notice can concern it;
     // one made by no event (an unbind after the input, a library call) has no notice to wait for.
     // A traced call's finding waits for its CPU's next record: the call's stack, if the trace has one.
-    if (ev === null) this.gate.push(f, 0, 0, false);
+    if (ev === null) this.gate.push(id, 0, 0, false);
     else {
       const held = severity === 'error' && def.severity === 'coverage';
       const waitCpu = ev !== this.s.directEvent && carriesStack(ev.kind) ? ev.cpu : -1;
-      this.gate.push(f, ev.tsSec, ev.tsNs, held, waitCpu);
+      this.gate.push(id, ev.tsSec, ev.tsNs, held, waitCpu);
     }
   }
 
@@ -151,48 +151,10 @@ export class Reporter {
     return this.s.cov.facts?.positions ?? 'line';
   }
 
-  private eventRef(): EventRef {
-    const ev = this.s.cur;
-    if (!ev) return { line: 0, positions: this.positions, ts: '', cpu: 0, pid: 0, comm: '' };
-    return {
-      line: ev.line,
-      positions: this.positions,
-      ts: tsString(ev.tsSec, ev.tsNs, ev.tsDigits),
-      cpu: ev.cpu,
-      pid: ev.pid,
-      comm: ev.comm >= 0 ? this.s.names.comms.name(ev.comm) : '',
-    };
-  }
-
-  /** A snapshot of entry e, for a finding or a dump line. */
+  /** A snapshot of entry e now, as a finding about it carries (for a dump line). */
   mappingInfo(e: number): MappingInfo {
-    const { entries: t, names } = this.s;
-    const known = t.physKnown(e);
-    const st = t.stack(e);
-    return {
-      type: TYPE_NAMES[t.type(e)] ?? '?',
-      direction: DIR_NAMES[t.dir(e)] ?? '?',
-      dmaAddr: addr(t.dmaHi(e), t.dmaLo(e)),
-      size: t.size(e),
-      physAddr: known ? pa(t.physHi(e), t.physLo(e)) : null,
-      sgCallEnts: t.sgCall(e),
-      sgMappedEnts: t.sgMapped(e),
-      mappedAt: {
-        line: t.line(e),
-        positions: this.positions,
-        ts: t.line(e) > 0 || t.tsSec(e) > 0 ? tsString(t.tsSec(e), t.tsNs(e), this.s.cov.lastTsDigits) : '',
-        cpu: t.cpu(e),
-        pid: t.pid(e),
-        comm: t.comm(e) >= 0 ? names.comms.name(t.comm(e)) : '',
-      },
-      stack: st >= 0 ? names.stacks.name(st).split('\n') : null,
-    };
+    return this.held.mappingNow(this.s.entries, e, this.s.cov.lastTsDigits, this.s.names, this.positions);
   }
-}
-
-/** Two references to the same record of the input (its line or record number, and CPU). */
-function sameRef(a: EventRef, b: EventRef): boolean {
-  return a.line === b.line && a.cpu === b.cpu;
 }
 
 /**

@@ -9,8 +9,12 @@ import { ALL_CPUS } from '../../src/engine/events.js';
 import type { Finding } from '../../src/engine/findings.js';
 import { FindingGate } from '../../src/engine/gate.js';
 
-function finding(message: string, severity: Finding['severity'] = 'error'): Finding {
-  return {
+/** Findings made so far: the gate holds them by id (their index here). */
+const made: Finding[] = [];
+
+/** A finding, by its id. */
+function finding(message: string, severity: Finding['severity'] = 'error'): number {
+  made.push({
     check: 'unmap-not-mapped',
     severity,
     message,
@@ -23,20 +27,21 @@ function finding(message: string, severity: Finding['severity'] = 'error'): Find
     note: null,
     shown: true,
     kernelFalsePositive: null,
-  };
+  });
+  return made.length - 1;
 }
 
 /** A gate whose sink collects; a notice's downgrade and a stack's arrival are written into the finding. */
 function gate() {
   const out: Finding[] = [];
   const g = new FindingGate(
-    (f) => out.push(f),
-    (f, cpu, after) => {
-      f.severity = 'unconfirmed';
-      f.note = `cpu ${cpu} after ${after}`;
+    (id) => out.push(made[id]!),
+    (id, cpu, after) => {
+      made[id]!.severity = 'unconfirmed';
+      made[id]!.note = `cpu ${cpu} after ${after}`;
     },
-    (f, stack) => {
-      f.stack = [`frame ${stack}`];
+    (id, stack) => {
+      made[id]!.stack = [`frame ${stack}`];
     },
   );
   const said = () => out.map((f) => `${f.severity}:${f.message}`);
@@ -128,6 +133,33 @@ describe('finding gate', () => {
     assert.deepEqual(saidStacks(), [], 'still waiting for the stack that may follow on CPU 0');
     g.record(0, 7);
     assert.deepEqual(saidStacks(), ['error:s:frame 7']);
+  });
+
+  it('holds thousands behind a CPU that shows nothing, lets them out in order as it catches up, and again after it grew', () => {
+    const { g, said } = gate();
+    g.setCpus(2);
+    for (let i = 0; i < 5000; i++) {
+      g.seen(0, i, 0);
+      g.push(finding(`a${i}`), i, 0, true);
+    }
+    assert.equal(g.size, 5000);
+    g.seen(1, 2499, 0); // CPU 1 reaches 2499 s: the errors up to then are final
+    assert.equal(said().length, 2500);
+    assert.deepEqual(said().slice(2498), ['error:a2498', 'error:a2499']);
+    for (let i = 5000; i < 8000; i++) {
+      g.seen(0, i, 0);
+      g.push(finding(`a${i}`), i, 0, true);
+    }
+    g.lost(1, () => '2499.000000'); // everything after CPU 1's last event may rest on what it lost
+    g.drained();
+    const out = said();
+    assert.equal(out.length, 8000);
+    for (let i = 0; i < 8000; i++) assert.equal(out[i], `${i < 2500 ? 'error' : 'unconfirmed'}:a${i}`);
+    assert.equal(g.size, 0);
+    g.seen(0, 9000, 0);
+    g.seen(1, 9000, 0);
+    g.push(finding('after'), 9000, 0, true);
+    assert.deepEqual(said().slice(8000), ['error:after']);
   });
 
   it('one CPU alone: an error goes out at once', () => {
