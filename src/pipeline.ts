@@ -19,6 +19,9 @@ import { ThreadedRawLive } from './input/tracefs-raw-threaded.js';
 import { dropStandbys, THREADED_TEXT_MIN_BYTES, threadedWorker } from './input/worker-standby.js';
 import type { SummaryData } from './report/json.js';
 
+/** Findings let out at a time when the input ends (ReplayOptions.onDrain runs between). */
+const DRAIN_SLICE = 4096;
+
 export interface ReplayOptions {
   engine?: Partial<EngineConfig>;
   onFinding?: (f: Finding) => void;
@@ -60,6 +63,12 @@ export interface ReplayOptions {
    * waited (see Pipeline.idle); flush the output here. Awaited.
    */
   onIdle?: () => void | Promise<void>;
+  /**
+   * Called between the slices of findings let out when the input ends (those
+   * held for a late loss notice: a text trace with a CPU that shows no event
+   * holds every proven error to the end). May return a promise (backpressure).
+   */
+  onDrain?: () => void | Promise<void>;
 }
 
 /** What the pipeline needs of a parser; TextParser and TraceDatParser both are one. */
@@ -260,8 +269,9 @@ export class Pipeline {
       else throw e;
     } finally {
       void dropStandbys(); // a standby worker the input did not take (read in this thread, or failed)
-      // nothing more comes (or the input broke off): the errors held for a late loss notice go out
-      this.engine.inputDrained();
+      // nothing more comes (or the input broke off): the errors held for a late loss notice go out,
+      // a slice at a time, each once the output took the one before (there may be millions)
+      while (this.engine.inputDrained(DRAIN_SLICE)) await opts.onDrain?.();
     }
     return this;
   }

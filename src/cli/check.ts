@@ -70,6 +70,7 @@ export async function runCheck(v: Values, positionals: string[]): Promise<number
         }
         await writer.ready();
       },
+      onDrain: () => writer.ready(),
     });
     current = pipeline;
     const r = (await pipeline.run()).result();

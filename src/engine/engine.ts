@@ -118,10 +118,11 @@ export class DmaDebugEngine {
    * idle: nothing to read, nothing queued). The errors held for a late loss
    * notice, and the findings waiting for their call's stack (gate.ts), go
    * out; call it before reading the findings' totals, and after feeding
-   * handle() directly.
+   * handle() directly. `max`: let at most that many out now, and say whether
+   * more are to go (call again once the output took them).
    */
-  inputDrained(): void {
-    this.s.report.gate.drained();
+  inputDrained(max = Number.POSITIVE_INFINITY): boolean {
+    return this.s.report.gate.drained(max);
   }
 
   /**

@@ -194,18 +194,28 @@ export class FindingGate {
     return { sec: this.lastSec[cpu]!, ns: this.lastNs[cpu]! };
   }
 
-  /** The input holds nothing more now (its end, a drained live source): everything goes out. */
-  drained(): void {
-    if (this.head === this.tail) return;
-    if (this.waiting !== 0) {
+  /**
+   * The input holds nothing more now (its end, a drained live source):
+   * every verdict is final and no finding waits any more, so everything goes
+   * out: at most `max` now (the caller lets the output take them, then calls
+   * again). Returns whether findings are still to go out.
+   */
+  drained(max = Number.POSITIVE_INFINITY): boolean {
+    if (this.head === this.tail) return false;
+    if (this.waiting !== 0 || this.final < this.tail) {
+      for (let p = this.head; p < this.tail; p++) {
+        const i = p % this.cap;
+        this.qHeld[i] = 0;
+        this.qWait[i] = -1;
+      }
       this.waitCount.fill(0);
       this.waiting = 0;
+      this.final = this.tail;
+      this.blocker = -1;
     }
-    // emptied before the sink runs: a sink that reads the engine sees a settled gate
-    const out = this.takeIds(this.tail);
-    this.final = this.tail;
-    this.blocker = -1;
-    for (const id of out) this.sink(id);
+    // off the queue before the sink runs: a sink that reads the engine sees a settled gate
+    for (const id of this.takeIds(Math.min(this.tail, this.head + max))) this.sink(id);
+    return this.head < this.tail;
   }
 
   /** Makes verdicts final while nothing can concern them, then lets out the head while it has its stack. */

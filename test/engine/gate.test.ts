@@ -162,6 +162,25 @@ describe('finding gate', () => {
     assert.deepEqual(said().slice(8000), ['error:after']);
   });
 
+  it('drained(max) lets out at most max at a time, in order, each final, none waiting for a stack', () => {
+    const { g, saidStacks: said } = gate();
+    g.setCpus(2);
+    g.seen(0, 1, 0);
+    for (let i = 0; i < 10; i++) g.push(finding(`d${i}`), 1, i, true, i % 2);
+    g.lost(1, () => '0.5'); // CPU 1 never showed an event: each turns unconfirmed
+    assert.equal(g.drained(4), true);
+    assert.equal(said().length, 4);
+    assert.equal(g.drained(4), true);
+    g.record(0, 7); // the waits ended with the first slice: no stack comes to the rest now
+    assert.equal(g.drained(4), false);
+    assert.deepEqual(
+      said(),
+      Array.from({ length: 10 }, (_, i) => `unconfirmed:d${i}:-`),
+    );
+    assert.equal(g.drained(4), false);
+    assert.equal(g.size, 0);
+  });
+
   it('one CPU alone: an error goes out at once', () => {
     const { g, said } = gate();
     g.seen(0, 1, 0);
