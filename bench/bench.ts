@@ -1,4 +1,4 @@
-// Owns `npm run bench`. Five sections, each skippable:
+// Owns `npm run bench`. Six sections, each skippable:
 // - real traces (--no-real, first; bench/bench-real.ts): the storm fixture as trace.dat (as recorded and
 //   converted to v6) and as text, and the largest real-device fixtures of each kernel, against
 //   `trace-cmd report` (Debian's 3.1.6 and 3.4) and `wc -l` in the same run, runs interleaved, medians
@@ -15,6 +15,8 @@
 //   events/s). --live-mode raw|text|both picks the paths.
 // - page-free (--no-pagefree, bench/bench-pagefree.ts): the page-freed-while-mapped check's
 //   throughput at 10k and at 1M live mappings, side by side (its cost must not grow with the count).
+// - held findings (--no-held, bench/bench-held.ts): peak RSS of text traces that hold every error to
+//   their end (a CPU that shows no event), at two counts: the memory of one held finding.
 // It reports; it does not fail. Exit status is non-zero only when something crashed.
 //
 //   npm run bench -- [--no-real] [--real-runs 5] [--size 1G] [--live 4096] [--keep]
@@ -23,6 +25,7 @@
 //                    [--live-mode both] [--live-rates 500k,1M,2M] [--live-fifo 64K,1M]
 //                    [--live-seconds 2]
 //                    [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]
+//                    [--no-held] [--held-counts 250k,1M]
 //
 // Traces live in /tmp/dmadebug-bench/ and are reused when a trace of the same size and live count is
 // there (left by --keep). Without --keep each trace is deleted once measured.
@@ -43,6 +46,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAT_TARGET, type DatRow, runDat } from './bench-dat.js';
+import { type HeldRow, runHeld } from './bench-held.js';
 import { LIVE_TARGET, type LiveMode, type LiveRow, runLive } from './bench-live.js';
 import { type PageFreeRow, runPageFree } from './bench-pagefree.js';
 import {
@@ -89,6 +93,8 @@ interface Args {
   pageFree: boolean;
   pageFreeLives: number[];
   pageFreeFrees: number;
+  held: boolean;
+  heldCounts: number[];
 }
 
 interface Trace {
@@ -138,6 +144,8 @@ function parseArgs(argv: string[]): Args {
     pageFree: true,
     pageFreeLives: [10_000, 100_000, 1_000_000, 3_000_000],
     pageFreeFrees: 2_000_000,
+    held: true,
+    heldCounts: [250_000, 1_000_000],
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -151,11 +159,13 @@ function parseArgs(argv: string[]): Args {
       k === '--no-text' ||
       k === '--no-dat' ||
       k === '--no-live' ||
-      k === '--no-pagefree'
+      k === '--no-pagefree' ||
+      k === '--no-held'
     ) {
       if (k === '--no-real') a.real = false;
       else if (k === '--no-mem') a.mem = false;
       else if (k === '--no-pagefree') a.pageFree = false;
+      else if (k === '--no-held') a.held = false;
       else if (k === '--no-text') a.text = false;
       else if (k === '--no-dat') a.dat = false;
       else a.liveFeed = false;
@@ -170,6 +180,7 @@ function parseArgs(argv: string[]): Args {
           '                        [--live-mode raw|text|both] [--live-rates 500k,1M,2M]\n' +
           '                        [--live-fifo 64K,1M] [--live-seconds 2]\n' +
           '                        [--no-pagefree] [--pagefree-lives 10k,100k,1M,3M] [--pagefree-frees 2M]\n' +
+          '                        [--no-held] [--held-counts 250k,1M]\n' +
           'defaults: live rates raw 500k,1M,1.5M,2M,2.5M,3M,4M,5M and text 250k,500k,1M,2M,4M (each up to the first\n' +
           'not sustained); FIFO sizes 64K (the default) and 1M (F_SETPIPE_SZ)\n',
       );
@@ -196,6 +207,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--live-seconds') a.liveSeconds = Number(v);
     else if (k === '--pagefree-lives') a.pageFreeLives = v.split(',').map(parseCount);
     else if (k === '--pagefree-frees') a.pageFreeFrees = parseCount(v);
+    else if (k === '--held-counts') a.heldCounts = v.split(',').map(parseCount);
     else throw new Error(`unknown option ${k}`);
   }
   if (a.shortSize >= a.size) a.shortSize = Math.max(1 << 20, Math.floor(a.size / 4));
@@ -395,7 +407,7 @@ async function main(): Promise<number> {
     const r = runReal({ root: ROOT, dir: DIR, bin: BIN, runs: args.realRuns, log });
     process.stdout.write(`${realTables(r)}\n`);
     for (const row of r.rows) if (!row.ddOk) crashed = true;
-    if (args.text || args.dat || args.liveFeed || args.pageFree) {
+    if (args.text || args.dat || args.liveFeed || args.pageFree || args.held) {
       process.stdout.write('\n(the generated workloads below are for scaling curves)\n\n');
     }
   }
@@ -438,6 +450,12 @@ async function main(): Promise<number> {
     process.stdout.write('\n== page-free: the page-freed-while-mapped check at growing live counts\n');
     const rows = runPageFree({ lives: args.pageFreeLives, frees: args.pageFreeFrees, log });
     process.stdout.write(`${pageFreeTable(rows)}\n`);
+  }
+  if (args.held) {
+    process.stdout.write('\n== held findings: errors held to the end of a text trace (a CPU that shows no event)\n');
+    const rows = runHeld({ dir: DIR, bin: BIN, counts: args.heldCounts, time: useTime ? TIME : null, log });
+    process.stdout.write(`${heldTable(rows)}\n`);
+    for (const r of rows) if (r.exit !== 'exit 1' || r.outLines !== 2 * r.errors) crashed = true;
   }
   if (args.keep) process.stdout.write(`\ntraces kept in ${DIR}\n`);
   return crashed ? 1 : 0;
@@ -581,6 +599,37 @@ function pageFreeTable(rows: PageFreeRow[]): string {
   }
   const findings = rows.reduce((n, r) => n + r.findings, 0);
   if (findings > 0) out += `\nWARNING: ${findings} findings on frees chosen to miss every mapping`;
+  return `${out}\n`;
+}
+
+function heldTable(rows: HeldRow[]): string {
+  const t: string[][] = [['errors held', 'trace MB', 'dmadebug s', 'errors/s', 'peak RSS MiB', 'lines out', 'exit']];
+  for (const r of rows) {
+    t.push([
+      grouped(r.errors),
+      fmt(r.bytes / 1e6, 0),
+      fmt(r.seconds, 2),
+      grouped(r.errors / r.seconds),
+      fmt(r.rssKiB / 1024, 1),
+      grouped(r.outLines),
+      r.exit,
+    ]);
+  }
+  let out = table(t);
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (first && last && last.errors > first.errors) {
+    const per = ((last.rssKiB - first.rssKiB) * 1024) / (last.errors - first.errors);
+    out +=
+      `\nper held finding: (${fmt(last.rssKiB / 1024, 1)} − ${fmt(first.rssKiB / 1024, 1)}) MiB / ` +
+      `${grouped(last.errors - first.errors)} more errors = ${fmt(per, 0)} bytes of peak RSS (its numbers, the ` +
+      'snapshot, its message as bytes, and its share of the output on its way through the pipe)';
+  }
+  for (const r of rows) {
+    if (r.exit !== 'exit 1' || r.outLines !== 2 * r.errors) {
+      out += `\nWARNING: ${grouped(r.errors)} errors: ${r.exit}, ${grouped(r.outLines)} lines out (expected exit 1, ${grouped(2 * r.errors)})`;
+    }
+  }
   return `${out}\n`;
 }
 
