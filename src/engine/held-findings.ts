@@ -3,11 +3,11 @@
 // the input: in a text trace where some CPU never shows an event, every proven
 // error waits for that CPU. As objects (the Finding, its two places, the
 // mapping snapshot and their strings: 0.5-1 KB and a dozen heap objects
-// each), 2 M held errors took 1.6 GB, the garbage collector copied and marked
-// them over and over, and a few million more would have passed V8's heap
-// limit. Here a held finding is a row of numbers in typed arrays, the
+// each), 2 M held errors peaked at 1.3 GB, the garbage collector copied and
+// marked them over and over, and a few million more would have passed V8's
+// heap limit. Here a held finding is a row of numbers in typed arrays, the
 // snapshot of the mapping it is about in a second row (only findings about a
-// mapping have one), and its message and note as UTF-8 bytes: about 70 bytes
+// mapping have one), and its message and note as UTF-8 bytes: about 75 bytes
 // plus its text (80 more with a mapping), nothing for the collector to trace.
 // It becomes a Finding when the gate lets it out (take()).
 //
@@ -39,19 +39,19 @@ const I_DRIVER = 2;
 const I_FALSE_POSITIVE = 3;
 const I_DEV = 4;
 const I_CPU = 5;
-const I_PID = 6;
-const I_COMM = 7;
-const I_NS = 8;
-const I_CALL_STACK = 9;
+const I_COMM = 6;
+const I_NS = 7;
+const I_CALL_STACK = 8;
 /** Once its page is packed: where its texts begin in the page's bytes, the message's and the note's lengths (-1: no note). */
-const I_TEXT = 10;
-const I_MSG_LEN = 11;
-const I_NOTE_LEN = 12;
-const I = 13;
-// a row's doubles (D a row): line or byte offset, seconds
+const I_TEXT = 9;
+const I_MSG_LEN = 10;
+const I_NOTE_LEN = 11;
+const I = 12;
+// a row's doubles (D a row): line or byte offset, seconds, pid (a text line's may have 10 digits)
 const D_LINE = 0;
 const D_SEC = 1;
-const D = 2;
+const D_PID = 2;
+const D = 3;
 // the mapping's snapshot: ints (MI a row), doubles (MD a row)
 const M_TYPE = 0;
 const M_DIR = 1;
@@ -207,7 +207,7 @@ export class HeldFindings {
       page.nums[row * D + D_SEC] = ev.tsSec;
       ints[io + I_NS] = ev.tsNs;
       ints[io + I_CPU] = ev.cpu;
-      ints[io + I_PID] = ev.pid;
+      page.nums[row * D + D_PID] = ev.pid;
       ints[io + I_COMM] = ev.comm;
     }
     if (e >= 0) {
@@ -261,7 +261,7 @@ export class HeldFindings {
             positions,
             ts: tsString(page.nums[row * D + D_SEC]!, ints[io + I_NS]!, (flags >>> DIGITS_SHIFT) & 15),
             cpu: ints[io + I_CPU]!,
-            pid: ints[io + I_PID]!,
+            pid: page.nums[row * D + D_PID]!,
             comm: comm >= 0 ? names.comms.name(comm) : '',
           }
         : { line: 0, positions, ts: '', cpu: 0, pid: 0, comm: '' };

@@ -51,11 +51,6 @@ export class Reporter {
     this.severityCounts.unconfirmed++;
   }
 
-  /** How many findings the gate holds, and the bytes that keeps (the strings they share aside). */
-  heldState(): { findings: number; bytes: number } {
-    return { findings: this.held.size, bytes: this.held.bytes };
-  }
-
   /**
    * err_printk(): an error when `proven`, with an optional `proof` note;
    * otherwise unconfirmed, with the reason `whyUnproven` (coverage's wording).
