@@ -89,6 +89,7 @@ const SEVERITY_SHIFT = 8;
 const POSITIONS_SHIFT = 10;
 const DIGITS_SHIFT = 12;
 
+/** By their code in I_FLAGS (put() writes these codes). */
 const SEVERITIES: readonly Severity[] = ['error', 'unconfirmed', 'info'];
 const POSITIONS: readonly InputPositions[] = ['line', 'file', 'cpu-data'];
 const CHECK_IDS = Object.keys(CHECKS) as CheckId[];
@@ -194,8 +195,8 @@ export class HeldFindings {
     let flags =
       (bare ? F_BARE : 0) |
       (shown ? F_SHOWN : 0) |
-      (SEVERITIES.indexOf(severity) << SEVERITY_SHIFT) |
-      (POSITIONS.indexOf(positions) << POSITIONS_SHIFT);
+      ((severity === 'error' ? 0 : severity === 'unconfirmed' ? 1 : 2) << SEVERITY_SHIFT) |
+      ((positions === 'line' ? 0 : positions === 'file' ? 1 : 2) << POSITIONS_SHIFT);
     ints[io + I_CHECK] = CHECK_INDEX.get(check)!;
     ints[io + I_DRIVER] = this.drivers.of(driver);
     ints[io + I_FALSE_POSITIVE] = this.falsePositives.of(falsePositive);
