@@ -48,11 +48,12 @@ function ctxPrefix(c: Ctx): Uint8Array {
   return enc(`${comm.padStart(16)}-${String(pid).padEnd(7)} [${String(cpu).padStart(3, '0')}] ${flags} `);
 }
 
-function headerText(events: number, pad: number): string {
+/** ftrace's header of a `trace` file: `pad` spaces on its second line, `cpus` after #P:. */
+export function headerText(events: number, pad: number, cpus = 4): string {
   return (
     '# tracer: nop\n' +
     `#${' '.repeat(pad)}\n` +
-    `# entries-in-buffer/entries-written: ${events}/${events}   #P:4\n` +
+    `# entries-in-buffer/entries-written: ${events}/${events}   #P:${cpus}\n` +
     '#\n' +
     '#                                _-----=> irqs-off/BH-disabled\n' +
     '#                               / _----=> need-resched\n' +
