@@ -19,7 +19,7 @@ import { ThreadedRawLive } from './input/tracefs-raw-threaded.js';
 import { dropStandbys, THREADED_TEXT_MIN_BYTES, threadedWorker } from './input/worker-standby.js';
 import type { SummaryData } from './report/json.js';
 
-/** Findings let out at a time when the input ends (ReplayOptions.onDrain runs between). */
+/** Findings let out at a time when many are (ReplayOptions.onDrain runs between). */
 const DRAIN_SLICE = 4096;
 
 export interface ReplayOptions {
@@ -64,9 +64,11 @@ export interface ReplayOptions {
    */
   onIdle?: () => void | Promise<void>;
   /**
-   * Called between the slices of findings let out when the input ends (those
-   * held for a late loss notice: a text trace with a CPU that shows no event
-   * holds every proven error to the end). May return a promise (backpressure).
+   * Called between the slices of findings let out at once: those held for a
+   * late loss notice, when the input ends (a text trace with a CPU that shows
+   * no event holds every proven error to its end) or when that CPU shows up
+   * after a long silence. May return a promise (backpressure). With it, at
+   * most DRAIN_SLICE findings go out per input chunk, the rest between slices.
    */
   onDrain?: () => void | Promise<void>;
 }
@@ -142,6 +144,8 @@ export class Pipeline {
       onFinding?.(f);
     };
     this.engine = new DmaDebugEngine(this.names, count, opts.engine ?? {});
+    // a consumer that waits for its output: a slice per input chunk, the rest between slices (letOutReady)
+    if (opts.onDrain) this.engine.letOutHeld(DRAIN_SLICE);
     const engine = this.engine;
     const tap = opts.tap;
     this.sink = tap
@@ -192,7 +196,13 @@ export class Pipeline {
         if (src.compression === 'none' && this.path !== '-' && opts.chunkSize === undefined) {
           // A plain file: read it by position, as trace-cmd does (bounded memory).
           await src.close();
-          const onProgress = opts.onChunk ? (events: number) => opts.onChunk!(0, events, this.size) : undefined;
+          const onProgress =
+            opts.onChunk || opts.onDrain
+              ? async (events: number) => {
+                  await this.letOutReady();
+                  await opts.onChunk?.(0, events, this.size);
+                }
+              : undefined;
           if (opts.decodeThread ?? threadedWorker('tracedat', 'none', this.size ?? 0) !== null) {
             // big: decode in a worker thread while this one runs the checks
             const threaded = new ThreadedTraceDat({
@@ -237,12 +247,18 @@ export class Pipeline {
         const onChunk = opts.onChunk;
         bytes = await threaded.read(
           chunks,
-          onChunk ? (events) => onChunk(src.bytesRead(), events, this.size) : undefined,
+          onChunk || opts.onDrain
+            ? async (events) => {
+                await this.letOutReady();
+                await onChunk?.(src.bytesRead(), events, this.size);
+              }
+            : undefined,
         );
       } else {
         for await (const chunk of chunks) {
           bytes += chunk.length;
           parser.push(chunk);
+          await this.letOutReady();
           if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
         }
         parser.end();
@@ -274,6 +290,16 @@ export class Pipeline {
       while (this.engine.inputDrained(DRAIN_SLICE)) await opts.onDrain?.();
     }
     return this;
+  }
+
+  /**
+   * With onDrain (a consumer whose output may lag): between input chunks, the
+   * findings that are ready go out a slice at a time, each once the output
+   * took the one before. Without it, findings go out as soon as they are ready.
+   */
+  private async letOutReady(): Promise<void> {
+    const onDrain = this.opts.onDrain;
+    if (onDrain) while (this.engine.letOutHeld(DRAIN_SLICE)) await onDrain();
   }
 
   /**

@@ -127,4 +127,51 @@ describe('findings held to the end of the input', () => {
     assert.deepEqual(slices, [4096, 4096], 'two full slices, then the last 1808 with nothing more to wait for');
     assert.equal(r.engine.severityCounts.error, n);
   });
+
+  it('a CPU that shows up after a long silence lets its backlog out a slice per onDrain too, in order', async () => {
+    const header = readFileSync(fixture('bug-unmap-unmapped', 'trace.txt'), 'utf8').split('\n').slice(0, 12).join('\n');
+    const n = 20_000;
+    const lines = [header];
+    for (let i = 0; i < n; i++) {
+      const ts = (1 + i / 1e6).toFixed(6);
+      const addr = (0x10000000 + i * 0x1000).toString(16);
+      lines.push(
+        `          insmod-109     [000] .....   ${ts}: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=${addr} size=512 attrs=`,
+      );
+    }
+    // CPU 1 shows up: every error so far is final; then CPU 0 goes on with a few more
+    lines.push(
+      '          insmod-109     [001] .....     2.000000: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=abc000 size=512 attrs=',
+    );
+    lines.push(
+      '          insmod-109     [000] .....     2.000001: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=abd000 size=512 attrs=',
+    );
+    const path = join(tmp, 'late-cpu.txt');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const base: string[] = [];
+    await replay(path, { onFinding: (f) => base.push(f.message), parseThread: false });
+    const seen: string[] = [];
+    const slices: number[] = [];
+    let last = 0;
+    for (const parseThread of [false, true]) {
+      seen.length = 0;
+      slices.length = 0;
+      last = 0;
+      const r = await replay(path, {
+        onFinding: (f) => seen.push(f.message),
+        onDrain: async () => {
+          slices.push(seen.length - last);
+          last = seen.length;
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+        parseThread,
+      });
+      assert.equal(r.error, null);
+      assert.deepEqual(seen, base, 'the same findings, in the same order');
+      assert.equal(seen.length, n + 2);
+      // a chunk's turn lets out a slice, then a slice per onDrain: at most two between two calls
+      assert.ok(slices.length >= 2, `the backlog went out in slices (${slices.join(', ')})`);
+      assert.ok(Math.max(...slices, n + 2 - last) <= 2 * 4096, `slices of ${slices.join(', ')}, then ${n + 2 - last}`);
+    }
+  });
 });

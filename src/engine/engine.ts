@@ -126,6 +126,16 @@ export class DmaDebugEngine {
   }
 
   /**
+   * From now until the next call, at most `max` findings go out; those ready
+   * now go at once. Returns whether more are ready (call again once the
+   * output took these). Until it is first called, findings go out as soon as
+   * they are ready, however many.
+   */
+  letOutHeld(max: number): boolean {
+    return this.s.report.gate.letOut(max);
+  }
+
+  /**
    * A reader's promise (TraceDatParserOptions.quiet): CPU `cpu`'s next record
    * is at sec.ns (Infinity: it has none) and no loss notice of that CPU comes
    * before it. Errors held for a notice need not wait for that CPU until then.

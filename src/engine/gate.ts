@@ -59,6 +59,8 @@ export class FindingGate {
   private blocker = -1;
   /** Findings waiting for a stack, in all. */
   private waiting = 0;
+  /** How many more may go out before letOut() is called again (no limit until it is). */
+  private allowance = Number.POSITIVE_INFINITY;
   /** By CPU: how many findings wait for its next record, and the position of the first. */
   private waitCount = new Int32Array(64);
   private waitFirst = new Float64Array(64);
@@ -237,8 +239,24 @@ export class FindingGate {
     let p = this.head;
     while (p < k && this.qWait[p % this.cap]! < 0) p++;
     this.final = k;
+    if (p - this.head > this.allowance) p = this.head + this.allowance;
     if (p === this.head) return;
+    this.allowance -= p - this.head;
     for (const id of this.takeIds(p)) this.sink(id);
+  }
+
+  /**
+   * From now until the next call, at most `max` findings go out (the oldest
+   * first, as always): those ready now go at once, up to that many. Returns
+   * whether more are ready, to go out at the next call. A caller that lets
+   * its output take each batch before the next (the CLI's pipe) calls it
+   * between input chunks, so a CPU that shows up after a long silence, and
+   * lets out all it held back, does not fill memory with output.
+   */
+  letOut(max: number): boolean {
+    this.allowance = max;
+    this.release();
+    return this.head < this.final && this.qWait[this.head % this.cap]! < 0;
   }
 
   /** The ids at positions [head, to), taken off the queue. */

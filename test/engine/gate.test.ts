@@ -181,6 +181,26 @@ describe('finding gate', () => {
     assert.equal(g.size, 0);
   });
 
+  it('letOut(max): at most max go out until the next call, the rest stay ready in order; no call, no limit', () => {
+    const { g, said } = gate();
+    g.setCpus(2);
+    g.seen(0, 1, 100);
+    for (let i = 0; i < 10; i++) g.push(finding(`l${i}`), 1, i, true);
+    assert.equal(g.letOut(3), false, 'none is ready: CPU 1 has shown nothing');
+    g.seen(1, 2, 0); // CPU 1 shows up: all ten are final, three may go
+    assert.deepEqual(said(), ['error:l0', 'error:l1', 'error:l2']);
+    g.push(finding('late', 'info'), 2, 0, false); // behind the others, whatever it is
+    g.seen(0, 2, 0);
+    assert.equal(said().length, 3, 'the allowance is spent');
+    assert.equal(g.letOut(4), true);
+    assert.deepEqual(said().slice(3), ['error:l3', 'error:l4', 'error:l5', 'error:l6']);
+    assert.equal(g.letOut(4), false, 'the last ones went');
+    assert.deepEqual(said().slice(7), ['error:l7', 'error:l8', 'error:l9', 'info:late']);
+    // an empty queue still lets a finding out at once
+    g.push(finding('now', 'info'), 3, 0, false);
+    assert.deepEqual(said().slice(11), ['info:now']);
+  });
+
   it('one CPU alone: an error goes out at once', () => {
     const { g, said } = gate();
     g.seen(0, 1, 0);
