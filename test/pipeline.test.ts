@@ -95,10 +95,12 @@ describe('a trace that starts late', () => {
 });
 
 describe('findings held to the end of the input', () => {
-  it('go out a slice at a time, onDrain between slices, in order, all of them', async () => {
-    // the header names 2 CPUs and CPU 1 shows no event: every proven error waits for it to the end
+  /**
+   * A text trace whose header names 2 CPUs: n unmaps of addresses never mapped on CPU 0 (1 µs
+   * apart from 1 s on), then `after`. While CPU 1 shows no event, every one of them waits for it.
+   */
+  function heldTrace(name: string, n: number, after: string[] = []): string {
     const header = readFileSync(fixture('bug-unmap-unmapped', 'trace.txt'), 'utf8').split('\n').slice(0, 12).join('\n');
-    const n = 10_000;
     const lines = [header];
     for (let i = 0; i < n; i++) {
       const ts = (1 + i / 1e6).toFixed(6);
@@ -107,8 +109,13 @@ describe('findings held to the end of the input', () => {
         `          insmod-109     [000] .....   ${ts}: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=${addr} size=512 attrs=`,
       );
     }
-    const path = join(tmp, 'held.txt');
-    writeFileSync(path, `${lines.join('\n')}\n`);
+    const path = join(tmp, name);
+    writeFileSync(path, `${[...lines, ...after].join('\n')}\n`);
+    return path;
+  }
+
+  /** Replays with an onDrain that notes how many findings came since its last call (`rest`: after the last). */
+  async function replaySlices(path: string, parseThread?: boolean) {
     const seen: string[] = [];
     const slices: number[] = [];
     let last = 0;
@@ -119,7 +126,15 @@ describe('findings held to the end of the input', () => {
         last = seen.length;
         await new Promise((resolve) => setImmediate(resolve));
       },
+      ...(parseThread !== undefined ? { parseThread } : {}),
     });
+    return { r, seen, slices, rest: seen.length - last };
+  }
+
+  it('go out a slice at a time, onDrain between slices, in order, all of them', async () => {
+    const n = 10_000;
+    const path = heldTrace('held.txt', n);
+    const { r, seen, slices } = await replaySlices(path);
     assert.equal(r.error, null);
     assert.equal(seen.length, n);
     for (let i = 0; i < n; i += 997)
@@ -129,49 +144,22 @@ describe('findings held to the end of the input', () => {
   });
 
   it('a CPU that shows up after a long silence lets its backlog out a slice per onDrain too, in order', async () => {
-    const header = readFileSync(fixture('bug-unmap-unmapped', 'trace.txt'), 'utf8').split('\n').slice(0, 12).join('\n');
     const n = 20_000;
-    const lines = [header];
-    for (let i = 0; i < n; i++) {
-      const ts = (1 + i / 1e6).toFixed(6);
-      const addr = (0x10000000 + i * 0x1000).toString(16);
-      lines.push(
-        `          insmod-109     [000] .....   ${ts}: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=${addr} size=512 attrs=`,
-      );
-    }
-    // CPU 1 shows up: every error so far is final; then CPU 0 goes on with a few more
-    lines.push(
+    // CPU 1 shows up: every error so far is final; then CPU 0 goes on with one more
+    const path = heldTrace('late-cpu.txt', n, [
       '          insmod-109     [001] .....     2.000000: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=abc000 size=512 attrs=',
-    );
-    lines.push(
       '          insmod-109     [000] .....     2.000001: dma_unmap_page: 0000:00:02.0 dir=TO_DEVICE dma_addr=abd000 size=512 attrs=',
-    );
-    const path = join(tmp, 'late-cpu.txt');
-    writeFileSync(path, `${lines.join('\n')}\n`);
+    ]);
     const base: string[] = [];
     await replay(path, { onFinding: (f) => base.push(f.message), parseThread: false });
-    const seen: string[] = [];
-    const slices: number[] = [];
-    let last = 0;
     for (const parseThread of [false, true]) {
-      seen.length = 0;
-      slices.length = 0;
-      last = 0;
-      const r = await replay(path, {
-        onFinding: (f) => seen.push(f.message),
-        onDrain: async () => {
-          slices.push(seen.length - last);
-          last = seen.length;
-          await new Promise((resolve) => setImmediate(resolve));
-        },
-        parseThread,
-      });
+      const { r, seen, slices, rest } = await replaySlices(path, parseThread);
       assert.equal(r.error, null);
       assert.deepEqual(seen, base, 'the same findings, in the same order');
       assert.equal(seen.length, n + 2);
       // a chunk's turn lets out a slice, then a slice per onDrain: at most two between two calls
       assert.ok(slices.length >= 2, `the backlog went out in slices (${slices.join(', ')})`);
-      assert.ok(Math.max(...slices, n + 2 - last) <= 2 * 4096, `slices of ${slices.join(', ')}, then ${n + 2 - last}`);
+      assert.ok(Math.max(...slices, rest) <= 2 * 4096, `slices of ${slices.join(', ')}, then ${rest}`);
     }
   });
 });
