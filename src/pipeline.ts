@@ -144,7 +144,7 @@ export class Pipeline {
       onFinding?.(f);
     };
     this.engine = new DmaDebugEngine(this.names, count, opts.engine ?? {});
-    // a consumer that waits for its output: a slice per input chunk, the rest between slices (letOutReady)
+    // a consumer that waits for its output: a slice per input chunk, the rest between slices (betweenChunks)
     if (opts.onDrain) this.engine.letOutHeld(DRAIN_SLICE);
     const engine = this.engine;
     const tap = opts.tap;
@@ -196,13 +196,7 @@ export class Pipeline {
         if (src.compression === 'none' && this.path !== '-' && opts.chunkSize === undefined) {
           // A plain file: read it by position, as trace-cmd does (bounded memory).
           await src.close();
-          const onProgress =
-            opts.onChunk || opts.onDrain
-              ? async (events: number) => {
-                  await this.letOutReady();
-                  await opts.onChunk?.(0, events, this.size);
-                }
-              : undefined;
+          const onProgress = this.betweenChunks(() => 0);
           if (opts.decodeThread ?? threadedWorker('tracedat', 'none', this.size ?? 0) !== null) {
             // big: decode in a worker thread while this one runs the checks
             const threaded = new ThreadedTraceDat({
@@ -244,22 +238,16 @@ export class Pipeline {
         const threaded = new ThreadedText({ names: this.names, sink: this.sink, file: label });
         this.parser = parser = threaded;
         this.engine.attachInputFacts(threaded.facts);
-        const onChunk = opts.onChunk;
         bytes = await threaded.read(
           chunks,
-          onChunk || opts.onDrain
-            ? async (events) => {
-                await this.letOutReady();
-                await onChunk?.(src.bytesRead(), events, this.size);
-              }
-            : undefined,
+          this.betweenChunks(() => src.bytesRead()),
         );
       } else {
+        const between = this.betweenChunks(() => src.bytesRead());
         for await (const chunk of chunks) {
           bytes += chunk.length;
           parser.push(chunk);
-          await this.letOutReady();
-          if (opts.onChunk) await opts.onChunk(src.bytesRead(), parser.events, this.size);
+          if (between) await between(parser.events);
         }
         parser.end();
       }
@@ -293,13 +281,19 @@ export class Pipeline {
   }
 
   /**
-   * With onDrain (a consumer whose output may lag): between input chunks, the
+   * What runs between input chunks (given the events so far), or undefined
+   * when nothing need: with onDrain (a consumer whose output may lag), the
    * findings that are ready go out a slice at a time, each once the output
-   * took the one before. Without it, findings go out as soon as they are ready.
+   * took the one before (without it they go out as soon as they are ready);
+   * then onChunk, with the bytes read so far.
    */
-  private async letOutReady(): Promise<void> {
-    const onDrain = this.opts.onDrain;
-    if (onDrain) while (this.engine.letOutHeld(DRAIN_SLICE)) await onDrain();
+  private betweenChunks(bytesRead: () => number): ((events: number) => Promise<void>) | undefined {
+    const { onChunk, onDrain } = this.opts;
+    if (!onChunk && !onDrain) return undefined;
+    return async (events) => {
+      if (onDrain) while (this.engine.letOutHeld(DRAIN_SLICE)) await onDrain();
+      await onChunk?.(bytesRead(), events, this.size);
+    };
   }
 
   /**
@@ -318,13 +312,13 @@ export class Pipeline {
 
   private async runRaw(dir: string): Promise<void> {
     const engine = this.engine;
-    const onChunk = this.opts.onChunk;
+    const onBatch = this.betweenChunks(() => 0); // (this.size: none, a live source has no size)
     const common = {
       names: this.names,
       sink: this.sink,
       file: this.label,
       onIdle: () => this.idle(),
-      ...(onChunk ? { onBatch: (events: number) => onChunk(0, events, undefined) } : {}),
+      ...(onBatch ? { onBatch } : {}),
     };
     const raw =
       this.opts.decodeThread === false
