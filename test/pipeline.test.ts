@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Finding } from '../src/engine/findings.js';
-import { replay } from '../src/pipeline.js';
+import { replay, summarize } from '../src/pipeline.js';
+import { makePaint } from '../src/report/paint.js';
+import { summaryText } from '../src/report/summary.js';
 import { fixture } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-pipe-'));
@@ -161,5 +163,45 @@ describe('findings held to the end of the input', () => {
       assert.ok(slices.length >= 2, `the backlog went out in slices (${slices.join(', ')})`);
       assert.ok(Math.max(...slices, rest) <= 2 * 4096, `slices of ${slices.join(', ')}, then ${rest}`);
     }
+  });
+});
+
+describe('a counter clock (x86-tsc, counter)', () => {
+  // bug-unmap-size's text with each `sec.usec:` turned into a u64 count past 2^64 - 2^60: every
+  // time needs all 20 digits, and its seconds part (count div 10^9) more than 32 bits
+  const counts = (): string => {
+    const text = readFileSync(fixture('bug-unmap-size'), 'latin1');
+    const base = 18_000_000_000_000_000_000n;
+    const out = text.replace(/ (\d+)\.(\d{6}): /g, (_m, s: string, us: string) => {
+      return ` ${base + BigInt(s) * 3_000_000_000n + BigInt(us) * 3001n}: `;
+    });
+    const path = join(tmp, 'tsc.txt');
+    writeFileSync(path, out);
+    return path;
+  };
+
+  it('keeps every count exact, in one thread and through the parsing worker alike', async () => {
+    const path = counts();
+    const results = [];
+    for (const parseThread of [false, true]) {
+      const findings: Finding[] = [];
+      const r = await replay(path, { parseThread, onFinding: (f) => findings.push(f) });
+      results.push({ r, findings });
+    }
+    const [one, two] = results as [(typeof results)[0], (typeof results)[0]];
+    assert.deepEqual(two.findings, one.findings);
+    const f = one.findings.find((x) => x.check === 'unmap-size-mismatch')!;
+    assert.ok(f, 'the size mismatch is found');
+    assert.match(f.at.ts, /^18000000\d{12}$/);
+    assert.match(f.mapping!.mappedAt.ts, /^18000000\d{12}$/);
+    assert.ok(BigInt(f.mapping!.mappedAt.ts) < BigInt(f.at.ts), 'mapped before it was unmapped');
+    // counts of an unknown rate tell nothing of the time since boot
+    const cov = one.r.engine.coverage();
+    assert.equal(cov.fromBoot, false);
+    assert.match(cov.decidedBy, /the trace clock is a counter/);
+    assert.match(cov.firstTs!, /^18000000\d{12}$/);
+    assert.deepEqual(two.r.engine.coverage(), cov);
+    const text = summaryText(summarize([path], one.r), makePaint(false));
+    assert.match(text, /events 18000000\d{12}\.\.18000000\d{12} \(counter clock counts, not seconds\)/);
   });
 });

@@ -137,6 +137,11 @@ export class Coverage {
     } else if (ev.kind === EventKind.CpuCutShort) {
       this.fromBoot = false;
       this.decidedBy = `the input is damaged before CPU ${ev.cpu}'s first event`;
+    } else if (ev.tsDigits === 0 && ev.kind !== EventKind.Lost) {
+      // x86-tsc, counter, ...: counts of an unknown rate, which tell no time since boot
+      this.fromBoot = false;
+      this.decidedBy = `the trace clock is a counter (the first event is at count ${at}), not seconds: nothing shows the trace began at boot`;
+      if (f && !f.overwriteKnown) this.openWindows(f, false);
     } else if (ev.tsSec + ev.tsNs / 1e9 > this.earlyBootSeconds) {
       this.fromBoot = false;
       this.decidedBy = `the first event is at ${at} s, after early boot (> ${this.earlyBootSeconds} s)`;
@@ -335,9 +340,15 @@ export class Coverage {
   }
 }
 
-/** "sec.frac" with the source's number of fractional digits. */
+/** "sec.frac" with the source's number of fractional digits; a counter clock's count as one integer. */
 export function tsString(sec: number, ns: number, digits: number): string {
-  if (digits <= 0) return String(sec);
+  // (DmaEvent.tsDigits)
+  if (digits <= 0) return sec === 0 ? String(ns) : `${sec}${String(ns).padStart(9, '0')}`;
   const frac = digits >= 9 ? ns : Math.floor(ns / 10 ** (9 - digits));
   return `${sec}.${String(frac).padStart(digits, '0')}`;
+}
+
+/** The unit after a span of tsString() times: seconds always print a fraction, a counter's counts never do. */
+export function tsUnit(ts: string): string {
+  return ts.includes('.') ? ' s' : ' (counter clock counts, not seconds)';
 }

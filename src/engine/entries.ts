@@ -26,7 +26,8 @@
 //                         | flags (2) | epoch tag (7)
 //   word 0x40000 + i      phys lo       word 0x50000 + i      phys hi
 //   word 0x60000 + i      size (-1: in sizeEsc)
-//   word 0x70000 + i      ts sec        word 0x80000 + i      ts ns
+//   word 0x70000 + i      ts sec        word 0x80000 + i      ts ns (| TS_ESC: the
+//                         seconds are past a u32, exactly in tsEsc)
 //   word 0x90000 + i      line, or a binary record's byte offset (-1: in lineEsc,
 //                         as for offsets past 4 GiB in a plain trace.dat)
 //   word 0xa0000 + i      task | (stack + 1) << 16 (-1: in originEsc)
@@ -53,6 +54,9 @@ import type { DmaEvent } from './events.js';
 import { EntryType } from './model.js';
 
 export const HASH_SIZE = 16384;
+/** In an ns word (ns < 10^9 < 2^30): the seconds are in tsEsc. */
+const TS_ESC = 0x40000000;
+const TWO32 = 4294967296;
 export const HASH_SHIFT = 13;
 
 /** Flag bits (flags()). */
@@ -133,6 +137,8 @@ export class EntryTable {
   private readonly sgEsc = new Map<number, [number, number]>();
   /** Lines (record offsets) that do not fit a u32 word. */
   private readonly lineEsc = new Map<number, number>();
+  /** Timestamp seconds that do not fit a u32 word (the ns word has TS_ESC set). */
+  private readonly tsEsc = new Map<number, number>();
   /** (task, stack) of entries where either id is past 65534. */
   private readonly originEsc = new IdPairTable();
   /** Next live sg call with the same (device, first physical address) key; heads only, rare. */
@@ -196,7 +202,9 @@ export class EntryTable {
       else this.growPlain = nx;
     }
     this.live++;
-    if (this.sizeEsc.size + this.lineEsc.size + this.sgEsc.size + this.originEsc.size !== 0) this.forgetEscapes(id);
+    if (this.sizeEsc.size + this.lineEsc.size + this.tsEsc.size + this.sgEsc.size + this.originEsc.size !== 0) {
+      this.forgetEscapes(id);
+    }
     const p = this.pages[id >>> 16]!;
     const i = id & 0xffff;
     p[i] = -1;
@@ -215,7 +223,12 @@ export class EntryTable {
     let task: number;
     if (ev) {
       p[0x70000 + i] = ev.tsSec;
-      p[0x80000 + i] = ev.tsNs;
+      if (ev.tsSec < TWO32) {
+        p[0x80000 + i] = ev.tsNs;
+      } else {
+        p[0x80000 + i] = ev.tsNs | TS_ESC;
+        this.tsEsc.set(id, ev.tsSec);
+      }
       task = this.taskOf(ev.pid, ev.comm, ev.cpu);
       line = ev.line;
     } else {
@@ -250,6 +263,7 @@ export class EntryTable {
   private forgetEscapes(id: number): void {
     this.sizeEsc.delete(id);
     this.lineEsc.delete(id);
+    this.tsEsc.delete(id);
     this.sgEsc.delete(id);
     this.originEsc.delete(id);
   }
@@ -489,10 +503,12 @@ export class EntryTable {
     return w === -1 ? this.originEsc.loAt(this.originEsc.find(e)) | 0 : (w >>> 16) - 1;
   }
   tsSec(e: number): number {
-    return this.pages[e >>> 16]![0x70000 + (e & 0xffff)]! >>> 0;
+    const p = this.pages[e >>> 16]!;
+    const i = e & 0xffff;
+    return (p[0x80000 + i]! & TS_ESC) !== 0 ? this.tsEsc.get(e)! : p[0x70000 + i]! >>> 0;
   }
   tsNs(e: number): number {
-    return this.pages[e >>> 16]![0x80000 + (e & 0xffff)]! >>> 0;
+    return this.pages[e >>> 16]![0x80000 + (e & 0xffff)]! & ~TS_ESC;
   }
   cpu(e: number): number {
     return this.taskCpu[this.task(e)]!;

@@ -107,7 +107,11 @@ export class DmaEvent {
   tsSec = 0;
   /** Timestamp, fractional part in nanoseconds (0..999999999). */
   tsNs = 0;
-  /** How many fractional digits the source printed (6 for µs text, 9 for ns). */
+  /**
+   * How many fractional digits the source printed (6 for µs text, 9 for ns).
+   * 0: a counter clock's count (text `count:`), no seconds: the count is
+   * tsSec * 10^9 + tsNs, kept exactly up to 2^64 - 1 and printed as one integer.
+   */
   tsDigits = 6;
   cpu = 0;
   pid = 0;

@@ -46,6 +46,7 @@ const F_TRUNCATED = 16;
 /** Lost: a record the worker could not decode (DmaEvent.damaged). */
 const F_DAMAGED = 32;
 // Optional groups (flag bits above the timestamp digits), in the order they follow the fixed part.
+const G_WIDE = 1 << 25; // tsSec's high word (a time at or past 2^32 s, or a counter clock's count past 2^32 * 10^9)
 const G_ADDR = 1 << 16; // addrHi, addrLo
 const G_PHYS = 1 << 17; // physHi, physLo
 const G_SIZE = 1 << 18; // size (hi, lo)
@@ -170,6 +171,10 @@ export class WireWriter {
     const tl = text ? text.length : 0;
     let groups = 0;
     let words = FIXED;
+    if (ev.tsSec >= TWO32) {
+      groups |= G_WIDE;
+      words += 1;
+    }
     if ((ev.addrHi | ev.addrLo) !== 0) {
       groups |= G_ADDR;
       words += 2;
@@ -230,6 +235,7 @@ export class WireWriter {
     b[p + 11] = Math.floor(ev.line / TWO32);
     b[p + 12] = ev.line >>> 0;
     p += FIXED;
+    if ((groups & G_WIDE) !== 0) b[p++] = Math.floor(ev.tsSec / TWO32);
     if ((groups & G_ADDR) !== 0) {
       b[p++] = ev.addrHi;
       b[p++] = ev.addrLo;
@@ -414,6 +420,7 @@ export class WireReader {
     ev.attrs = b[p + 10]! >>> 0;
     ev.line = (b[p + 11]! >>> 0) * TWO32 + (b[p + 12]! >>> 0);
     let q = p + FIXED;
+    if ((flags & G_WIDE) !== 0) ev.tsSec += (b[q++]! >>> 0) * TWO32;
     if ((flags & G_ADDR) !== 0) {
       ev.addrHi = b[q]! >>> 0;
       ev.addrLo = b[q + 1]! >>> 0;

@@ -937,22 +937,9 @@ export class TextParser {
       this.notEventLine(b, p, e);
       return;
     }
-    // 2. the timestamp: `sec.frac:` (or `sec:` for counter clocks)
-    let t = r;
-    for (;;) {
-      while (t < e && b[t] === SP) t++;
-      if (t >= e) {
-        // a `task-pid [cpu]` header and nothing readable after it: cut or damaged
-        this.damaged(this.hCpu, this.keeps ? 'expected a timestamp after the `task-pid [cpu]` header' : null);
-        return;
-      }
-      const q = this.scanTimestamp(b, t, e);
-      if (q > 0) {
-        t = q;
-        break;
-      }
-      while (t < e && b[t] !== SP) t++;
-    }
+    // 2. the timestamp: `sec.frac:` (or `count:` for counter clocks)
+    let t = this.timestamp(b, r, e);
+    if (t < 0) return;
     this.eventLines++;
     // 3. the event name, up to ':' (or '+' / ' ' for trace_printk's symbolic ip)
     while (t < e && b[t] === SP) t++;
@@ -1061,7 +1048,8 @@ export class TextParser {
       mul *= 10;
       j--;
     }
-    if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11) return -1;
+    // (the kernel prints pid_t, an int: more is no pid)
+    if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11 || pid > 0x7fffffff) return -1;
     let k = i + 1;
     let cpu = 0;
     while (k < e) {
@@ -1078,7 +1066,53 @@ export class TextParser {
     return k + 1;
   }
 
-  /** Parses `sec[.frac]:` at t; returns the position after ':' or -1. Sets tsSec/tsNs/tsDigits. */
+  /**
+   * Finds and reads the timestamp after the `task-pid [cpu]` header that ends
+   * at r: the first token with a ':'. Tokens before it are columns (the
+   * flags), which never hold one. Returns the position after its ':', or -1
+   * when the line is damaged (then counted so).
+   */
+  private timestamp(b: Buffer, r: number, e: number): number {
+    let t = r;
+    for (;;) {
+      while (t < e && b[t] === SP) t++;
+      if (t >= e) {
+        // a `task-pid [cpu]` header and nothing readable after it: cut or damaged
+        this.damaged(this.hCpu, this.keeps ? 'expected a timestamp after the `task-pid [cpu]` header' : null);
+        return -1;
+      }
+      // (the flags column never starts with a digit: its first is the irqs-off state)
+      const d = b[t]! - ZERO;
+      if (d >= 0 && d <= 9) {
+        const q = this.scanTimestamp(b, t, e);
+        if (q > 0) return q;
+      }
+      // a token with a ':' that is no timestamp is the timestamp, damaged (searching
+      // on would take a payload's `0000:` for it)
+      const ts = t;
+      let colon = 0;
+      for (; t < e; t++) {
+        const c = b[t]!;
+        if (c === SP) break;
+        colon |= c === COLON ? 1 : 0;
+      }
+      if (colon !== 0) {
+        this.damaged(
+          this.hCpu,
+          this.keeps ? `unreadable timestamp '${b.toString('latin1', ts, Math.min(t, ts + 40))}'` : null,
+        );
+        return -1;
+      }
+    }
+  }
+
+  /**
+   * Parses `sec[.frac]: ` at t (the ':' ends the line or a space follows it);
+   * returns the position after ':' or -1. Sets
+   * tsSec/tsNs/tsDigits. A counter clock (x86-tsc, counter, ...) prints its
+   * count as one u64 (`%llu`, up to 20 digits): it is kept exactly as
+   * count div 10^9 and count mod 10^9, with tsDigits 0 (see DmaEvent.tsDigits).
+   */
   private scanTimestamp(b: Buffer, t: number, e: number): number {
     let sec = 0;
     let q = t;
@@ -1089,7 +1123,7 @@ export class TextParser {
       q++;
     }
     const nd = q - t;
-    if (nd === 0 || nd > 15) return -1;
+    if (nd === 0) return -1;
     let frac = 0;
     let fd = 0;
     if (q < e && b[q] === DOT) {
@@ -1102,12 +1136,31 @@ export class TextParser {
         q++;
       }
       fd = q - fs;
-      if (fd === 0 || fd > 9) return -1;
+      if (fd === 0 || fd > 9 || nd > 15) return -1;
+    } else {
+      return this.scanCount64(b, t, q, e);
     }
-    if (q >= e || b[q] !== COLON) return -1;
+    if (q >= e || b[q] !== COLON || (q + 1 < e && b[q + 1] !== SP)) return -1;
     this.tsSec = sec;
     this.tsNs = frac * NS_SCALE[fd]!;
     this.tsDigits = fd;
+    return q + 1;
+  }
+
+  /** A counter clock's `count:`, the digits b[t, q): at most a u64. */
+  private scanCount64(b: Buffer, t: number, q: number, e: number): number {
+    const nd = q - t;
+    if (nd > 20 || q >= e || b[q] !== COLON || (q + 1 < e && b[q + 1] !== SP)) return -1;
+    const split = Math.max(t, q - 9);
+    let hi = 0;
+    for (let i = t; i < split; i++) hi = hi * 10 + (b[i]! - ZERO);
+    let lo = 0;
+    for (let i = split; i < q; i++) lo = lo * 10 + (b[i]! - ZERO);
+    // 2^64 - 1 = 18446744073 709551615
+    if (hi > 18446744073 || (hi === 18446744073 && lo > 709551615)) return -1;
+    this.tsSec = hi;
+    this.tsNs = lo;
+    this.tsDigits = 0;
     return q + 1;
   }
 

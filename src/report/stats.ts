@@ -3,6 +3,7 @@
 // a one-line lifetime histogram per device; findings by check). The JSON
 // object {type:"stats", ...} is json.ts's statsJson(), re-exported here.
 
+import { tsUnit } from '../engine/coverage.js';
 import { type ByType, type DeviceStats, type EngineStats, STAT_TYPES, sumByType } from '../engine/dev-stats.js';
 import { humanBytes } from './units.js';
 
@@ -47,7 +48,8 @@ function calls(x: ByType): number {
 }
 
 function peak(p: { value: number; at: string | null }, fmt: (n: number) => string): [string, string] {
-  return [fmt(p.value), p.at !== null ? `${p.at} s` : '-'];
+  // (a counter clock's counts have no unit)
+  return [fmt(p.value), p.at !== null ? (p.at.includes('.') ? `${p.at} s` : p.at) : '-'];
 }
 
 /** The lifetime buckets' median, as the label of the bucket holding it, or null with no lifetimes. */
@@ -68,7 +70,7 @@ export function medianBucket(counts: readonly number[], labels: readonly string[
 
 export function statsText(s: EngineStats, label: string): string {
   const out: string[] = [];
-  const span = s.firstTs !== null ? `, ${s.firstTs}..${s.lastTs} s` : '';
+  const span = s.firstTs !== null ? `, ${s.firstTs}..${s.lastTs}${tsUnit(s.firstTs)}` : '';
   const scope = s.fromBoot ? 'from boot' : 'partial (started after boot: live counts miss earlier mappings)';
   out.push(`${label}: ${s.events} dma/kmem events${span}, ${scope}`);
   if (s.devices.length === 0) {
@@ -144,6 +146,9 @@ export function statsText(s: EngineStats, label: string): string {
   out.push('');
   const labels = s.lifetimeBuckets;
   out.push(`Mapping lifetimes (unmap - map; log2 buckets from ${labels[0]} to ${labels[labels.length - 1]}):`);
+  if (s.firstTs !== null && !s.firstTs.includes('.')) {
+    out.push('  (the trace clock is a counter: a bucket of 1us holds 1000 counts, whatever the counter rate)');
+  }
   const nameWidth = Math.max(...all.map((d) => [...name(d)].length));
   // An axis under the bars: a tick at <1us, 1ms (2^10 us) and 1s (2^20 us).
   const axis = [...' '.repeat(labels.length)];

@@ -2,6 +2,7 @@
 // prove (coverage), so that a clean result on a partial trace is not mistaken
 // for a clean bill of health.
 
+import { tsUnit } from '../engine/coverage.js';
 import type { ProfileChoice } from '../engine/profiles.js';
 import type { Hidden, SummaryData } from './json.js';
 import type { Paint } from './paint.js';
@@ -91,7 +92,7 @@ export function summaryText(s: SummaryData, paint: Paint, extra: SummaryExtra = 
   else {
     // from boot, yet with gaps (lost events, damaged lines, a CPU cut short): not complete
     const scope = c.fromBoot ? (c.complete ? 'from boot' : 'from boot, with gaps') : 'partial (started after boot)';
-    lines.push(`  coverage: ${scope} (${c.decidedBy}); events ${c.firstTs}..${c.lastTs} s`);
+    lines.push(`  coverage: ${scope} (${c.decidedBy}); events ${c.firstTs}..${c.lastTs}${tsUnit(c.firstTs)}`);
   }
   const lost: string[] = [];
   if (c.lossNotices > 0) {

@@ -173,6 +173,21 @@ describe('entry table', () => {
     assert.equal(t.dev(e1), 1, 'packing the map-error state leaves the device alone');
   });
 
+  it('keeps times past 2^32 seconds exactly (a counter clock), and forgets them with their slot', () => {
+    const t = new EntryTable();
+    const wide = at(1);
+    wide.tsSec = 18446744073;
+    wide.tsNs = 709551615;
+    const e1 = make(t, 1, 0x1000, 4096, wide);
+    const e2 = make(t, 1, 0x2000, 4096, at(2));
+    assert.deepEqual([t.tsSec(e1), t.tsNs(e1)], [18446744073, 709551615]);
+    assert.deepEqual([t.tsSec(e2), t.tsNs(e2)], [5, 123456789]);
+    t.release(e1);
+    const e3 = make(t, 1, 0x3000, 4096, at(3));
+    assert.equal(e3, e1, 'the slot is reused');
+    assert.deepEqual([t.tsSec(e3), t.tsNs(e3)], [5, 123456789]);
+  });
+
   it('keeps task and stack ids past 16 bits exactly', () => {
     const t = new EntryTable();
     const ids: number[] = [];

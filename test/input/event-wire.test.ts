@@ -16,9 +16,10 @@ function randomEvent(ev: DmaEvent, names: Names, r: () => number, i: number): vo
   ev.resetPayload();
   ev.kind = Math.floor(r() * 24) as EventKind;
   ev.line = i + 1 + (i % 7 === 0 ? 2 ** 40 : 0);
-  ev.tsSec = Math.floor(r() * 4e9);
+  // (seconds past 2^32: a counter clock's u64 count div 10^9 reaches 18446744073)
+  ev.tsSec = Math.floor(r() * (r() < 0.2 ? 18446744074 : 4e9));
   ev.tsNs = Math.floor(r() * 1e9);
-  ev.tsDigits = r() < 0.5 ? 6 : 9;
+  ev.tsDigits = r() < 0.1 ? 0 : r() < 0.5 ? 6 : 9;
   ev.cpu = Math.floor(r() * 300);
   ev.pid = Math.floor(r() * 2 ** 31) * (r() < 0.1 ? -1 : 1);
   ev.comm = r() < 0.1 ? -1 : names.comms.intern(`task-${Math.floor(r() * 20)}`);

@@ -165,6 +165,28 @@ const CASES: Array<{ kind: string; lines: string[]; cpu: number; why: RegExp }> 
   },
   { kind: 'a byte flipped in a key', lines: damage(flip(MAP, pos('phys_addr', 1))), cpu: 1, why: /key/ },
   { kind: 'a byte flipped in its CPU column', lines: damage(flip(MAP, pos('[001]', 2))), cpu: ALL_CPUS, why: /header/ },
+  // a timestamp that does not read must not send the search on to the payload's `0000:` (as it
+  // once did: the line then read as another tracepoint's, and its unmap as a proven error)
+  {
+    kind: 'a digit of its timestamp turned into a letter',
+    lines: damage(MAP.replace('1.000100:', '1.0x0100:')),
+    cpu: 1,
+    why: /timestamp '1\.0x0100:'/,
+  },
+  { kind: 'a byte flipped in its timestamp', lines: damage(flip(MAP, pos('1.000100', 3))), cpu: 1, why: /timestamp/ },
+  {
+    kind: 'a colon inside its timestamp',
+    lines: damage(MAP.replace('1.000100:', '1.00:100:')),
+    cpu: 1,
+    why: /timestamp/,
+  },
+  {
+    kind: 'the colon after its timestamp gone',
+    lines: damage(MAP.replace('1.000100:', '1.000100')),
+    cpu: 1,
+    why: /timestamp/,
+  },
+  { kind: 'no timestamp at all', lines: damage(MAP.replace('1.000100: ', '')), cpu: 1, why: /timestamp/ },
   { kind: 'glued to the next line', lines: damage(MAP, true), cpu: 1, why: /glued/ },
   {
     kind: 'cut short and glued to the next line',

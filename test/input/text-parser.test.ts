@@ -110,6 +110,59 @@ describe('header', () => {
   });
 });
 
+describe('counter clocks and wide header values', () => {
+  const mapPage = '0000:00:02.0 dir=TO_DEVICE dma_addr=1000 size=512 phys_addr=1000 attrs=';
+
+  test('a counter clock prints one u64 count: kept exactly as count div 10^9 and count mod 10^9', () => {
+    const text =
+      line('dma_map_page', mapPage, { ts: '12345' }) +
+      line('dma_map_page', mapPage, { ts: '7009028572000' }) +
+      line('dma_map_page', mapPage, { ts: '9007199254740993' }) +
+      line('dma_map_page', mapPage, { ts: '18446744073709551615' });
+    const p = parseBytes(text);
+    assert.deepEqual(p.parser.warningList, []);
+    assert.deepEqual(
+      p.events.map((e) => [e.tsSec, e.tsNs, e.tsDigits]),
+      [
+        [0, 12345, 0],
+        [7009, 28572000, 0],
+        [9007199, 254740993, 0],
+        [18446744073, 709551615, 0],
+      ],
+    );
+  });
+
+  test('a count past 2^64 - 1, or of 21 digits, is no timestamp: a damaged line', () => {
+    const text =
+      line('dma_map_page', mapPage, { ts: '18446744073709551616' }) +
+      line('dma_map_page', mapPage, { ts: '100000000000000000000' }) +
+      line('dma_map_page', mapPage, { ts: '1234567890123456.000001' }) +
+      line('dma_map_page', mapPage, { ts: '5' });
+    const p = parseBytes(text);
+    assert.deepEqual(
+      p.events.map((e) => e.kind),
+      [EventKind.Lost, EventKind.Lost, EventKind.Lost, EventKind.MapPage],
+    );
+    assert.deepEqual(
+      p.parser.warningList.map((w) => w.line),
+      [1, 2, 3],
+    );
+  });
+
+  test('a pid an int cannot hold (the kernel prints pid_t) is no event header', () => {
+    const p = parseBytes(
+      line('dma_map_page', mapPage, { pid: 2147483648 }) + line('dma_map_page', mapPage, { pid: 2147483647 }),
+    );
+    assert.deepEqual(
+      p.parser.warningList.map((w) => w.line),
+      [1],
+    );
+    const good = p.events.filter((e) => e.kind === EventKind.MapPage);
+    assert.equal(good.length, 1);
+    assert.equal(good[0]!.pid, 2147483647);
+  });
+});
+
 describe('dma_map_page / dma_map_resource (6.12)', () => {
   test('map_page, unmap_page, map_resource, unmap_resource', () => {
     const text =

@@ -17,7 +17,8 @@
 //   - lost:           spans of one CPU's events gone behind `CPU:N [LOST M
 //                     EVENTS]` notices;
 //   - damage:         single lines we cannot read: cut short, a field
-//                     mangled, bytes flipped, glued to the next line;
+//                     mangled, bytes flipped, a header byte changed, glued
+//                     to the next line;
 //   - truncate:       the file cut at any byte;
 //   - mixed:          an overwrite, lost spans and damaged lines at once.
 // trace.dat variants of the same losses are made by tracedat-variants.ts.
@@ -269,7 +270,7 @@ function lost(t: ParsedTrace, r: Rng): Variant {
   );
 }
 
-const DAMAGE = ['cut', 'mangle', 'flip', 'glue'] as const;
+const DAMAGE = ['cut', 'mangle', 'flip', 'glue', 'header'] as const;
 
 /**
  * Damages the dma line lines[i] one way, in place (a glue joins two lines);
@@ -316,6 +317,27 @@ export function damageLine(v: Variant, i: number, r: Rng): string {
       }
       lines[i] = s;
       return `line ${v.orig[i]}, ${n} bytes flipped`;
+    }
+    case 'header': {
+      // one byte of the `task-pid [cpu] flags timestamp:` header (from the pid on) changed into a
+      // byte no header has there: a letter, a bit flip, a ':', or gone (a letter in the task name or the
+      // flags, or a digit for another, is a valid header of another task, state or time: not made)
+      const head = l.lastIndexOf('-', l.indexOf('[')) + 1;
+      const at = pick(r, head, name - 1);
+      const c = l[at]!;
+      // (a digit gone is another valid number: not made)
+      const how = /[0-9]/.test(c) ? pick(r, 0, 3) : pick(r, 0, 4);
+      const flagsAt = l.indexOf(']') + 1;
+      const tsAt = l.lastIndexOf(' ', name - 3) + 1;
+      // the flags column takes any letter; there only a flip, a ':' or a deletion is damage
+      const inFlags = at > flagsAt && at < tsAt - 1;
+      let by: string;
+      if (how === 0 && !inFlags) by = /[0-9]/.test(c) ? 'x' : 'q';
+      else if (how === 1 || (how === 0 && inFlags)) by = String.fromCharCode(c.charCodeAt(0) ^ 0x80);
+      else if (how === 2) by = c === ':' ? ';' : ':';
+      else by = '';
+      lines[i] = l.slice(0, at) + by + l.slice(at + 1);
+      return `line ${v.orig[i]} header byte ${at} ${by === '' ? 'deleted' : `now ${JSON.stringify(by)}`}`;
     }
     case 'glue': {
       const j = i + 1 < lines.length ? i : i - 1;

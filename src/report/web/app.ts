@@ -90,8 +90,13 @@ function num(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** Seconds always print a fraction; a counter clock's counts (x86-tsc, counter) never do, and have no unit. */
+function isCount(ts: string): boolean {
+  return !ts.includes('.');
+}
+
 function secs(ts: string | null): string {
-  return ts === null || ts === '' ? '-' : `${ts} s`;
+  return ts === null || ts === '' ? '-' : isCount(ts) ? ts : `${ts} s`;
 }
 
 function duration(s: number): string {
@@ -184,7 +189,8 @@ class Report {
   private header(): HTMLElement {
     const { input, summary: s, findings } = this.d;
     const c = s.coverage;
-    const span = c.first_ts !== null && c.last_ts !== null ? Number(c.last_ts) - Number(c.first_ts) : null;
+    const counts = c.first_ts !== null && isCount(c.first_ts);
+    const span = c.first_ts !== null && c.last_ts !== null && !counts ? Number(c.last_ts) - Number(c.first_ts) : null;
     const stat = (k: string, v: Child, title?: string) =>
       el(
         'div',
@@ -214,8 +220,12 @@ class Report {
       stat('Events', num(s.events)),
       stat(
         'Time span',
-        span !== null ? duration(span) : '-',
-        c.first_ts !== null ? `${c.first_ts} .. ${c.last_ts} s` : 'no events',
+        span !== null
+          ? duration(span)
+          : counts
+            ? `${(BigInt(c.last_ts!) - BigInt(c.first_ts!)).toLocaleString('en-US')} counts`
+            : '-',
+        c.first_ts !== null ? `${c.first_ts} .. ${c.last_ts}${counts ? ' (counter clock counts)' : ' s'}` : 'no events',
       ),
       stat(
         'Coverage',
