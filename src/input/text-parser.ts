@@ -1048,8 +1048,9 @@ export class TextParser {
       mul *= 10;
       j--;
     }
-    // (the kernel prints pid_t, an int: more is no pid)
-    if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11 || pid > 0x7fffffff) return -1;
+    // (the kernel prints pid_t, an int: 10 digits may be more, which is no pid)
+    if (j + 1 === pidEnd || b[j] !== DASH || j <= p || pidEnd - j > 11) return -1;
+    if (pidEnd - j === 11 && pid > 0x7fffffff) return -1;
     let k = i + 1;
     let cpu = 0;
     while (k < e) {
