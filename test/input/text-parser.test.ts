@@ -132,7 +132,7 @@ describe('counter clocks and wide header values', () => {
     );
   });
 
-  test('a count past 2^64 - 1, or of 21 digits, is no timestamp: a damaged line', () => {
+  test('a count past 2^64 - 1 or of 21 digits, or seconds of 16 digits, is no timestamp: a damaged line', () => {
     const text =
       line('dma_map_page', mapPage, { ts: '18446744073709551616' }) +
       line('dma_map_page', mapPage, { ts: '100000000000000000000' }) +
