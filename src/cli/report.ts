@@ -4,9 +4,11 @@
 // or to stdout with -o -. One line on stderr says what was written. Exit 0
 // written, 2 usage, input or output error.
 
+import { isCount } from '../engine/coverage.js';
 import { Pipeline } from '../pipeline.js';
 import { ReportCollector } from '../report/collect.js';
 import { loadReportAssets, renderHtml } from '../report/html.js';
+import type { ReportData } from '../report/report-data.js';
 import { humanBytes } from '../report/units.js';
 import { applyUnbinds, sideFor } from './check.js';
 import { engineConfig, inputsOf, intOption, sideConfig, UsageError, type Values } from './options.js';
@@ -63,7 +65,7 @@ export async function runReport(v: Values, positionals: string[], tool: string):
       `dmadebug: wrote ${where} (${humanBytes(Buffer.byteLength(html))}): ${count(data.summary.events, 'event')}, ` +
         `${count(f.total, 'finding')}${f.rows.length < f.total ? ` (${f.rows.length} listed)` : ''}, ` +
         `${count(data.timeline.devices.length, 'device')}, ` +
-        `${count(data.timeline.buckets, 'time bucket')} of ${data.timeline.width_ns / 1e6} ms\n`,
+        `${count(data.timeline.buckets, 'time bucket')} of ${bucketWidth(data)}\n`,
     );
   }
   if (r.error) {
@@ -76,4 +78,11 @@ export async function runReport(v: Values, positionals: string[], tool: string):
 /** "1 finding", "2 findings". */
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** A timeline bucket's width: ms, or a counter clock's counts (its times print with no fraction). */
+function bucketWidth(data: ReportData): string {
+  const first = data.summary.coverage.first_ts;
+  const w = data.timeline.width_ns;
+  return first !== null && isCount(first) ? `${w.toLocaleString('en-US')} counts` : `${w / 1e6} ms`;
 }

@@ -348,7 +348,12 @@ export function tsString(sec: number, ns: number, digits: number): string {
   return `${sec}.${String(frac).padStart(digits, '0')}`;
 }
 
-/** The unit after a span of tsString() times: seconds always print a fraction, a counter's counts never do. */
+/** Is a tsString() time a counter clock's count? Seconds always print a fraction, counts never do. */
+export function isCount(ts: string): boolean {
+  return !ts.includes('.');
+}
+
+/** The unit after a span of tsString() times. */
 export function tsUnit(ts: string): string {
-  return ts.includes('.') ? ' s' : ' (counter clock counts, not seconds)';
+  return isCount(ts) ? ' (counter clock counts, not seconds)' : ' s';
 }

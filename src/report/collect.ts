@@ -11,6 +11,7 @@
 //   await p.run();
 //   const data = c.finish(p.result(), label, tool);
 
+import { isCount } from '../engine/coverage.js';
 import type { DmaDebugEngine } from '../engine/engine.js';
 import { type DmaEvent, EventKind } from '../engine/events.js';
 import type { Finding } from '../engine/findings.js';
@@ -87,7 +88,9 @@ export class ReportCollector {
     if (ts) this.sampler.finding(ts[0], ts[1], f.severity);
     else this.sampler.findingNow(f.severity);
     // rows are made at finish(), which knows the input's name their places carry
-    if (this.rows.length < this.maxRows) this.rows.push({ f, t: ts !== null ? Number(f.at.ts) : null });
+    // (t in the timeline's unit: seconds, or a counter clock's count / 10^9)
+    const t = ts === null ? null : isCount(f.at.ts) ? ts[0] + ts[1] / 1e9 : Number(f.at.ts);
+    if (this.rows.length < this.maxRows) this.rows.push({ f, t });
   };
 
   private row(f: Finding, t: number | null, file: string): ReportFinding {

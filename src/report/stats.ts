@@ -3,7 +3,7 @@
 // a one-line lifetime histogram per device; findings by check). The JSON
 // object {type:"stats", ...} is json.ts's statsJson(), re-exported here.
 
-import { tsUnit } from '../engine/coverage.js';
+import { isCount, tsUnit } from '../engine/coverage.js';
 import { type ByType, type DeviceStats, type EngineStats, STAT_TYPES, sumByType } from '../engine/dev-stats.js';
 import { humanBytes } from './units.js';
 
@@ -49,7 +49,7 @@ function calls(x: ByType): number {
 
 function peak(p: { value: number; at: string | null }, fmt: (n: number) => string): [string, string] {
   // (a counter clock's counts have no unit)
-  return [fmt(p.value), p.at !== null ? (p.at.includes('.') ? `${p.at} s` : p.at) : '-'];
+  return [fmt(p.value), p.at !== null ? (isCount(p.at) ? p.at : `${p.at} s`) : '-'];
 }
 
 /** The lifetime buckets' median, as the label of the bucket holding it, or null with no lifetimes. */
@@ -146,7 +146,7 @@ export function statsText(s: EngineStats, label: string): string {
   out.push('');
   const labels = s.lifetimeBuckets;
   out.push(`Mapping lifetimes (unmap - map; log2 buckets from ${labels[0]} to ${labels[labels.length - 1]}):`);
-  if (s.firstTs !== null && !s.firstTs.includes('.')) {
+  if (s.firstTs !== null && isCount(s.firstTs)) {
     out.push('  (the trace clock is a counter: a bucket of 1us holds 1000 counts, whatever the counter rate)');
   }
   const nameWidth = Math.max(...all.map((d) => [...name(d)].length));

@@ -229,9 +229,18 @@ export class TimelineSampler {
   }
 }
 
-/** "12.345678" (any number of fraction digits) as [seconds, nanoseconds]; null when not a timestamp. */
+/**
+ * "12.345678" (any number of fraction digits) as [seconds, nanoseconds]; a
+ * counter clock's count ("7009028572000": no fraction, see tsString) as
+ * [count div 10^9, count mod 10^9], the engine's own split; null when not a
+ * timestamp.
+ */
 export function parseTs(ts: string): [number, number] | null {
   const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(ts);
   if (!m) return null;
-  return [Number(m[1]), m[2] ? Number(m[2].padEnd(9, '0')) : 0];
+  const whole = m[1]!;
+  if (m[2] === undefined) {
+    return whole.length <= 9 ? [0, Number(whole)] : [Number(whole.slice(0, -9)), Number(whole.slice(-9))];
+  }
+  return [Number(whole), Number(m[2].padEnd(9, '0'))];
 }

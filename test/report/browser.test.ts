@@ -13,7 +13,7 @@
 // (CI=true), whose .ci/run installs it: there a missing browser fails.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -358,6 +358,36 @@ describe('HTML report in Chromium', { skip }, () => {
     );
     assert.equal(await page.locator('#profile').textContent(), '7.3 \u00b7 x86_64');
     assert.match((await page.locator('#summary').textContent()) ?? '', /kernel FP 1/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  const sizeBug = fixture('bug-unmap-size');
+  it("draws a counter clock's trace (x86-tsc) in counts from its first event, not seconds", {
+    skip: !existsSync(sizeBug) && 'no fixture',
+  }, async () => {
+    // the fixture's `sec.usec:` times as 20-digit counts, as `trace_clock=x86-tsc` prints them
+    const text = readFileSync(sizeBug, 'latin1').replace(
+      / (\d+)\.(\d{6}): /g,
+      (_m, sec: string, us: string) =>
+        ` ${18_000_000_000_000_000_000n + BigInt(sec) * 3_000_000_000n + BigInt(us) * 3001n}: `,
+    );
+    const trace = join(tmp, 'tsc.txt');
+    writeFileSync(trace, text);
+    const want = checkFindings(trace);
+    assert.equal(want.length, 1);
+    assert.match(want[0]!.ts, /^18000000\d{12}$/);
+    const { page, problems } = await open(report(trace, 'tsc'));
+    assert.match((await page.locator('#summary').textContent()) ?? '', /[\d,]+ counts/);
+    const legend = await page.locator('#chart .u-legend .u-series').allTextContents();
+    assert.ok(legend[0]?.includes('counts / 10^9'), legend.join(' | '));
+    assert.ok(Number(await page.locator('#chart').getAttribute('data-markers')) >= 1, 'the finding is on the chart');
+    assert.equal(await page.locator('#findings-table thead th').first().textContent(), 'Count');
+    const rows = page.locator('#findings-table tbody tr');
+    assert.equal(await rows.locator('td').first().textContent(), want[0]!.ts);
+    await rows.first().click();
+    assert.equal(await page.locator('#chart').getAttribute('data-highlight-visible'), 'true');
+    await page.screenshot({ path: join(OUTPUT, 'report-counter-clock.png') });
     assert.deepEqual(problems, []);
     await page.close();
   });

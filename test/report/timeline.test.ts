@@ -151,7 +151,13 @@ describe('parseTs', () => {
   it('reads any number of fraction digits as ns', () => {
     assert.deepEqual(parseTs('12.345678'), [12, 345_678_000]);
     assert.deepEqual(parseTs('0.000000001'), [0, 1]);
-    assert.deepEqual(parseTs('7'), [7, 0]);
+    assert.equal(parseTs(''), null);
+  });
+
+  it("reads a counter clock's count (no fraction) as the engine splits it: div and mod 10^9", () => {
+    assert.deepEqual(parseTs('7'), [0, 7]);
+    assert.deepEqual(parseTs('7009028572000'), [7009, 28_572_000]);
+    assert.deepEqual(parseTs('18446744073709551615'), [18_446_744_073, 709_551_615]);
     assert.equal(parseTs(''), null);
     assert.equal(parseTs('x.1'), null);
   });

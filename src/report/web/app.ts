@@ -143,16 +143,29 @@ class Report {
   private readonly details: HTMLElement;
   /** Marker buckets: index, the worst severity and counts. */
   private readonly markers: { i: number; sev: ReportSeverity; counts: number[] }[] = [];
+  /**
+   * The trace clock is a counter (x86-tsc, counter): times are its counts / 10^9,
+   * of no unit, and the chart shows them from the first event (absolute ones are 11 digits).
+   */
+  private readonly counts: boolean;
+  /** What the chart's x values are less than the trace's times: the first event's for a counter clock, else 0. */
+  private readonly shift: number;
+  /** The chart's x at the timeline's start. */
+  private readonly start: number;
 
   constructor(data: ReportData) {
     this.d = data;
+    const first = data.summary.coverage.first_ts;
+    this.counts = first !== null && isCount(first);
     const tl = data.timeline;
+    this.shift = this.counts ? tl.start : 0;
+    this.start = tl.start - this.shift;
     this.bucketSec = tl.width_ns / 1e9;
     this.xs = [];
-    for (let i = 0; i < tl.buckets; i++) this.xs.push(tl.start + i * this.bucketSec);
+    for (let i = 0; i < tl.buckets; i++) this.xs.push(this.start + i * this.bucketSec);
     // One more point at the end so the last bucket's step has a width.
-    if (tl.buckets > 0) this.xs.push(tl.start + tl.buckets * this.bucketSec);
-    this.end = tl.start + tl.buckets * this.bucketSec;
+    if (tl.buckets > 0) this.xs.push(this.start + tl.buckets * this.bucketSec);
+    this.end = this.start + tl.buckets * this.bucketSec;
     for (let i = 0; i < tl.buckets; i++) {
       const counts = SEV_ORDER.map((_, s) => tl.findings[s]![i]!);
       const s = counts.findIndex((c) => c > 0);
@@ -297,7 +310,7 @@ class Report {
     live.addEventListener('click', () => setMetric('live'));
     bytes.addEventListener('click', () => setMetric('bytes'));
     const reset = el('button', { type: 'button', id: 'reset-zoom' }, 'Reset zoom');
-    reset.addEventListener('click', () => this.zoom(tl.start, this.end));
+    reset.addEventListener('click', () => this.zoom(this.start, this.end));
     sec.append(
       el(
         'div',
@@ -308,7 +321,7 @@ class Report {
           'span',
           { class: 'hint' },
           `Drag to zoom · double-click resets · click a legend entry to hide it · ` +
-            `each step is the peak of a ${duration(this.bucketSec)} bucket (${num(tl.buckets)})`,
+            `each step is the peak of a ${this.counts ? `${num(Math.round(this.bucketSec * 1e9))}-count` : duration(this.bucketSec)} bucket (${num(tl.buckets)})`,
         ),
       ),
     );
@@ -347,8 +360,12 @@ class Report {
       return [...a, a[a.length - 1] ?? 0];
     });
     const stepped = UPlotCtor.paths.stepped!({ align: 1 });
+    const counts = this.counts;
     const series: uPlotNs.Series[] = [
-      { label: 'time (s)', value: (_u, v) => (v === null ? '-' : `${v.toFixed(6)} s`) },
+      {
+        label: counts ? 'counts / 10^9' : 'time (s)',
+        value: (_u, v) => (v === null ? '-' : counts ? v.toFixed(9) : `${v.toFixed(6)} s`),
+      },
       ...list.map((s, k): uPlotNs.Series => {
         const label = s.driver ? `${s.device} (${s.driver})` : s.device;
         const total = s.device === '(all)';
@@ -370,7 +387,10 @@ class Report {
       series,
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
       axes: [
-        { label: 'trace time (s)', values: (_u, splits) => splits.map((v) => trimNum(v)) },
+        {
+          label: counts ? 'counter clock: counts / 10^9 since the first event' : 'trace time (s)',
+          values: (_u, splits) => splits.map((v) => trimNum(v)),
+        },
         {
           label: this.metric === 'bytes' ? 'mapped bytes (peak per bucket)' : 'live mappings (peak per bucket)',
           size: 70,
@@ -428,9 +448,9 @@ class Report {
     const f = this.selected >= 0 ? this.d.findings.rows[this.selected] : undefined;
     let visible = false;
     if (f) {
-      const t = f.t ?? this.end;
-      const i = Math.min(tl.buckets - 1, Math.max(0, Math.floor((t - tl.start) / this.bucketSec)));
-      const b0 = tl.start + i * this.bucketSec;
+      const t = f.t !== null ? f.t - this.shift : this.end;
+      const i = Math.min(tl.buckets - 1, Math.max(0, Math.floor((t - this.start) / this.bucketSec)));
+      const b0 = this.start + i * this.bucketSec;
       const x0 = u.valToPos(b0, 'x', true);
       const x1 = u.valToPos(b0 + this.bucketSec, 'x', true);
       const xt = Math.round(u.valToPos(t, 'x', true));
@@ -446,7 +466,7 @@ class Report {
     }
     let drawn = 0;
     for (const m of this.markers) {
-      const t0 = tl.start + m.i * this.bucketSec;
+      const t0 = this.start + m.i * this.bucketSec;
       if (t0 + this.bucketSec < min || t0 > max) continue;
       const x = Math.round(u.valToPos(t0 + this.bucketSec / 2, 'x', true));
       ctx.strokeStyle = SEV_COLOR[m.sev];
@@ -471,7 +491,7 @@ class Report {
     ctx.strokeStyle = '#8a8f99';
     for (let i = 0; i < tl.buckets; i++) {
       if (tl.lost[i] === 0) continue;
-      const t0 = tl.start + i * this.bucketSec;
+      const t0 = this.start + i * this.bucketSec;
       if (t0 + this.bucketSec < min || t0 > max) continue;
       const x = Math.round(u.valToPos(t0, 'x', true));
       ctx.beginPath();
@@ -487,11 +507,10 @@ class Report {
 
   /** A click on the plot near a marker selects the first listed finding of that bucket. */
   private clickChart(u: UPlot, offsetX: number): void {
-    const tl = this.d.timeline;
     let best = -1;
     let bestDx = 8;
     for (const m of this.markers) {
-      const x = u.valToPos(tl.start + (m.i + 0.5) * this.bucketSec, 'x');
+      const x = u.valToPos(this.start + (m.i + 0.5) * this.bucketSec, 'x');
       const dx = Math.abs(x - offsetX);
       if (dx < bestDx) {
         bestDx = dx;
@@ -500,7 +519,9 @@ class Report {
     }
     if (best < 0) return;
     const rows = this.d.findings.rows;
-    const idx = rows.findIndex((f) => f.t !== null && Math.floor((f.t - tl.start) / this.bucketSec) === best);
+    const idx = rows.findIndex(
+      (f) => f.t !== null && Math.floor((f.t - this.shift - this.start) / this.bucketSec) === best,
+    );
     if (idx >= 0) this.select(idx, true);
   }
 
@@ -551,7 +572,7 @@ class Report {
         el(
           'tr',
           {},
-          el('th', { class: 'num' }, 'Time (s)'),
+          el('th', { class: 'num' }, this.counts ? 'Count' : 'Time (s)'),
           el('th', {}, 'Severity'),
           el('th', {}, 'Check'),
           el('th', {}, 'Device'),
@@ -621,14 +642,13 @@ class Report {
     this.showDetails(f);
     const u = this.plot;
     if (u) {
-      const t = f.t ?? this.end;
+      const t = f.t !== null ? f.t - this.shift : this.end;
       const min = u.scales.x!.min!;
       const max = u.scales.x!.max!;
       if (t < min || t > max) {
-        const tl = this.d.timeline;
-        const w = Math.min(max - min, this.end - tl.start);
+        const w = Math.min(max - min, this.end - this.start);
         let lo = t - w / 2;
-        lo = Math.max(tl.start, Math.min(lo, this.end - w));
+        lo = Math.max(this.start, Math.min(lo, this.end - w));
         this.zoom(lo, lo + w);
       } else {
         u.redraw(false);
