@@ -10,7 +10,7 @@ import type { Finding } from '../src/engine/findings.js';
 import { replay, summarize } from '../src/pipeline.js';
 import { makePaint } from '../src/report/paint.js';
 import { summaryText } from '../src/report/summary.js';
-import { fixture } from './helpers/fixtures.js';
+import { counterClockTrace, fixture } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmadebug-pipe-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -167,18 +167,7 @@ describe('findings held to the end of the input', () => {
 });
 
 describe('a counter clock (x86-tsc, counter)', () => {
-  // bug-unmap-size's text with each `sec.usec:` turned into a u64 count past 2^64 - 2^60: every
-  // time needs all 20 digits, and its seconds part (count div 10^9) more than 32 bits
-  const counts = (): string => {
-    const text = readFileSync(fixture('bug-unmap-size'), 'latin1');
-    const base = 18_000_000_000_000_000_000n;
-    const out = text.replace(/ (\d+)\.(\d{6}): /g, (_m, s: string, us: string) => {
-      return ` ${base + BigInt(s) * 3_000_000_000n + BigInt(us) * 3001n}: `;
-    });
-    const path = join(tmp, 'tsc.txt');
-    writeFileSync(path, out);
-    return path;
-  };
+  const counts = (): string => counterClockTrace(fixture('bug-unmap-size'), join(tmp, 'tsc.txt'));
 
   it('keeps every count exact, in one thread and through the parsing worker alike', async () => {
     const path = counts();

@@ -4,7 +4,7 @@
 // kernel most tests use (DMADEBUG_FIXTURES picks another); kernelFixtures() /
 // fixturesOf() name a kernel's folder whatever FIXTURES is.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export const FIXTURES = resolve(
@@ -43,4 +43,19 @@ export function fixtureDirsOf(folder: string): string[] {
 
 export function fixture(name: string, file = 'trace.txt', root: string = FIXTURES): string {
   return join(root, name, file);
+}
+
+/**
+ * A text fixture as a counter clock (`trace_clock=x86-tsc`) prints it, written to `out`: each
+ * `sec.usec:` becomes one u64 count past 2^64 - 2^60 (3 GHz from 18 * 10^18), so every time
+ * needs all 20 digits and its seconds part (count div 10^9) more than 32 bits.
+ */
+export function counterClockTrace(text: string, out: string): string {
+  const counts = readFileSync(text, 'latin1').replace(
+    / (\d+)\.(\d{6}): /g,
+    (_m, sec: string, us: string) =>
+      ` ${18_000_000_000_000_000_000n + BigInt(sec) * 3_000_000_000n + BigInt(us) * 3001n}: `,
+  );
+  writeFileSync(out, counts);
+  return out;
 }

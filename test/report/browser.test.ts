@@ -13,7 +13,7 @@
 // (CI=true), whose .ci/run installs it: there a missing browser fails.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +24,7 @@ import { ReportCollector } from '../../src/report/collect.js';
 import { loadReportAssets, renderHtml } from '../../src/report/html.js';
 import { runDmadebug } from '../helpers/child.js';
 import { CHROMIUM, haveChromium, launchChromium } from '../helpers/chromium.js';
-import { fixture } from '../helpers/fixtures.js';
+import { counterClockTrace, fixture } from '../helpers/fixtures.js';
 
 const SG = fixture('bug-sync-sg-nents');
 const STACK = fixture('bug-unmap-size-stack');
@@ -366,14 +366,7 @@ describe('HTML report in Chromium', { skip }, () => {
   it("draws a counter clock's trace (x86-tsc) in counts from its first event, not seconds", {
     skip: !existsSync(sizeBug) && 'no fixture',
   }, async () => {
-    // the fixture's `sec.usec:` times as 20-digit counts, as `trace_clock=x86-tsc` prints them
-    const text = readFileSync(sizeBug, 'latin1').replace(
-      / (\d+)\.(\d{6}): /g,
-      (_m, sec: string, us: string) =>
-        ` ${18_000_000_000_000_000_000n + BigInt(sec) * 3_000_000_000n + BigInt(us) * 3001n}: `,
-    );
-    const trace = join(tmp, 'tsc.txt');
-    writeFileSync(trace, text);
+    const trace = counterClockTrace(sizeBug, join(tmp, 'tsc.txt'));
     const want = checkFindings(trace);
     assert.equal(want.length, 1);
     assert.match(want[0]!.ts, /^18000000\d{12}$/);

@@ -29,7 +29,7 @@ import { Pipeline, summarize } from '../../src/pipeline.js';
 import { entryJson, findingJson, JSON_SCHEMA_VERSION, statsJson, summaryJson } from '../../src/report/json.js';
 import { collect } from '../helpers/child.js';
 import { fakeTracefs, fixtureEvents, scenario } from '../helpers/fake-tracefs.js';
-import { FIXTURE_KERNELS, fixture, fixtureDirs, kernelFixtures } from '../helpers/fixtures.js';
+import { counterClockTrace, FIXTURE_KERNELS, fixture, fixtureDirs, kernelFixtures } from '../helpers/fixtures.js';
 import { encodeCpuPages } from '../helpers/tracedat-writer.js';
 
 type Ajv = Ajv2020;
@@ -193,6 +193,15 @@ describe('the JSON contract against its schemas', { skip: ALL.length === 0 && 'f
     }
     // the run did see each kind, and places of both sorts
     for (const [k, n] of Object.entries(seen)) assert.ok(n > 0, `no ${k} seen`);
+  });
+
+  it("a counter clock's 20-digit counts validate as timestamps (check, stats, dump)", async () => {
+    const trace = counterClockTrace(fixture('bug-unmap-size'), join(TMP, 'tsc.txt'));
+    const out = await render(trace);
+    const objs = validateLines(ajv, out.check, 'counter clock check');
+    assert.match(String(objs[0]!.ts), /^18000000\d{12}$/);
+    validateLines(ajv, out.stats, 'counter clock stats');
+    assert.ok(validateLines(ajv, out.dump, 'counter clock dump').length > 0);
   });
 
   it('the commands print exactly those objects (main() on a text and a trace.dat fixture of each kernel)', async () => {
