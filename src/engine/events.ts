@@ -114,6 +114,7 @@ export class DmaEvent {
    */
   tsDigits = 6;
   cpu = 0;
+  /** The task's pid: a pid_t, an int (a text pid past 2^31 - 1 is no header). */
   pid = 0;
   /** Interned task name (see Interner `comms`), -1 = unknown. */
   comm = -1;

@@ -7,7 +7,7 @@
 // marked them over and over, and a few million more would have passed V8's
 // heap limit. Here a held finding is a row of numbers in typed arrays, the
 // snapshot of the mapping it is about in a second row (only findings about a
-// mapping have one), and its message and note as UTF-8 bytes: about 75 bytes
+// mapping have one), and its message and note as UTF-8 bytes: about 70 bytes
 // plus its text (80 more with a mapping), nothing for the collector to trace.
 // It becomes a Finding when the gate lets it out (take()).
 //
@@ -46,12 +46,12 @@ const I_CALL_STACK = 8;
 const I_TEXT = 9;
 const I_MSG_LEN = 10;
 const I_NOTE_LEN = 11;
-const I = 12;
-// a row's doubles (D a row): line or byte offset, seconds, pid (a text line's may have 10 digits)
+const I_PID = 12;
+const I = 13;
+// a row's doubles (D a row): line or byte offset, seconds
 const D_LINE = 0;
 const D_SEC = 1;
-const D_PID = 2;
-const D = 3;
+const D = 2;
 // the mapping's snapshot: ints (MI a row), doubles (MD a row)
 const M_TYPE = 0;
 const M_DIR = 1;
@@ -208,7 +208,7 @@ export class HeldFindings {
       page.nums[row * D + D_SEC] = ev.tsSec;
       ints[io + I_NS] = ev.tsNs;
       ints[io + I_CPU] = ev.cpu;
-      page.nums[row * D + D_PID] = ev.pid;
+      ints[io + I_PID] = ev.pid;
       ints[io + I_COMM] = ev.comm;
     }
     if (e >= 0) {
@@ -262,7 +262,7 @@ export class HeldFindings {
             positions,
             ts: tsString(page.nums[row * D + D_SEC]!, ints[io + I_NS]!, (flags >>> DIGITS_SHIFT) & 15),
             cpu: ints[io + I_CPU]!,
-            pid: page.nums[row * D + D_PID]!,
+            pid: ints[io + I_PID]!,
             comm: comm >= 0 ? names.comms.name(comm) : '',
           }
         : { line: 0, positions, ts: '', cpu: 0, pid: 0, comm: '' };

@@ -41,7 +41,7 @@ describe('held findings', () => {
     t.setPhys(e, 0x2, 0x80000040);
     t.setStack(e, stack);
     t.link(e);
-    const now = event(2 ** 40 + 3, 9, 123456789, 3, 4_000_000_000, -1, 9); // (a text line's pid may have 10 digits)
+    const now = event(2 ** 40 + 3, 9, 123456789, 3, 2_147_483_647, -1, 9); // (the most pid_t holds: 10 digits)
     const id = h.put(
       'unmap-size-mismatch',
       'error',
@@ -69,7 +69,7 @@ describe('held findings', () => {
       device: '0000:00:02.0',
       driver: 'nvme',
       bare: false,
-      at: { line: 2 ** 40 + 3, positions: 'file', ts: '9.123456789', cpu: 3, pid: 4_000_000_000, comm: '' },
+      at: { line: 2 ** 40 + 3, positions: 'file', ts: '9.123456789', cpu: 3, pid: 2_147_483_647, comm: '' },
       stack: null,
       mapping: {
         type: 'single',
